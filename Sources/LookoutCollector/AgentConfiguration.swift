@@ -1,0 +1,133 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import LookoutCore
+
+/// The agent's JSON config file (`--config`): service checks and anything an operator
+/// would rather keep in a file than on a cron line. Every key is optional; command-line
+/// options win over the file.
+///
+/// ```json
+/// {
+///   "vm_id": "web-1",
+///   "disk_path": "/",
+///   "docker_socket": "/var/run/docker.sock",
+///   "interval_seconds": 300,
+///   "services": [ { "id": "site", "url": "https://example.com/health", "keyword": "ok" } ],
+///   "push": { "url": "https://hub.example.com/api/monitoring/ingest", "token_file": "/etc/lookout/token" }
+/// }
+/// ```
+public struct AgentConfiguration: Codable, Sendable, Equatable {
+    public var vmID: VMID?
+    public var diskPath: String?
+    public var dockerSocket: String?
+    public var intervalSeconds: Int?
+    public var services: [ServiceCheckConfig]
+    public var push: PushConfiguration?
+
+    public init(
+        vmID: VMID? = nil, diskPath: String? = nil, dockerSocket: String? = nil, intervalSeconds: Int? = nil,
+        services: [ServiceCheckConfig] = [], push: PushConfiguration? = nil
+    ) {
+        self.vmID = vmID
+        self.diskPath = diskPath
+        self.dockerSocket = dockerSocket
+        self.intervalSeconds = intervalSeconds
+        self.services = services
+        self.push = push
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case vmID = "vm_id", diskPath = "disk_path", dockerSocket = "docker_socket"
+        case intervalSeconds = "interval_seconds", services, push
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        vmID = try c.decodeIfPresent(VMID.self, forKey: .vmID)
+        diskPath = try c.decodeIfPresent(String.self, forKey: .diskPath)
+        dockerSocket = try c.decodeIfPresent(String.self, forKey: .dockerSocket)
+        intervalSeconds = try c.decodeIfPresent(Int.self, forKey: .intervalSeconds)
+        if let interval = intervalSeconds, !(1...86_400).contains(interval) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .intervalSeconds, in: c, debugDescription: "\(interval) is not between 1 and 86400 seconds")
+        }
+        services = try c.decodeIfPresent([ServiceCheckConfig].self, forKey: .services) ?? []
+        var seen = Set<String>()
+        for (index, check) in services.enumerated() where !seen.insert(check.id).inserted {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [CodingKeys.services, AnyCodingKey(intValue: index)],
+                    debugDescription: "service id \"\(check.id)\" is used twice"))
+        }
+        push = try c.decodeIfPresent(PushConfiguration.self, forKey: .push)
+    }
+
+    /// Reads and validates a config file; the error names the file, the key and the value.
+    public static func load(path: String) throws(CollectorError) -> AgentConfiguration {
+        let bytes: [UInt8]
+        do {
+            bytes = try AtomicFile.read(path, limit: 1 << 20)
+        } catch {
+            throw CollectorError("config \(error)")
+        }
+        do {
+            return try JSONDecoder().decode(AgentConfiguration.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw CollectorError("config \(path): \(DocumentError(error))")
+        } catch {
+            throw CollectorError("config \(path): \(error)")
+        }
+    }
+}
+
+/// Where `--push` sends documents, when it is set in the config file instead.
+public struct PushConfiguration: Codable, Sendable, Equatable {
+    public var url: String
+    /// A file holding the bearer token (secrets never live in the JSON itself).
+    public var tokenFile: String?
+    /// How many undelivered documents to keep while the hub is unreachable.
+    public var spoolLimit: Int?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case url, tokenFile = "token_file", spoolLimit = "spool_limit"
+    }
+
+    public init(url: String, tokenFile: String? = nil, spoolLimit: Int? = nil) {
+        self.url = url
+        self.tokenFile = tokenFile
+        self.spoolLimit = spoolLimit
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        url = try c.decode(String.self, forKey: .url)
+        if let problem = PushConfiguration.problem(withURL: url) {
+            throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: problem)
+        }
+        tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
+        spoolLimit = try c.decodeIfPresent(Int.self, forKey: .spoolLimit)
+        if let limit = spoolLimit, !(1...100_000).contains(limit) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .spoolLimit, in: c, debugDescription: "\(limit) is not between 1 and 100000")
+        }
+    }
+
+    /// `nil` when `url` is an http(s) URL with a host, else what is wrong with it.
+    public static func problem(withURL url: String) -> String? {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased() else {
+            return "\"\(url.prefix(200))\" is not a URL"
+        }
+        guard scheme == "http" || scheme == "https" else {
+            return "\"\(url.prefix(200))\" must start with http:// or https://"
+        }
+        guard let host = parsed.host, !host.isEmpty else {
+            return "\"\(url.prefix(200))\" has no host"
+        }
+        return nil
+    }
+}

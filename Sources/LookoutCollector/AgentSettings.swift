@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LookoutCore
+
+/// The agent's options as given on the command line, before defaults are applied.
+public struct AgentOptions: Sendable {
+    public var vmID: String?
+    public var procfs: String?
+    public var diskPath: String?
+    public var statePath: String?
+    public var configPath: String?
+    public var dockerSocket: String?
+    public var dataFolder: String?
+    public var stdout = false
+    public var pushURL: String?
+    public var token: String?
+    public var intervalSeconds: Int?
+
+    public init() {}
+}
+
+/// Everything one agent run needs, resolved from flags, environment and config file in
+/// that order of precedence.
+public struct AgentSettings: Sendable {
+    public var vmID: VMID
+    public var procfs: ProcFS
+    public var diskPath: String
+    public var statePath: String
+    public var dockerSocket: String
+    public var serviceChecks: [ServiceCheckConfig]
+    public var dataFolder: String?
+    public var stdout: Bool
+    public var push: Push?
+    public var intervalSeconds: Int
+
+    public struct Push: Sendable {
+        public var url: String
+        public var token: String?
+        public var spoolFolder: String
+        public var spoolLimit: Int
+    }
+
+    /// Documents kept while the hub is unreachable: a week of 5-minute samples.
+    public static let defaultSpoolLimit = 2016
+
+    /// Applies defaults: vm_id from `--vm-id`, else `$VM_ID`, else the config file, else
+    /// the host name; output to stdout when no destination is named.
+    /// - Throws: ``CollectorError`` naming the option or key that is wrong.
+    public static func resolve(
+        _ options: AgentOptions, environment: [String: String], hostName: String = AgentSettings.hostName()
+    ) throws(CollectorError) -> AgentSettings {
+        let config = try options.configPath.map { path throws(CollectorError) in try AgentConfiguration.load(path: path) }
+            ?? AgentConfiguration()
+
+        let idText: String
+        let idSource: String
+        if let flag = options.vmID {
+            (idText, idSource) = (flag, "--vm-id")
+        } else if let env = environment["VM_ID"], !env.isEmpty {
+            (idText, idSource) = (env, "$VM_ID")
+        } else if let fromConfig = config.vmID {
+            (idText, idSource) = (fromConfig.rawValue, "vm_id in the config")
+        } else {
+            (idText, idSource) = (hostName, "the host name")
+        }
+        let vmID: VMID
+        do {
+            vmID = try VMID(validating: idText)
+        } catch {
+            throw CollectorError("\(idSource): \(error)")
+        }
+
+        let interval = options.intervalSeconds ?? config.intervalSeconds ?? 300
+        guard (1...86_400).contains(interval) else {
+            throw CollectorError("--interval: \(interval) is not between 1 and 86400 seconds")
+        }
+
+        let statePath = options.statePath ?? defaultStatePath(environment: environment)
+        var push: Push?
+        if let url = options.pushURL ?? config.push?.url {
+            if let problem = PushConfiguration.problem(withURL: url) {
+                throw CollectorError("--push: \(problem)")
+            }
+            var token = options.token ?? environment["LOOKOUT_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            if token == nil, let file = config.push?.tokenFile {
+                do {
+                    let bytes = try AtomicFile.read(file, limit: 4096)
+                    token = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
+                } catch {
+                    throw CollectorError("push.token_file: \(error)")
+                }
+            }
+            let stateFolder = AtomicFile.folder(of: statePath)
+            push = Push(
+                url: url, token: token, spoolFolder: "\(stateFolder)/spool",
+                spoolLimit: config.push?.spoolLimit ?? defaultSpoolLimit)
+        }
+        let anyDestination = options.dataFolder != nil || push != nil
+        return AgentSettings(
+            vmID: vmID,
+            procfs: ProcFS(root: options.procfs ?? "/proc"),
+            diskPath: options.diskPath ?? config.diskPath ?? "/",
+            statePath: statePath,
+            dockerSocket: options.dockerSocket ?? config.dockerSocket ?? "/var/run/docker.sock",
+            serviceChecks: config.services,
+            dataFolder: options.dataFolder,
+            stdout: options.stdout || !anyDestination,
+            push: push,
+            intervalSeconds: interval)
+    }
+
+    /// `/var/lib/lookout-agent/state.json` for root, else under `$XDG_STATE_HOME`
+    /// (or `~/.local/state`), so a cron job of an ordinary user works without setup.
+    public static func defaultStatePath(environment: [String: String]) -> String {
+        if geteuid() == 0 { return "/var/lib/lookout-agent/state.json" }
+        if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") { return "\(xdg)/lookout-agent/state.json" }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        return "\(home)/.local/state/lookout-agent/state.json"
+    }
+
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // A fully qualified host name keeps only its first label, as `hostname -s` does.
+        return String(name.split(separator: ".").first ?? "localhost")
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,46 @@
+/// What a one-shot `collect` remembers between runs, in the `--state` file, so that
+/// CPU figures are averages over the time since the previous run with no sleep.
+public struct AgentState: Codable, Sendable, Equatable {
+    /// `/proc/stat` counters of the previous sample.
+    public var cpu: CPUCounters?
+    /// Per container id, the Engine API's CPU counters of the previous sample.
+    public var containers: [String: ContainerCPUCounters]
+
+    public init(cpu: CPUCounters? = nil, containers: [String: ContainerCPUCounters] = [:]) {
+        self.cpu = cpu
+        self.containers = containers
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cpu = try c.decodeIfPresent(CPUCounters.self, forKey: .cpu)
+        containers = try c.decodeIfPresent([String: ContainerCPUCounters].self, forKey: .containers) ?? [:]
+    }
+}
+
+/// The aggregate `cpu` line of `/proc/stat`, reduced to what the busy share needs.
+public struct CPUCounters: Codable, Sendable, Equatable {
+    /// user + nice + system + idle + iowait + irq + softirq + steal, in USER_HZ ticks.
+    /// guest and guest_nice are already counted inside user and nice.
+    public var total: UInt64
+    /// idle + iowait: time the CPU did no work.
+    public var idle: UInt64
+
+    public init(total: UInt64, idle: UInt64) {
+        self.total = total
+        self.idle = idle
+    }
+}
+
+/// A container's CPU counters from the Engine API stats, in nanoseconds.
+public struct ContainerCPUCounters: Codable, Sendable, Equatable {
+    /// `cpu_stats.cpu_usage.total_usage`.
+    public var usage: UInt64
+    /// `cpu_stats.system_cpu_usage`: the host's total CPU time.
+    public var system: UInt64
+
+    public init(usage: UInt64, system: UInt64) {
+        self.usage = usage
+        self.system = system
+    }
+}

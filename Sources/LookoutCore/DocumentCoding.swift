@@ -1,0 +1,157 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A document that cannot be accepted, with the field path that is wrong.
+public struct DocumentError: Error, CustomStringConvertible, Equatable {
+    /// Dotted path of the offending field, e.g. `system.memory.total_mb` or `containers[2].name`.
+    public let path: String
+    public let reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String {
+        path.isEmpty ? reason : "\(path): \(reason)"
+    }
+}
+
+extension MetricsDocument {
+    /// The largest document the hub and the agent accept. A real one is 1–20 KB.
+    public static let maxEncodedSize = 1 << 20
+
+    /// Decodes and validates a document; every failure names the field.
+    public static func decode(_ data: some DataProtocol) throws(DocumentError) -> MetricsDocument {
+        guard data.count <= maxEncodedSize else {
+            throw DocumentError(path: "", reason: "document is \(data.count) bytes, more than the \(maxEncodedSize) allowed")
+        }
+        let document: MetricsDocument
+        do {
+            document = try JSONDecoder().decode(MetricsDocument.self, from: Data(data))
+        } catch let error as DecodingError {
+            throw DocumentError(error)
+        } catch {
+            throw DocumentError(path: "", reason: "not valid JSON (\(error))")
+        }
+        try document.validate()
+        return document
+    }
+
+    /// Checks the values that decoding alone lets through: ranges, lengths and counts.
+    public func validate() throws(DocumentError) {
+        func nonNegative(_ value: Double, _ path: String) throws(DocumentError) {
+            guard value.isFinite, value >= 0 else {
+                throw DocumentError(path: path, reason: "\(value) is negative or not a number")
+            }
+        }
+        func percent(_ value: Double, _ path: String) throws(DocumentError) {
+            guard value.isFinite, value >= 0, value <= 100 else {
+                throw DocumentError(path: path, reason: "\(value) is not a percentage between 0 and 100")
+            }
+        }
+        func text(_ value: String, _ path: String, max: Int) throws(DocumentError) {
+            guard !value.isEmpty, value.utf8.count <= max else {
+                throw DocumentError(path: path, reason: "must be 1 to \(max) bytes long")
+            }
+        }
+        try percent(system.cpu.percent, "system.cpu.percent")
+        guard system.cpu.cores >= 1, system.cpu.cores <= 4096 else {
+            throw DocumentError(path: "system.cpu.cores", reason: "\(system.cpu.cores) is not between 1 and 4096")
+        }
+        try nonNegative(system.memory.totalMB, "system.memory.total_mb")
+        try nonNegative(system.memory.usedMB, "system.memory.used_mb")
+        try nonNegative(system.memory.availableMB, "system.memory.available_mb")
+        try percent(system.memory.percent, "system.memory.percent")
+        try nonNegative(system.disk.totalGB, "system.disk.total_gb")
+        try nonNegative(system.disk.usedGB, "system.disk.used_gb")
+        try percent(system.disk.percent, "system.disk.percent")
+        try nonNegative(system.uptime.seconds, "system.uptime.seconds")
+        try nonNegative(system.load.one, "system.load.1m")
+        try nonNegative(system.load.five, "system.load.5m")
+        try nonNegative(system.load.fifteen, "system.load.15m")
+        guard containers.count <= 1000 else {
+            throw DocumentError(path: "containers", reason: "\(containers.count) entries, more than 1000")
+        }
+        for (i, container) in containers.enumerated() {
+            try text(container.name, "containers[\(i)].name", max: 256)
+            try text(container.status, "containers[\(i)].status", max: 64)
+            try nonNegative(container.cpuPercent, "containers[\(i)].cpu_percent")
+            try nonNegative(container.memoryMB, "containers[\(i)].memory_mb")
+        }
+        guard services.count <= 1000 else {
+            throw DocumentError(path: "services", reason: "\(services.count) entries, more than 1000")
+        }
+        for (i, service) in services.enumerated() {
+            try text(service.id, "services[\(i)].id", max: 128)
+            try nonNegative(service.responseMS, "services[\(i)].response_ms")
+        }
+        if let interval = intervalSeconds, !(1...86_400).contains(interval) {
+            throw DocumentError(path: "interval_seconds", reason: "\(interval) is not between 1 and 86400")
+        }
+    }
+
+    /// The document as Lookout writes it: sorted keys, no escaped slashes.
+    public func encoded(pretty: Bool = false) -> Data {
+        // Encoding plain structs of strings and finite numbers cannot fail.
+        // swiftlint:disable:next force_try
+        try! JSONEncoder.lookout(pretty: pretty).encode(self)
+    }
+}
+
+extension JSONEncoder {
+    /// The encoder every Lookout file and API answer uses.
+    public static func lookout(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+extension DocumentError {
+    /// Turns a `DecodingError` into a message that names the field path, e.g.
+    /// `system.memory.total_mb: expected a number`.
+    public init(_ error: DecodingError) {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var result = ""
+            for key in codingPath {
+                if let index = key.intValue {
+                    result += "[\(index)]"
+                } else {
+                    result += result.isEmpty ? key.stringValue : ".\(key.stringValue)"
+                }
+            }
+            return result
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            self.init(path: path(context.codingPath), reason: "expected \(DocumentError.describe(type))")
+        case .valueNotFound(let type, let context):
+            self.init(path: path(context.codingPath), reason: "expected \(DocumentError.describe(type)), found null")
+        case .keyNotFound(let key, let context):
+            self.init(path: path(context.codingPath + [key]), reason: "missing")
+        case .dataCorrupted(let context):
+            let reason = context.debugDescription.contains("JSON") || context.codingPath.isEmpty
+                ? "not valid JSON (\(context.underlyingError.map { "\($0)" } ?? context.debugDescription))"
+                : context.debugDescription
+            self.init(path: path(context.codingPath), reason: reason)
+        @unknown default:
+            self.init(path: "", reason: "\(error)")
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Double.Type, is Float.Type: "a number"
+        case is Int.Type, is Int64.Type, is UInt.Type: "a whole number"
+        case is Bool.Type: "true or false"
+        case is [Any].Type: "a list"
+        default:
+            String(describing: type).hasPrefix("Array") ? "a list" : "an object"
+        }
+    }
+}
