@@ -19,7 +19,7 @@ public struct Pusher: Sendable {
 
     public init(
         url: String, token: String?, spool: Spool, timeout: Duration = .seconds(10),
-        httpClient: HTTPClient = .shared, logger: Logger
+        httpClient: HTTPClient = .lookoutAgent, logger: Logger
     ) {
         self.url = url
         self.token = token

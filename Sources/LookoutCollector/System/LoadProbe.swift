@@ -13,7 +13,10 @@ public enum LoadProbe {
     /// - Parameter path: the file the text came from, named in errors.
     public static func parse(_ text: String, path: String) throws(CollectorError) -> LoadMetrics {
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
-        guard fields.count >= 3 else { throw .malformed(path, "load line \"\(text.prefix(80))\"") }
+        guard fields.count >= 3 else {
+            let line = text.split(separator: "\n").first ?? ""
+            throw .malformed(path, "load line \"\(line.prefix(80))\"")
+        }
         var loads: [Double] = []
         for field in fields.prefix(3) {
             guard let value = Double(field), value.isFinite, value >= 0 else {

@@ -36,7 +36,11 @@ public enum MemoryProbe {
             available = reported
         } else {
             guard let free = kB["MemFree"] else { throw .malformed(path, "MemFree (missing, and no MemAvailable)") }
-            available = free + (kB["Buffers"] ?? 0) + (kB["Cached"] ?? 0) + (kB["SReclaimable"] ?? 0)
+            let parts = [free, kB["Buffers"] ?? 0, kB["Cached"] ?? 0, kB["SReclaimable"] ?? 0]
+            available = parts.reduce(0) { sum, part in
+                let (next, overflow) = sum.addingReportingOverflow(part)
+                return overflow ? .max : next
+            }
         }
         let shown = min(available, total)
         let used = total - shown

@@ -1,0 +1,112 @@
+import Foundation
+import LookoutCollector
+import LookoutCore
+import Testing
+
+@Suite struct AgentSettingsTests {
+    let folder: String = {
+        let path = NSTemporaryDirectory() + "lookout-settings-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    func writeConfig(_ text: String) -> String {
+        let path = folder + "/agent.json"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return path
+    }
+
+    @Test func vmIDComesFromFlagThenEnvironmentThenConfigThenHostName() throws {
+        var options = AgentOptions()
+        options.configPath = writeConfig(#"{"vm_id": "from-config"}"#)
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "host").vmID.rawValue == "from-config")
+        #expect(try AgentSettings.resolve(options, environment: ["VM_ID": "from-env"], hostName: "host").vmID.rawValue == "from-env")
+        options.vmID = "from-flag"
+        #expect(try AgentSettings.resolve(options, environment: ["VM_ID": "from-env"], hostName: "host").vmID.rawValue == "from-flag")
+        options = AgentOptions()
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "my-host").vmID.rawValue == "my-host")
+    }
+
+    @Test(arguments: [("../x", "--vm-id"), ("..", "--vm-id"), ("a/b", "--vm-id")])
+    func refusesPathLikeVMIDs(_ id: String, source: String) throws {
+        var options = AgentOptions()
+        options.vmID = id
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(options, environment: [:], hostName: "host")
+        }
+        #expect(error.message.contains(source) && error.message.contains("invalid vm_id"), "\(error)")
+    }
+
+    @Test func environmentVMIDIsValidatedToo() throws {
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(AgentOptions(), environment: ["VM_ID": "../../etc"], hostName: "host")
+        }
+        #expect(error.message.hasPrefix("$VM_ID: invalid vm_id"))
+    }
+
+    @Test func defaultsToStdoutAndKnownPaths() throws {
+        let settings = try AgentSettings.resolve(AgentOptions(), environment: [:], hostName: "h")
+        #expect(settings.stdout)
+        #expect(settings.procfs.root == "/proc")
+        #expect(settings.diskPath == "/")
+        #expect(settings.dockerSocket == "/var/run/docker.sock")
+        #expect(settings.intervalSeconds == 300)
+        #expect(settings.push == nil)
+    }
+
+    @Test func pushTakesTheTokenFromFlagEnvironmentOrFile() throws {
+        let tokenFile = folder + "/token"
+        _ = FileManager.default.createFile(atPath: tokenFile, contents: Data("file-token\n".utf8))
+        var options = AgentOptions()
+        options.configPath = writeConfig(#"{"push": {"url": "http://127.0.0.1:1/ingest", "token_file": "\#(tokenFile)"}}"#)
+        options.statePath = folder + "/state.json"
+        let fromFile = try AgentSettings.resolve(options, environment: [:], hostName: "h")
+        #expect(fromFile.push?.token == "file-token")
+        #expect(fromFile.push?.spoolFolder == folder + "/spool")
+        #expect(fromFile.stdout == false)
+        let fromEnv = try AgentSettings.resolve(options, environment: ["LOOKOUT_TOKEN": "env-token"], hostName: "h")
+        #expect(fromEnv.push?.token == "env-token")
+        options.token = "flag-token"
+        #expect(try AgentSettings.resolve(options, environment: ["LOOKOUT_TOKEN": "env"], hostName: "h").push?.token == "flag-token")
+    }
+
+    @Test(arguments: [
+        (#"{"vm_id": "../x"}"#, "vm_id: invalid vm_id \"../x\""),
+        (#"{"intervall_seconds": 60}"#, "intervall_seconds: unknown key"),
+        (#"{"interval_seconds": 0}"#, "interval_seconds: 0 is not between 1 and 86400"),
+        (#"{"push": {"url": "ftp://hub/x"}}"#, "push.url: \"ftp://hub/x\" must start with http:// or https://"),
+        (#"{"push": {"url": "http://hub/x", "token": "secret"}}"#, "push.token: unknown key"),
+        (#"{"push": {"url": "http://hub/x", "spool_limit": -5}}"#, "push.spool_limit: -5 is not between"),
+        (#"{"services": {"id": "x"}}"#, "services: expected a list"),
+        (#"{"disk_path": 7}"#, "disk_path: expected a string"),
+        (#"{"vm_id": "a""#, "not valid JSON"),
+    ])
+    func badConfigNamesTheKeyAndValue(_ text: String, expected: String) throws {
+        var options = AgentOptions()
+        options.configPath = writeConfig(text)
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(options, environment: [:], hostName: "h")
+        }
+        #expect(error.message.contains(folder + "/agent.json"), "\(error)")
+        #expect(error.message.contains(expected), "\(error)")
+    }
+
+    @Test func missingConfigFileNamesThePath() throws {
+        var options = AgentOptions()
+        options.configPath = folder + "/nope.json"
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(options, environment: [:], hostName: "h")
+        }
+        #expect(error.message.contains("nope.json") && error.message.contains("No such file"), "\(error)")
+    }
+
+    @Test(arguments: ["not a url", "ftp://x/y", "http://", "file:///etc/passwd"])
+    func badPushFlagIsRefused(_ url: String) throws {
+        var options = AgentOptions()
+        options.pushURL = url
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(options, environment: [:], hostName: "h")
+        }
+        #expect(error.message.hasPrefix("--push:"), "\(error)")
+    }
+}

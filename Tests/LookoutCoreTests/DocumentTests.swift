@@ -1,0 +1,95 @@
+import Foundation
+import LookoutCore
+import Testing
+
+/// The example document of DESIGN §2, verbatim.
+let designExample = """
+    {
+      "vm_id": "oci-f-micro_1",
+      "timestamp": "2025-12-09T10:30:00Z",
+      "system": {
+        "cpu": { "percent": 23.5, "cores": 1 },
+        "memory": { "total_mb": 1024, "used_mb": 756, "available_mb": 268, "percent": 73.8 },
+        "disk": { "total_gb": 47, "used_gb": 12, "percent": 25.5 },
+        "uptime": { "seconds": 432000, "human": "5 days" },
+        "load": { "1m": 0.08, "5m": 0.05, "15m": 0.02 }
+      },
+      "containers": [
+        { "name": "mailu-front", "status": "running", "cpu_percent": 0.5, "memory_mb": 45 }
+      ],
+      "services": [
+        { "id": "mail", "healthy": true, "response_ms": 125 }
+      ]
+    }
+    """
+
+@Suite struct DocumentTests {
+    @Test func decodesTheDesignExample() throws {
+        let document = try MetricsDocument.decode(Array(designExample.utf8))
+        #expect(document.vmID.rawValue == "oci-f-micro_1")
+        #expect(document.timestamp == Date(timeIntervalSince1970: 1_765_276_200))
+        #expect(document.system.memory.availableMB == 268)
+        #expect(document.system.load.fifteen == 0.02)
+        #expect(document.containers.first?.memoryMB == 45)
+        #expect(document.services.first?.responseMS == 125)
+    }
+
+    @Test func reEncodesTheDesignExampleWithTheSameFieldsAndValues() throws {
+        let document = try MetricsDocument.decode(Array(designExample.utf8))
+        let original = try JSONSerialization.jsonObject(with: Data(designExample.utf8)) as? NSDictionary
+        let encoded = try JSONSerialization.jsonObject(with: document.encoded()) as? NSDictionary
+        #expect(original == encoded)
+        // Whole numbers stay whole on the wire, as existing dashboards expect.
+        let text = String(decoding: document.encoded(), as: UTF8.self)
+        #expect(text.contains(#""total_mb":1024,"#))
+        #expect(text.contains(#""timestamp":"2025-12-09T10:30:00Z""#))
+    }
+
+    @Test func extraFieldsRoundTrip() throws {
+        var document = try MetricsDocument.decode(Array(designExample.utf8))
+        document.intervalSeconds = 300
+        document.services[0].error = "status 500"
+        let again = try MetricsDocument.decode(Array(document.encoded()))
+        #expect(again == document)
+    }
+
+    @Test func missingListsMeanEmpty() throws {
+        let text = designExample.replacingOccurrences(of: #""containers""#, with: #""ignored_containers""#)
+        let document = try MetricsDocument.decode(Array(text.utf8))
+        #expect(document.containers.isEmpty)
+    }
+
+    @Test(arguments: [
+        (#""total_mb": 1024"#, #""total_mb": "lots""#, "system.memory.total_mb: expected a number"),
+        (#""cores": 1"#, #""cores": null"#, "system.cpu.cores: expected a whole number, found null"),
+        (#""vm_id": "oci-f-micro_1""#, #""vm_id": "../etc""#, "vm_id: invalid vm_id"),
+        (#""vm_id": "oci-f-micro_1""#, #""vm_id": ".."#, "not valid JSON"),
+        (#""timestamp": "2025-12-09T10:30:00Z""#, #""timestamp": "yesterday""#, "timestamp: \"yesterday\" is not a timestamp"),
+        (#""name": "mailu-front", "#, "", "containers[0].name: missing"),
+        (#""percent": 73.8"#, #""percent": 173.8"#, "system.memory.percent: 173.8 is not a percentage"),
+        (#""15m": 0.02"#, #""15m": -1"#, "system.load.15m: -1.0 is negative"),
+        (#""healthy": true"#, #""healthy": "yes""#, "services[0].healthy: expected true or false"),
+    ])
+    func rejectsBadDocumentsNamingTheField(original: String, replacement: String, expected: String) throws {
+        let text = designExample.replacingOccurrences(of: original, with: replacement)
+        #expect(text != designExample)
+        let error = try #require(throws: DocumentError.self) { try MetricsDocument.decode(Array(text.utf8)) }
+        #expect(error.description.contains(expected), "\(error)")
+    }
+
+    @Test func rejectsHugeAndNonJSONInput() throws {
+        let huge = [UInt8](repeating: UInt8(ascii: " "), count: MetricsDocument.maxEncodedSize + 1)
+        let tooBig = try #require(throws: DocumentError.self) { try MetricsDocument.decode(huge) }
+        #expect(tooBig.description.contains("more than"))
+        let garbage = try #require(throws: DocumentError.self) { try MetricsDocument.decode(Array("{\"vm_id\": ".utf8)) }
+        #expect(garbage.description.contains("not valid JSON"))
+        let list = try #require(throws: DocumentError.self) { try MetricsDocument.decode(Array("[1,2]".utf8)) }
+        #expect(list.description.contains("expected an object"))
+    }
+
+    @Test(arguments: [(0.0, "0 minutes"), (59, "0 minutes"), (60, "1 minute"), (720, "12 minutes"),
+                      (3600, "1 hour"), (10_800, "3 hours"), (86_400, "1 day"), (432_000, "5 days")])
+    func uptimeHuman(seconds: Double, human: String) {
+        #expect(UptimeMetrics.humanize(seconds: seconds) == human)
+    }
+}
