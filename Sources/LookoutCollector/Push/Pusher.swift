@@ -113,7 +113,7 @@ public struct Pusher: Sendable {
                 return .retryLater("HTTP \(response.status.code): \(message)")
             }
         } catch {
-            return .retryLater("\(error)")
+            return .retryLater(FailureText.describe(error, timeout: timeout))
         }
     }
 }

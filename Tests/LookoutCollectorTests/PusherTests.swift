@@ -1,0 +1,105 @@
+import Foundation
+import LookoutCollector
+import LookoutCore
+import Logging
+import NIOHTTP1
+import Testing
+
+@Suite struct PusherTests {
+    let spoolFolder = NSTemporaryDirectory() + "lookout-spool-\(UUID().uuidString)"
+    let logger = Logger(label: "test.push")
+
+    func document(_ n: Int) -> [UInt8] { Array(#"{"n":\#(n)}"#.utf8) }
+
+    /// A hub stand-in: accepts only the right bearer token, records bodies in order.
+    func hub(token: String = "s3cret") -> FixtureHTTPServer {
+        FixtureHTTPServer { request in
+            guard request.path == "/api/monitoring/ingest", request.method == .POST else { return .notFound }
+            guard request.bearerToken == token else { return .json(#"{"error":"Unauthorized"}"#, status: .unauthorized) }
+            return .json(#"{"status":"accepted"}"#)
+        }
+    }
+
+    func pusher(_ url: String, token: String? = "s3cret", limit: Int = 100) -> Pusher {
+        Pusher(url: url, token: token, spool: Spool(folder: spoolFolder, limit: limit), timeout: .seconds(5), logger: logger)
+    }
+
+    @Test func deliversWithTheBearerTokenAndJSON() async throws {
+        let server = hub()
+        try await server.run { server in
+            let outcome = await pusher(server.url("/api/monitoring/ingest")).deliver(document(1), timestamp: 1)
+            #expect(outcome == .delivered(replayed: 0))
+            let request = try #require(server.requests.first)
+            #expect(request.bearerToken == "s3cret")
+            #expect(request.headers.first(name: "content-type") == "application/json")
+            #expect(request.body == document(1))
+        }
+    }
+
+    @Test func anOutageSpoolsAndTheNextRunDeliversOldestFirst() async throws {
+        // The hub is down: bind a server, note its URL, stop it.
+        let gone = hub()
+        try await gone.start()
+        let deadURL = gone.url("/api/monitoring/ingest")
+        await gone.shutdown()
+        for n in 1...3 {
+            let outcome = await pusher(deadURL).deliver(document(n), timestamp: Int64(1000 + n))
+            guard case .spooled(let pending, _) = outcome else {
+                Issue.record("expected spooled, got \(outcome)")
+                return
+            }
+            #expect(pending == n)
+        }
+        // The hub is back: the spool goes first, in order, then the new document.
+        let server = hub()
+        try await server.run { server in
+            let outcome = await pusher(server.url("/api/monitoring/ingest")).deliver(document(4), timestamp: 1004)
+            #expect(outcome == .delivered(replayed: 3))
+            #expect(server.requests.map(\.bodyText) == (1...4).map { #"{"n":\#($0)}"# })
+        }
+        #expect(Spool(folder: spoolFolder, limit: 100).pending().isEmpty)
+    }
+
+    @Test func aWrongTokenKeepsTheDocumentForLater() async throws {
+        let server = hub()
+        try await server.run { server in
+            let outcome = await pusher(server.url("/api/monitoring/ingest"), token: "wrong").deliver(document(1), timestamp: 1)
+            guard case .spooled(1, let reason) = outcome else {
+                Issue.record("expected one spooled document, got \(outcome)")
+                return
+            }
+            #expect(reason.contains("401"))
+        }
+    }
+
+    @Test func aDocumentTheHubRejectsIsNotRetried() async throws {
+        let server = FixtureHTTPServer { _ in .json(#"{"error":"system.cpu.percent: 300 is not a percentage"}"#, status: .badRequest) }
+        try await server.run { server in
+            let outcome = await pusher(server.url("/api/monitoring/ingest")).deliver(document(1), timestamp: 1)
+            guard case .rejected(let reason) = outcome else {
+                Issue.record("expected rejected, got \(outcome)")
+                return
+            }
+            #expect(reason.contains("HTTP 400") && reason.contains("system.cpu.percent"))
+        }
+        #expect(Spool(folder: spoolFolder, limit: 100).pending().isEmpty)
+    }
+
+    @Test func theSpoolIsBoundedDroppingTheOldest() throws {
+        let spool = Spool(folder: spoolFolder, limit: 3)
+        for n in 1...5 { try spool.add(document(n), timestamp: Int64(n)) }
+        let kept = spool.pending().map { String(decoding: try! AtomicFile.read($0, limit: 100), as: UTF8.self) }
+        #expect(kept == [3, 4, 5].map { #"{"n":\#($0)}"# })
+    }
+
+    @Test func aServerErrorKeepsTheSpoolInOrder() async throws {
+        let spool = Spool(folder: spoolFolder, limit: 100)
+        try spool.add(document(1), timestamp: 1)
+        let server = FixtureHTTPServer { _ in .json(#"{"error":"database is locked"}"#, status: .serviceUnavailable) }
+        try await server.run { server in
+            let outcome = await pusher(server.url("/api/monitoring/ingest")).deliver(document(2), timestamp: 2)
+            #expect(outcome == .spooled(pending: 2, reason: #"HTTP 503: {"error":"database is locked"}"#))
+            #expect(server.requests.count == 1)
+        }
+    }
+}
