@@ -121,7 +121,7 @@ public struct Agent: Sendable {
         do {
             try AtomicFile.makeDirectories(AtomicFile.folder(of: path), mode: 0o700)
             let bytes = try JSONEncoder.lookout().encode(state)
-            try AtomicFile.write(bytes, to: path, mode: 0o600)
+            try AtomicFile.write(bytes, to: path, mode: 0o600, durable: false)
         } catch {
             logger.warning("could not save CPU counters to \(path): \(error); the next run will take a short sample")
         }

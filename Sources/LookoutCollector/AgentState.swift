@@ -25,10 +25,13 @@ public struct CPUCounters: Codable, Sendable, Equatable {
     public var total: UInt64
     /// idle + iowait: time the CPU did no work.
     public var idle: UInt64
+    /// `btime` of `/proc/stat`: a different value means the machine rebooted in between.
+    public var bootTime: UInt64?
 
-    public init(total: UInt64, idle: UInt64) {
+    public init(total: UInt64, idle: UInt64, bootTime: UInt64? = nil) {
         self.total = total
         self.idle = idle
+        self.bootTime = bootTime
     }
 }
 

@@ -21,7 +21,7 @@ public struct Collector: Sendable {
 
     public init(
         vmID: VMID, procfs: ProcFS, diskPath: String, dockerSocket: String, serviceChecks: [ServiceCheckConfig],
-        intervalSeconds: Int, httpClient: HTTPClient = .lookoutAgent, logger: Logger,
+        intervalSeconds: Int, httpClient: HTTPClient? = nil, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.vmID = vmID

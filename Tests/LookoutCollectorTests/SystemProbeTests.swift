@@ -64,9 +64,12 @@ private let fake = "/fake"
         ("rounds up to 1 decimal", .init(total: 0, idle: 0), .init(total: 3, idle: 1), 66.7),
         ("no time passed", .init(total: 2000, idle: 1000), .init(total: 2000, idle: 1000), nil),
         ("reboot: total went backwards", .init(total: 2000, idle: 1000), .init(total: 1000, idle: 500), nil),
-        ("idle went backwards", .init(total: 2000, idle: 1000), .init(total: 3000, idle: 900), nil),
-        ("busy went backwards", .init(total: 2000, idle: 1000), .init(total: 2100, idle: 1200), nil),
-        ("saved state with idle above total", .init(total: 100, idle: 200), .init(total: 300, idle: 250), nil),
+        // iowait may step back (proc(5)): clamped to no idle time, not taken for a reboot.
+        ("idle went backwards", .init(total: 2000, idle: 1000), .init(total: 3000, idle: 900), 100),
+        ("idle grew faster than total", .init(total: 2000, idle: 1000), .init(total: 2100, idle: 1200), 0),
+        ("boot time changed", .init(total: 2000, idle: 1000, bootTime: 1), .init(total: 9000, idle: 3000, bootTime: 2), nil),
+        ("same boot", .init(total: 2000, idle: 1000, bootTime: 1), .init(total: 3000, idle: 1250, bootTime: 1), 75),
+        ("saved state with idle above total", .init(total: 100, idle: 200), .init(total: 300, idle: 250), 75),
     ] as [(String, CPUCounters, CPUCounters, Double?)])
     func busyPercent(_ label: String, previous: CPUCounters, current: CPUCounters, expected: Double?) {
         #expect(CPUProbe.percent(previous: previous, current: current) == expected)
@@ -207,17 +210,17 @@ private let fake = "/fake"
 
     @Test(arguments: [
         (
-            "x86_64-1cpu", CPUProbe.Sample(counters: .init(total: 43_200_000, idle: 39_300_000), cores: 1),
+            "x86_64-1cpu", CPUProbe.Sample(counters: .init(total: 43_200_000, idle: 39_300_000, bootTime: 1_764_841_800), cores: 1),
             MemoryMetrics(totalMB: 992, usedMB: 744, availableMB: 248, percent: 75),
             LoadMetrics(one: 0.08, five: 0.05, fifteen: 0.02), UptimeMetrics(seconds: 432_000, human: "5 days")
         ),
         (
-            "aarch64-4cpu", .init(counters: .init(total: 4_320_000, idle: 3_956_000), cores: 4),
+            "aarch64-4cpu", .init(counters: .init(total: 4_320_000, idle: 3_956_000, bootTime: 1_765_252_800), cores: 4),
             .init(totalMB: 3952, usedMB: 988, availableMB: 2964, percent: 25),
             .init(one: 1.5, five: 0.75, fifteen: 0.25), .init(seconds: 10_800, human: "3 hours")
         ),
         (
-            "no-memavailable", .init(counters: .init(total: 10_000, idle: 8_500), cores: 2),
+            "no-memavailable", .init(counters: .init(total: 10_000, idle: 8_500, bootTime: 1_765_238_400), cores: 2),
             .init(totalMB: 2048, usedMB: 1024, availableMB: 1024, percent: 50),
             .init(one: 0.5, five: 0.25, fifteen: 0.1), .init(seconds: 7260, human: "2 hours")
         ),
@@ -235,7 +238,7 @@ private let fake = "/fake"
     @Test func rebootBetweenSamplesRestartsTheDelta() throws {
         let before = try CPUProbe.read(from: fixture("counters-backwards/before")).counters
         let after = try CPUProbe.read(from: fixture("counters-backwards/after")).counters
-        #expect(after == CPUCounters(total: 12_000, idle: 10_300))
+        #expect(after == CPUCounters(total: 12_000, idle: 10_300, bootTime: 1_765_273_800))
         #expect(CPUProbe.percent(previous: before, current: after) == nil)
     }
 
@@ -293,7 +296,7 @@ private let fake = "/fake"
         let probe = SystemProbe(procfs: fixture("x86_64-1cpu"), diskPath: "/tmp")
         let (metrics, latest) = try await probe.collect(previousCPU: nil, firstSampleDelay: .zero)
         #expect(metrics.cpu == CPUMetrics(percent: 0, cores: 1))
-        #expect(latest == CPUCounters(total: 43_200_000, idle: 39_300_000))
+        #expect(latest == CPUCounters(total: 43_200_000, idle: 39_300_000, bootTime: 1_764_841_800))
         #expect(metrics.memory == MemoryMetrics(totalMB: 992, usedMB: 744, availableMB: 248, percent: 75))
     }
 
@@ -302,7 +305,7 @@ private let fake = "/fake"
         let probe = SystemProbe(procfs: fixture("counters-backwards/after"), diskPath: "/tmp")
         let (metrics, latest) = try await probe.collect(previousCPU: previous, firstSampleDelay: .zero)
         #expect(metrics.cpu.percent == 0)
-        #expect(latest == CPUCounters(total: 12_000, idle: 10_300))
+        #expect(latest == CPUCounters(total: 12_000, idle: 10_300, bootTime: 1_765_273_800))
         #expect(metrics.uptime == UptimeMetrics(seconds: 120, human: "2 minutes"))
     }
 

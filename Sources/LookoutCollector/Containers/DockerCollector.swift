@@ -33,7 +33,10 @@ public struct DockerCollector: Sendable {
     /// The longest wait for any one answer of the daemon.
     public let timeout: Duration
     let logger: Logger
-    let httpClient: HTTPClient
+    /// `nil` means `HTTPClient.lookoutAgent`, created only when a request is made, so a
+    /// sample with no Docker, checks or push never starts an event loop.
+    let configuredHTTPClient: HTTPClient?
+    var httpClient: HTTPClient { configuredHTTPClient ?? .lookoutAgent }
 
     /// Stats calls in flight at once: the daemon reads several cgroup files per call,
     /// and a small VM should not see a burst of 50.
@@ -48,11 +51,11 @@ public struct DockerCollector: Sendable {
     ///   - timeout: the longest wait for the list and for each container's stats.
     ///   - logger: receives the one line a run logs when Docker is absent or failing.
     ///   - httpClient: the client to reuse; the shared one keeps its connections.
-    public init(socketPath: String, timeout: Duration = .seconds(3), logger: Logger, httpClient: HTTPClient = .lookoutAgent) {
+    public init(socketPath: String, timeout: Duration = .seconds(3), logger: Logger, httpClient: HTTPClient? = nil) {
         self.socketPath = socketPath
         self.timeout = timeout
         self.logger = logger
-        self.httpClient = httpClient
+        self.configuredHTTPClient = httpClient
     }
 
     /// Every container, sorted by name, and the CPU counters to pass to the next call.

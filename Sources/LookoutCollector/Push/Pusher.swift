@@ -14,18 +14,21 @@ public struct Pusher: Sendable {
     let token: String?
     public let spool: Spool
     let timeout: Duration
-    let httpClient: HTTPClient
+    /// `nil` means `HTTPClient.lookoutAgent`, created only when a request is made, so a
+    /// sample with no Docker, checks or push never starts an event loop.
+    let configuredHTTPClient: HTTPClient?
+    var httpClient: HTTPClient { configuredHTTPClient ?? .lookoutAgent }
     let logger: Logger
 
     public init(
         url: String, token: String?, spool: Spool, timeout: Duration = .seconds(10),
-        httpClient: HTTPClient = .lookoutAgent, logger: Logger
+        httpClient: HTTPClient? = nil, logger: Logger
     ) {
         self.url = url
         self.token = token
         self.spool = spool
         self.timeout = timeout
-        self.httpClient = httpClient
+        self.configuredHTTPClient = httpClient
         self.logger = logger
     }
 

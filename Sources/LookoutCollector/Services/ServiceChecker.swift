@@ -18,7 +18,10 @@ import Darwin
 /// human `error` ("status 500, expected 200-399", "timed out after 2000 ms"), because
 /// that text ends up in the document, on the dashboard and in alert mails.
 public struct ServiceChecker: Sendable {
-    let httpClient: HTTPClient
+    /// `nil` means `HTTPClient.lookoutAgent`, created only when a request is made, so a
+    /// sample with no Docker, checks or push never starts an event loop.
+    let configuredHTTPClient: HTTPClient?
+    var httpClient: HTTPClient { configuredHTTPClient ?? .lookoutAgent }
     let logger: Logger
 
     /// How much of a body is searched for the keyword: health pages are small, and a
@@ -32,8 +35,8 @@ public struct ServiceChecker: Sendable {
     ///     redirects (a 3xx counts only when it is the final answer) and reports a refused
     ///     port at once.
     ///   - logger: receives a debug line per failed check.
-    public init(httpClient: HTTPClient = .lookoutAgent, logger: Logger) {
-        self.httpClient = httpClient
+    public init(httpClient: HTTPClient? = nil, logger: Logger) {
+        self.configuredHTTPClient = httpClient
         self.logger = logger
     }
 

@@ -36,7 +36,12 @@ public enum CPUProbe {
     public static func parse(_ text: String, path: String) throws(CollectorError) -> Sample {
         var counters: CPUCounters?
         var cores = 0
+        var bootTime: UInt64?
         for line in text.split(separator: "\n") {
+            if line.hasPrefix("btime ") {
+                bootTime = UInt64(line.dropFirst(6).trimmingPrefix(" "))
+                continue
+            }
             guard line.hasPrefix("cpu") else { continue }
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard let label = fields.first else { continue }
@@ -46,23 +51,24 @@ public enum CPUProbe {
                 cores += 1
             }
         }
-        guard let counters else { throw .malformed(path, "aggregate cpu line (missing)") }
+        guard var counters else { throw .malformed(path, "aggregate cpu line (missing)") }
+        counters.bootTime = bootTime
         guard cores > 0 else { throw .malformed(path, "cpu count (no cpuN lines)") }
         return Sample(counters: counters, cores: cores)
     }
 
     /// The busy share of all cores between two samples, 0–100, rounded to 1 decimal.
     ///
-    /// - Returns: `nil` when the delta means nothing: a counter went backwards (the machine
-    ///   rebooted between the samples, so the delta must restart) or no time passed.
+    /// - Returns: `nil` when the delta means nothing: the machine rebooted between the
+    ///   samples (the boot time changed, or the total went backwards), so the delta must
+    ///   restart; or no time passed. The idle counter alone may step back (the kernel's
+    ///   iowait is not monotonic, see proc(5)); that is clamped, not treated as a reboot,
+    ///   so a cron run never falls back to a short sample for it.
     public static func percent(previous: CPUCounters, current: CPUCounters) -> Double? {
-        guard current.total >= previous.total, current.idle >= previous.idle,
-            previous.idle <= previous.total, current.idle <= current.total
-        else { return nil }
+        if let before = previous.bootTime, let now = current.bootTime, before != now { return nil }
+        guard current.total > previous.total else { return nil }
         let total = current.total - previous.total
-        let idle = current.idle - previous.idle
-        // idle growing faster than total means a busy counter went backwards.
-        guard total > 0, idle <= total else { return nil }
+        let idle = current.idle >= previous.idle ? min(current.idle - previous.idle, total) : 0
         return SystemProbe.oneDecimal(Double(total - idle) / Double(total) * 100)
     }
 
