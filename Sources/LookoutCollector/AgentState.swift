@@ -27,11 +27,15 @@ public struct CPUCounters: Codable, Sendable, Equatable {
     public var idle: UInt64
     /// `btime` of `/proc/stat`: a different value means the machine rebooted in between.
     public var bootTime: UInt64?
+    /// The busy share reported at this reading, repeated when the next sample comes less
+    /// than a clock tick later and so has nothing new to measure.
+    public var percent: Double?
 
-    public init(total: UInt64, idle: UInt64, bootTime: UInt64? = nil) {
+    public init(total: UInt64, idle: UInt64, bootTime: UInt64? = nil, percent: Double? = nil) {
         self.total = total
         self.idle = idle
         self.bootTime = bootTime
+        self.percent = percent
     }
 }
 

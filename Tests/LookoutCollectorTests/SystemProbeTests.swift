@@ -283,7 +283,9 @@ private let fake = "/fake"
         let probe = SystemProbe(procfs: procfs, diskPath: fixtureRoot.path)
         let (metrics, latest) = try await probe.collect(previousCPU: previous, firstSampleDelay: .zero)
         #expect(metrics.cpu == CPUMetrics(percent: percent, cores: cores))
-        #expect(latest == (try CPUProbe.read(from: procfs).counters))
+        var expected = try CPUProbe.read(from: procfs).counters
+        expected.percent = percent
+        #expect(latest == expected)
         #expect(metrics.memory == (try MemoryProbe.read(from: procfs)))
         #expect(metrics.uptime == (try UptimeProbe.read(from: procfs)))
         #expect(metrics.load == (try LoadProbe.read(from: procfs)))
@@ -296,8 +298,17 @@ private let fake = "/fake"
         let probe = SystemProbe(procfs: fixture("x86_64-1cpu"), diskPath: "/tmp")
         let (metrics, latest) = try await probe.collect(previousCPU: nil, firstSampleDelay: .zero)
         #expect(metrics.cpu == CPUMetrics(percent: 0, cores: 1))
-        #expect(latest == CPUCounters(total: 43_200_000, idle: 39_300_000, bootTime: 1_764_841_800))
+        #expect(latest == CPUCounters(total: 43_200_000, idle: 39_300_000, bootTime: 1_764_841_800, percent: 0))
         #expect(metrics.memory == MemoryMetrics(totalMB: 992, usedMB: 744, availableMB: 248, percent: 75))
+    }
+
+    @Test func aSampleLessThanATickLaterRepeatsThePreviousFigure() async throws {
+        // Two cron runs within 10 ms see the same counters: no sleep, no division by zero.
+        let previous = CPUCounters(total: 43_200_000, idle: 39_300_000, bootTime: 1_764_841_800, percent: 42.5)
+        let probe = SystemProbe(procfs: fixture("x86_64-1cpu"), diskPath: "/tmp")
+        let (metrics, latest) = try await probe.collect(previousCPU: previous, firstSampleDelay: .seconds(30))
+        #expect(metrics.cpu.percent == 42.5)
+        #expect(latest == previous)
     }
 
     @Test func countersThatWentBackwardsTakeAShortSample() async throws {
@@ -305,7 +316,7 @@ private let fake = "/fake"
         let probe = SystemProbe(procfs: fixture("counters-backwards/after"), diskPath: "/tmp")
         let (metrics, latest) = try await probe.collect(previousCPU: previous, firstSampleDelay: .zero)
         #expect(metrics.cpu.percent == 0)
-        #expect(latest == CPUCounters(total: 12_000, idle: 10_300, bootTime: 1_765_273_800))
+        #expect(latest == CPUCounters(total: 12_000, idle: 10_300, bootTime: 1_765_273_800, percent: 0))
         #expect(metrics.uptime == UptimeMetrics(seconds: 120, human: "2 minutes"))
     }
 

@@ -30,7 +30,18 @@ public struct SystemProbe: Sendable {
         previousCPU: CPUCounters?, firstSampleDelay: Duration = .milliseconds(250)
     ) async throws(CollectorError) -> (metrics: SystemMetrics, cpu: CPUCounters) {
         var sample = try CPUProbe.read(from: procfs)
-        var percent = previousCPU.flatMap { CPUProbe.percent(previous: $0, current: sample.counters) }
+        var percent: Double?
+        if let previous = previousCPU, previous.total == sample.counters.total,
+            previous.bootTime == sample.counters.bootTime
+        {
+            // Less than one clock tick since the previous sample: nothing to measure, and
+            // no reason to sleep. Repeat its figure and keep its counters as the baseline,
+            // so the next sample averages over the whole time since then.
+            percent = previous.percent ?? 0
+            sample.counters = previous
+        } else if let previous = previousCPU {
+            percent = CPUProbe.percent(previous: previous, current: sample.counters)
+        }
         if percent == nil {
             let first = sample.counters
             do {
@@ -41,6 +52,7 @@ public struct SystemProbe: Sendable {
             sample = try CPUProbe.read(from: procfs)
             percent = CPUProbe.percent(previous: first, current: sample.counters)
         }
+        sample.counters.percent = percent ?? 0
         let metrics = SystemMetrics(
             cpu: CPUMetrics(percent: percent ?? 0, cores: sample.cores),
             memory: try MemoryProbe.read(from: procfs),
