@@ -1,0 +1,360 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The hub's configuration file (DESIGN §5).
+///
+/// The file may be the monitoring object itself or any JSON object with a top-level
+/// `"monitoring"` key (so an existing app config such as `cloud_dash.json` can be pointed
+/// at directly; its other keys are ignored). Every key is optional. Unknown keys inside
+/// the monitoring object are errors that name the key; bad values name the key, the
+/// value and what was expected. Secrets never live here: only the names of files that
+/// hold them.
+public struct MonitoringConfig: Sendable, Equatable {
+    public var thresholds = Thresholds.defaults
+    /// Per-VM replacements for some thresholds, e.g. a backup VM whose disk runs full.
+    public var overrides: [VMID: ThresholdOverrides] = [:]
+    /// A VM whose document says nothing of its interval is stale after this long.
+    public var staleAfterMinutes = 15
+    public var notifications = Notifications()
+    /// Where the dashboard is reachable, for links in notices.
+    public var publicURL: String?
+    public var retention = Retention()
+    /// A file holding the API token (else `$LOOKOUT_TOKEN`); with a token, every API call needs it.
+    public var tokenFile: String?
+    /// A JSON file `{"<vm_id>": "<token>"}`: tokens that may only push their own VM's documents.
+    public var vmTokensFile: String?
+
+    public init() {}
+
+    /// The thresholds for one VM: the global ones with its overrides applied.
+    public func thresholds(for vmID: VMID) -> Thresholds {
+        guard let override = overrides[vmID] else { return thresholds }
+        var result = thresholds
+        result.cpu = override.cpu ?? result.cpu
+        result.memory = override.memory ?? result.memory
+        result.disk = override.disk ?? result.disk
+        result.load = override.load ?? result.load
+        return result
+    }
+
+    /// Reads a config file.
+    /// - Throws: ``ConfigError`` naming the file and the key.
+    public static func load(path: String) throws(ConfigError) -> MonitoringConfig {
+        let bytes: [UInt8]
+        do {
+            bytes = try AtomicFile.read(path, limit: 4 << 20)
+        } catch {
+            throw ConfigError("config \(error)")
+        }
+        do {
+            return try parse(bytes)
+        } catch {
+            throw ConfigError("config \(path): \(error.message)")
+        }
+    }
+
+    /// Parses the text of a config file (see ``load(path:)``).
+    public static func parse(_ bytes: [UInt8]) throws(ConfigError) -> MonitoringConfig {
+        do {
+            return try JSONDecoder().decode(ConfigFile.self, from: Data(bytes)).monitoring
+        } catch let error as DecodingError {
+            throw ConfigError(DocumentError(error).description)
+        } catch {
+            throw ConfigError("\(error)")
+        }
+    }
+}
+
+/// A configuration that cannot be used, saying where and why.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public struct Threshold: Codable, Sendable, Equatable {
+    public var warning: Double
+    public var critical: Double
+
+    public init(warning: Double, critical: Double) {
+        self.warning = warning
+        self.critical = critical
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case warning, critical }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        warning = try c.decode(Double.self, forKey: .warning)
+        critical = try c.decode(Double.self, forKey: .critical)
+        guard warning.isFinite, warning >= 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .warning, in: c, debugDescription: "\(warning) must be 0 or more")
+        }
+        guard critical.isFinite, critical >= warning else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .critical, in: c, debugDescription: "\(critical) must be at least the warning threshold \(warning)")
+        }
+    }
+
+    /// The highest severity `value` crosses (a threshold is crossed at or above it).
+    public func severity(of value: Double) -> Severity {
+        value >= critical ? .critical : value >= warning ? .warning : .ok
+    }
+}
+
+/// How bad something is; ordered, so `max` gives the worst.
+public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
+    case ok, warning, critical
+
+    public static func < (lhs: Severity, rhs: Severity) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+public struct Thresholds: Codable, Sendable, Equatable {
+    public var cpu: Threshold
+    public var memory: Threshold
+    public var disk: Threshold
+    public var load: Threshold
+
+    public static let defaults = Thresholds(
+        cpu: .init(warning: 70, critical: 90), memory: .init(warning: 80, critical: 95),
+        disk: .init(warning: 80, critical: 90), load: .init(warning: 2, critical: 4))
+
+    public init(cpu: Threshold, memory: Threshold, disk: Threshold, load: Threshold) {
+        self.cpu = cpu
+        self.memory = memory
+        self.disk = disk
+        self.load = load
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case cpu, memory, disk, load }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Thresholds.defaults
+        cpu = try c.decodeIfPresent(Threshold.self, forKey: .cpu) ?? d.cpu
+        memory = try c.decodeIfPresent(Threshold.self, forKey: .memory) ?? d.memory
+        disk = try c.decodeIfPresent(Threshold.self, forKey: .disk) ?? d.disk
+        load = try c.decodeIfPresent(Threshold.self, forKey: .load) ?? d.load
+    }
+}
+
+public struct ThresholdOverrides: Codable, Sendable, Equatable {
+    public var cpu: Threshold?
+    public var memory: Threshold?
+    public var disk: Threshold?
+    public var load: Threshold?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case cpu, memory, disk, load }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cpu = try c.decodeIfPresent(Threshold.self, forKey: .cpu)
+        memory = try c.decodeIfPresent(Threshold.self, forKey: .memory)
+        disk = try c.decodeIfPresent(Threshold.self, forKey: .disk)
+        load = try c.decodeIfPresent(Threshold.self, forKey: .load)
+    }
+}
+
+public struct Notifications: Sendable, Equatable {
+    public var email = EmailSettings()
+    public var webhooks: [Webhook] = []
+    public var cooldownMinutes = 30
+    public init() {}
+}
+
+public struct EmailSettings: Sendable, Equatable {
+    public enum Security: String, Codable, Sendable, CaseIterable { case starttls, tls, none }
+    public var enabled = false
+    public var smtpHost = ""
+    public var smtpPort: Int?
+    public var security = Security.starttls
+    public var from: String?
+    public var recipients: [String] = []
+    public var caFile: String?
+    /// A file with `user` and `password` lines (else `$LOOKOUT_SMTP_USER` / `$LOOKOUT_SMTP_PASSWORD`).
+    public var credentialsFile: String?
+    public init() {}
+
+    /// 587 for STARTTLS, 465 for implicit TLS, 25 for plain.
+    public var port: Int { smtpPort ?? (security == .tls ? 465 : security == .none ? 25 : 587) }
+}
+
+public struct Webhook: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable { case generic, ntfy, slack, discord }
+    public var kind: Kind
+    public var url: String
+}
+
+public struct Retention: Codable, Sendable, Equatable {
+    /// Every sample is kept this long ...
+    public var rawDays = 14
+    /// ... and hourly min / avg / max this long.
+    public var hourlyDays = 365
+    public init() {}
+}
+
+// MARK: - Decoding
+
+/// The file: the monitoring object itself, or an object with a `"monitoring"` key.
+struct ConfigFile: Decodable {
+    var monitoring: MonitoringConfig
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
+        if let key = c.allKeys.first(where: { $0.stringValue == "monitoring" }) {
+            monitoring = try c.decode(MonitoringConfig.self, forKey: key)
+        } else {
+            monitoring = try MonitoringConfig(from: decoder)
+        }
+    }
+}
+
+extension MonitoringConfig: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case thresholds, overrides, staleAfterMinutes = "stale_after_minutes", notifications
+        case publicURL = "public_url", retention, tokenFile = "token_file", vmTokensFile = "vm_tokens_file"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        thresholds = try c.decodeIfPresent(Thresholds.self, forKey: .thresholds) ?? .defaults
+        let rawOverrides = try c.decodeIfPresent([String: ThresholdOverrides].self, forKey: .overrides) ?? [:]
+        for (key, value) in rawOverrides {
+            do {
+                overrides[try VMID(validating: key)] = value
+            } catch {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: c.codingPath + [CodingKeys.overrides, AnyCodingKey(stringValue: key)],
+                          debugDescription: error.description))
+            }
+        }
+        staleAfterMinutes = try c.decodeIfPresent(Int.self, forKey: .staleAfterMinutes) ?? 15
+        guard (1...10_080).contains(staleAfterMinutes) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .staleAfterMinutes, in: c, debugDescription: "\(staleAfterMinutes) is not between 1 and 10080 minutes")
+        }
+        notifications = try c.decodeIfPresent(Notifications.self, forKey: .notifications) ?? Notifications()
+        publicURL = try c.decodeIfPresent(String.self, forKey: .publicURL)
+        if let url = publicURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .publicURL, in: c, debugDescription: "\"\(url.prefix(200))\" must start with http:// or https://")
+        }
+        retention = try c.decodeIfPresent(Retention.self, forKey: .retention) ?? Retention()
+        tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
+        vmTokensFile = try c.decodeIfPresent(String.self, forKey: .vmTokensFile)
+    }
+}
+
+extension Notifications: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable { case email, webhooks, cooldownMinutes = "cooldown_minutes" }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        email = try c.decodeIfPresent(EmailSettings.self, forKey: .email) ?? EmailSettings()
+        webhooks = try c.decodeIfPresent([Webhook].self, forKey: .webhooks) ?? []
+        cooldownMinutes = try c.decodeIfPresent(Int.self, forKey: .cooldownMinutes) ?? 30
+        guard (0...10_080).contains(cooldownMinutes) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .cooldownMinutes, in: c, debugDescription: "\(cooldownMinutes) is not between 0 and 10080 minutes")
+        }
+    }
+}
+
+extension EmailSettings: Decodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case enabled, smtpHost = "smtp_host", smtpPort = "smtp_port", security, from, recipients
+        case caFile = "ca_file", credentialsFile = "credentials_file"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? false
+        smtpHost = try c.decodeIfPresent(String.self, forKey: .smtpHost) ?? ""
+        smtpPort = try c.decodeIfPresent(Int.self, forKey: .smtpPort)
+        if let port = smtpPort, !(1...65_535).contains(port) {
+            throw DecodingError.dataCorruptedError(forKey: .smtpPort, in: c, debugDescription: "\(port) is not a port (1-65535)")
+        }
+        let securityText = try c.decodeIfPresent(String.self, forKey: .security) ?? "starttls"
+        guard let parsed = Security(rawValue: securityText) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .security, in: c, debugDescription: "\"\(securityText)\" is not one of starttls, tls, none")
+        }
+        security = parsed
+        from = try c.decodeIfPresent(String.self, forKey: .from)
+        recipients = try c.decodeIfPresent([String].self, forKey: .recipients) ?? []
+        for (index, address) in recipients.enumerated() where !EmailSettings.looksLikeAddress(address) {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: c.codingPath + [CodingKeys.recipients, AnyCodingKey(intValue: index)],
+                      debugDescription: "\"\(address.prefix(200))\" is not an email address"))
+        }
+        if let from, !EmailSettings.looksLikeAddress(from) {
+            throw DecodingError.dataCorruptedError(forKey: .from, in: c, debugDescription: "\"\(from.prefix(200))\" is not an email address")
+        }
+        caFile = try c.decodeIfPresent(String.self, forKey: .caFile)
+        credentialsFile = try c.decodeIfPresent(String.self, forKey: .credentialsFile)
+        if enabled {
+            guard !smtpHost.isEmpty else {
+                throw DecodingError.dataCorruptedError(forKey: .smtpHost, in: c, debugDescription: "is empty but email is enabled")
+            }
+            guard !recipients.isEmpty else {
+                throw DecodingError.dataCorruptedError(forKey: .recipients, in: c, debugDescription: "is empty but email is enabled")
+            }
+        }
+    }
+
+    /// One `@`, something on each side, no spaces or line breaks (which would let a
+    /// config inject SMTP commands or headers).
+    static func looksLikeAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty && text.utf8.count <= 254
+            && !text.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0.isNewline })
+    }
+}
+
+extension Webhook {
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, url }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let kindText = try c.decodeIfPresent(String.self, forKey: .kind) ?? "generic"
+        guard let parsed = Kind(rawValue: kindText) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .kind, in: c, debugDescription: "\"\(kindText)\" is not one of generic, ntfy, slack, discord")
+        }
+        kind = parsed
+        url = try c.decode(String.self, forKey: .url)
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.utf8.count <= 2048 else {
+            throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: "\"\(url.prefix(200))\" must start with http:// or https://")
+        }
+    }
+}
+
+extension Retention {
+    enum CodingKeys: String, CodingKey, CaseIterable { case rawDays = "raw_days", hourlyDays = "hourly_days" }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        rawDays = try c.decodeIfPresent(Int.self, forKey: .rawDays) ?? 14
+        hourlyDays = try c.decodeIfPresent(Int.self, forKey: .hourlyDays) ?? 365
+        guard (1...3650).contains(rawDays) else {
+            throw DecodingError.dataCorruptedError(forKey: .rawDays, in: c, debugDescription: "\(rawDays) is not between 1 and 3650 days")
+        }
+        guard (rawDays...36_500).contains(hourlyDays) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .hourlyDays, in: c, debugDescription: "\(hourlyDays) must be at least raw_days (\(rawDays)) and at most 36500")
+        }
+    }
+}

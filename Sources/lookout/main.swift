@@ -1,0 +1,2 @@
+import LookoutHub
+print("lookout")
