@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Hummingbird
+import LookoutCore
+import NIOCore
+
+/// Serves the dashboard's static files (`Public/`) from memory: they are a few KB, read
+/// once at start. `/` is `monitoring.html`. Each answer carries an ETag and
+/// `Cache-Control: no-cache`, so a browser revalidates cheaply (304) and never runs a
+/// stale page after an upgrade.
+struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
+    struct File: Sendable {
+        let body: ByteBuffer
+        let contentType: String
+        let etag: String
+    }
+
+    let files: [String: File]
+
+    init(folder: String) {
+        var files: [String: File] = [:]
+        let types = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
+                     "css": "text/css; charset=utf-8", "svg": "image/svg+xml", "ico": "image/x-icon",
+                     "png": "image/png"]
+        for name in Self.list(folder) {
+            guard let ext = name.split(separator: ".").last.map(String.init), let type = types[ext],
+                let bytes = try? AtomicFile.read("\(folder)/\(name)", limit: 4 << 20)
+            else { continue }
+            // FNV-1a: a content hash for the ETag, no crypto needed.
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            files["/" + name] = File(body: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(String(hash, radix: 16))\"")
+        }
+        if let page = files["/monitoring.html"] { files["/"] = page }
+        self.files = files
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .get || request.method == .head, let file = files[request.uri.path] else {
+            return try await next(request, context)
+        }
+        var headers = HTTPFields()
+        headers[.eTag] = file.etag
+        headers[.cacheControl] = "no-cache"
+        if request.headers[.ifNoneMatch] == file.etag {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = file.contentType
+        headers[.xContentTypeOptions] = "nosniff"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: file.body))
+    }
+
+    static func list(_ folder: String) -> [String] {
+        guard let dir = opendir(folder) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if !name.hasPrefix(".") { names.append(name) }
+        }
+        return names
+    }
+}

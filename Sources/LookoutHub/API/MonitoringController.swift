@@ -1,0 +1,160 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Hummingbird
+import LookoutCore
+import Logging
+import NIOCore
+
+/// The monitoring API of DESIGN §4, under `/api/monitoring`.
+struct MonitoringController<Context: RequestContext>: Sendable {
+    let ingestor: Ingestor
+    let tokens: APITokens
+    let config: MonitoringConfig
+    /// The body of `/api/monitoring/alerts`: the content of alerts.json.
+    let alertsBody: @Sendable () -> ByteBuffer
+    let now: @Sendable () -> Date
+
+    var fleet: Fleet { ingestor.fleet }
+
+    /// Largest ingest body accepted; a real document is 1–20 KB.
+    static var maxIngestBytes: Int { MetricsDocument.maxEncodedSize }
+    /// Most points a history series returns.
+    static var maxSeriesPoints: Int { 2000 }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("summary") { _, _ in Response.json(fleet.summaryBody()) }
+        group.get("vm/:vm_id") { _, context in try vm(context) }
+        group.get("alerts") { _, _ in Response.json(alertsBody()) }
+        group.get("status") { _, _ in try status() }
+        group.get("services") { _, _ in try services() }
+        group.get("history/:vm_id") { request, context in try await history(request, context) }
+        group.post("ingest") { request, context in try await ingest(request, context) }
+    }
+
+    /// The vm_id of the URL, refused with 400 before anything touches the file system or
+    /// the database when it breaks the rule (`..`, `%2e%2e`, encoded slashes, …).
+    static func vmID(_ context: Context) throws -> VMID {
+        let raw = context.parameters.get("vm_id") ?? ""
+        do {
+            return try VMID(validating: raw)
+        } catch {
+            throw HTTPError(.badRequest, message: error.description)
+        }
+    }
+
+    func vm(_ context: Context) throws -> Response {
+        guard let entry = fleet.entry(try Self.vmID(context)) else {
+            return .jsonError(.notFound, "Not found")
+        }
+        return .json(entry.body)
+    }
+
+    func status() throws -> Response {
+        let now = now()
+        let healths = fleet.entries().map { VMHealth.evaluate($0.document, config: config, now: now) }
+        let worst = healths.map(\.status).max() ?? .ok
+        let body = StatusBody(status: worst, generatedAt: Timestamp.format(now), vms: healths)
+        return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)))
+    }
+
+    func services() throws -> Response {
+        var rows: [ServiceRow] = []
+        for entry in fleet.entries() {
+            for service in entry.document.services {
+                rows.append(ServiceRow(
+                    vmID: entry.document.vmID, id: service.id, healthy: service.healthy,
+                    responseMS: service.responseMS, error: service.error,
+                    since: Timestamp.format(entry.serviceSince[service.id] ?? entry.document.timestamp),
+                    checkedAt: Timestamp.format(entry.document.timestamp)))
+            }
+        }
+        return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(["services": rows])))
+    }
+
+    /// `GET /api/monitoring/history/<vm_id>?metric=cpu&range=24h&points=300`, or
+    /// `from=…&to=…` (RFC 3339) instead of `range`.
+    func history(_ request: Request, _ context: Context) async throws -> Response {
+        let vmID = try Self.vmID(context)
+        let query = request.uri.queryParameters
+        let metricName = query["metric"].map(String.init) ?? "cpu"
+        guard let metric = Metric(rawValue: metricName) else {
+            throw HTTPError(
+                .badRequest,
+                message: "metric: \"\(metricName.prefix(40))\" is not one of \(Metric.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let now = now()
+        var to = now
+        var from = now.addingTimeInterval(-86_400)
+        if let text = query["to"] {
+            guard let date = Timestamp.parse(String(text)) else {
+                throw HTTPError(.badRequest, message: "to: \"\(text.prefix(40))\" is not a timestamp like 2025-12-09T10:30:00Z")
+            }
+            to = date
+        }
+        if let text = query["from"] {
+            guard let date = Timestamp.parse(String(text)) else {
+                throw HTTPError(.badRequest, message: "from: \"\(text.prefix(40))\" is not a timestamp like 2025-12-09T10:30:00Z")
+            }
+            from = date
+        } else if let text = query["range"] {
+            guard let seconds = Self.parseRange(String(text)) else {
+                throw HTTPError(.badRequest, message: "range: \"\(text.prefix(40))\" is not a duration like 30m, 24h, 7d")
+            }
+            from = to.addingTimeInterval(-seconds)
+        }
+        guard from < to else { throw HTTPError(.badRequest, message: "from must be before to") }
+        var points = 300
+        if let text = query["points"] {
+            guard let value = Int(text), (1...Self.maxSeriesPoints).contains(value) else {
+                throw HTTPError(.badRequest, message: "points: \"\(text.prefix(40))\" is not a number from 1 to \(Self.maxSeriesPoints)")
+            }
+            points = value
+        }
+        let series = try await ingestor.store.series(
+            vmID: vmID, metric: metric, from: from, to: to, maxPoints: points, now: now, retention: config.retention)
+        let body = HistoryBody(vmID: vmID, metric: metric, from: Timestamp.format(from), to: Timestamp.format(to), points: series)
+        return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)))
+    }
+
+    /// `30m`, `24h`, `7d` → seconds (at most 400 days).
+    static func parseRange(_ text: String) -> TimeInterval? {
+        guard let unit = text.last, let value = Int(text.dropLast()), value > 0 else { return nil }
+        let seconds: Int
+        switch unit {
+        case "m": seconds = value * 60
+        case "h": seconds = value * 3600
+        case "d": seconds = value * 86_400
+        default: return nil
+        }
+        return seconds <= 400 * 86_400 ? TimeInterval(seconds) : nil
+    }
+
+    func ingest(_ request: Request, _ context: Context) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: Self.maxIngestBytes)
+        let document: MetricsDocument
+        do {
+            document = try MetricsDocument.decode(body.readableBytesView)
+        } catch {
+            throw HTTPError(.badRequest, message: error.description)
+        }
+        if !tokens.isEmpty, let token = AuthMiddleware<Context>.bearerToken(request),
+            case .vm(let allowed) = tokens.holder(of: token), allowed != document.vmID
+        {
+            throw HTTPError(.forbidden, message: "this token may only push documents of \(allowed)")
+        }
+        switch await ingestor.ingest(document) {
+        case .stored:
+            return .json(#"{"status":"stored"}"#, status: .created)
+        case .storedOlder:
+            return .json(#"{"status":"stored_older"}"#, status: .created)
+        case .duplicate:
+            return .json(#"{"status":"duplicate"}"#)
+        case .rejected(let reason):
+            throw HTTPError(.badRequest, message: reason)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import LookoutCore
+
+/// The fleet in the Prometheus text exposition format (version 0.0.4), one series per VM
+/// and metric labelled `vm_id`, so Prometheus, VictoriaMetrics or an OpenTelemetry
+/// Collector can scrape every host through the hub. Units follow Prometheus conventions
+/// (bytes, seconds, ratios as percentages keep the document's scale and say so).
+enum PrometheusExposition {
+    struct Family {
+        let name: String
+        let help: String
+        var samples: [(labels: [(String, String)], value: Double)] = []
+    }
+
+    static func render(_ entries: [Fleet.Entry], config: MonitoringConfig, now: Date) -> String {
+        let mib = 1_048_576.0, gib = 1_073_741_824.0
+        var families: [Family] = []
+        func family(_ name: String, _ help: String, _ value: (Fleet.Entry) -> Double) {
+            var f = Family(name: name, help: help)
+            for entry in entries { f.samples.append(([("vm_id", entry.document.vmID.rawValue)], value(entry))) }
+            families.append(f)
+        }
+        family("lookout_cpu_percent", "CPU busy share of all cores since the previous sample, 0-100.") { $0.document.system.cpu.percent }
+        family("lookout_cpu_cores", "CPU cores online.") { Double($0.document.system.cpu.cores) }
+        family("lookout_memory_total_bytes", "Memory total.") { $0.document.system.memory.totalMB * mib }
+        family("lookout_memory_used_bytes", "Memory used: total minus MemAvailable.") { $0.document.system.memory.usedMB * mib }
+        family("lookout_memory_available_bytes", "MemAvailable.") { $0.document.system.memory.availableMB * mib }
+        family("lookout_memory_percent", "Memory used, 0-100.") { $0.document.system.memory.percent }
+        family("lookout_disk_total_bytes", "Root file system size.") { $0.document.system.disk.totalGB * gib }
+        family("lookout_disk_used_bytes", "Root file system used.") { $0.document.system.disk.usedGB * gib }
+        family("lookout_disk_percent", "Root file system used, as df reports it, 0-100.") { $0.document.system.disk.percent }
+        family("lookout_load1", "Load average over 1 minute.") { $0.document.system.load.one }
+        family("lookout_load5", "Load average over 5 minutes.") { $0.document.system.load.five }
+        family("lookout_load15", "Load average over 15 minutes.") { $0.document.system.load.fifteen }
+        family("lookout_uptime_seconds", "Seconds since boot.") { $0.document.system.uptime.seconds }
+        family("lookout_last_report_timestamp_seconds", "Unix time of the VM's latest document.") {
+            $0.document.timestamp.timeIntervalSince1970
+        }
+        family("lookout_up", "1 while the VM reports on time, 0 when it is stale.") {
+            now.timeIntervalSince($0.document.timestamp) > Double(VMHealth.staleAfter($0.document, config: config)) ? 0 : 1
+        }
+        var containerRunning = Family(name: "lookout_container_running", help: "1 when the container's state is running.")
+        var containerCPU = Family(name: "lookout_container_cpu_percent", help: "Container CPU as a share of the whole host, 0-100.")
+        var containerMemory = Family(name: "lookout_container_memory_bytes", help: "Container memory minus page cache.")
+        var serviceHealthy = Family(name: "lookout_service_healthy", help: "1 when the service check passed.")
+        var serviceResponse = Family(name: "lookout_service_response_seconds", help: "Service check response time.")
+        for entry in entries {
+            let vm = ("vm_id", entry.document.vmID.rawValue)
+            for container in entry.document.containers {
+                let labels = [vm, ("container", container.name), ("status", container.status)]
+                containerRunning.samples.append((labels, container.status == "running" ? 1 : 0))
+                containerCPU.samples.append(([vm, ("container", container.name)], container.cpuPercent))
+                containerMemory.samples.append(([vm, ("container", container.name)], container.memoryMB * mib))
+            }
+            for service in entry.document.services {
+                let labels = [vm, ("service", service.id)]
+                serviceHealthy.samples.append((labels, service.healthy ? 1 : 0))
+                serviceResponse.samples.append((labels, service.responseMS / 1000))
+            }
+        }
+        families += [containerRunning, containerCPU, containerMemory, serviceHealthy, serviceResponse]
+        families.append(Family(name: "lookout_vms", help: "VMs the hub knows.", samples: [([], Double(entries.count))]))
+
+        var out = ""
+        out.reserveCapacity(entries.count * 1500 + 2000)
+        for f in families {
+            out += "# HELP \(f.name) \(f.help)\n# TYPE \(f.name) gauge\n"
+            for sample in f.samples {
+                out += f.name
+                if !sample.labels.isEmpty {
+                    out += "{" + sample.labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
+                }
+                out += " \(format(sample.value))\n"
+            }
+        }
+        return out
+    }
+
+    /// Label values escape backslash, double quote and line feed (exposition format 0.0.4).
+    static func escape(_ value: String) -> String {
+        var result = ""
+        for character in value {
+            switch character {
+            case "\\": result += "\\\\"
+            case "\"": result += "\\\""
+            case "\n": result += "\\n"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
+    static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}

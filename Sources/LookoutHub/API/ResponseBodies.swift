@@ -1,0 +1,33 @@
+import LookoutCore
+
+// The JSON bodies of the monitoring API beyond the documents themselves.
+
+struct StatusBody: Encodable {
+    let status: VMHealth.Status
+    let generatedAt: String
+    let vms: [VMHealth]
+    enum CodingKeys: String, CodingKey { case status, generatedAt = "generated_at", vms }
+}
+
+struct ServiceRow: Encodable {
+    let vmID: VMID
+    let id: String
+    let healthy: Bool
+    let responseMS: Double
+    let error: String?
+    let since: String
+    let checkedAt: String
+    enum CodingKeys: String, CodingKey {
+        case vmID = "vm_id", id, healthy, responseMS = "response_ms", error, since, checkedAt = "checked_at"
+    }
+}
+
+struct HistoryBody: Encodable {
+    let vmID: VMID
+    let metric: Metric
+    let from: String
+    let to: String
+    let points: [SeriesPoint]
+    enum CodingKeys: String, CodingKey { case vmID = "vm_id", metric, from, to, points }
+}
+

@@ -1,0 +1,91 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import LookoutCore
+import NIOCore
+import Synchronization
+
+/// The hub's live view: every VM's latest document, held in memory so that the summary,
+/// a VM's document and `/metrics` never touch the disk.
+///
+/// Reads far outnumber writes (a dashboard refreshes every 15 s, a VM reports every few
+/// minutes), so each document is encoded once when it arrives and the summary body is
+/// built once per change; a request only takes a lock and shares the buffer.
+public final class Fleet: Sendable {
+    public struct Entry: Sendable {
+        public let document: MetricsDocument
+        /// The document as the API serves it (compact JSON).
+        public let body: ByteBuffer
+        /// When each service entered its current healthy / unhealthy state.
+        public let serviceSince: [String: Date]
+    }
+
+    struct State {
+        var entries: [VMID: Entry] = [:]
+        var version = 0
+        var summary: (version: Int, body: ByteBuffer)?
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Makes `document` the VM's latest if it is newer than what the fleet holds.
+    /// - Returns: `true` when it became the latest.
+    @discardableResult
+    public func update(_ document: MetricsDocument) -> Bool {
+        let body = ByteBuffer(bytes: document.encoded())
+        return state.withLock { state in
+            let previous = state.entries[document.vmID]
+            if let previous, previous.document.timestamp >= document.timestamp { return false }
+            var since: [String: Date] = [:]
+            for service in document.services {
+                let before = previous?.document.services.first { $0.id == service.id }
+                since[service.id] = before?.healthy == service.healthy
+                    ? previous?.serviceSince[service.id] ?? document.timestamp : document.timestamp
+            }
+            state.entries[document.vmID] = Entry(document: document, body: body, serviceSince: since)
+            state.version += 1
+            return true
+        }
+    }
+
+    public func entry(_ vmID: VMID) -> Entry? {
+        state.withLock { $0.entries[vmID] }
+    }
+
+    /// Every VM's entry, sorted by vm_id.
+    public func entries() -> [Entry] {
+        state.withLock { Array($0.entries.values) }.sorted { $0.document.vmID < $1.document.vmID }
+    }
+
+    public var count: Int { state.withLock { $0.entries.count } }
+
+    /// A number that changes whenever any VM's latest document does (for caches).
+    public var version: Int { state.withLock { $0.version } }
+
+    /// `{"vms": {"<vm_id>": <document>, …}}`, built once per change.
+    public func summaryBody() -> ByteBuffer {
+        let (cached, entries, version) = state.withLock { state -> (ByteBuffer?, [VMID: Entry], Int) in
+            if let summary = state.summary, summary.version == state.version { return (summary.body, [:], state.version) }
+            return (nil, state.entries, state.version)
+        }
+        if let cached { return cached }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(entries.values.reduce(16) { $0 + $1.body.readableBytes + 80 })
+        buffer.writeString(#"{"vms":{"#)
+        for (index, key) in entries.keys.sorted().enumerated() {
+            if index > 0 { buffer.writeString(",") }
+            buffer.writeString("\"\(key.rawValue)\":")
+            var body = entries[key]!.body
+            buffer.writeBuffer(&body)
+        }
+        buffer.writeString("}}")
+        state.withLock { state in
+            if state.version == version { state.summary = (version, buffer) }
+        }
+        return buffer
+    }
+}

@@ -1,0 +1,81 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import GRDB
+import LookoutCore
+
+extension HistoryStore {
+    /// Rolls complete hours up into the hourly table, then prunes what is older than `retention`.
+    ///
+    /// Only hours that received a sample since they were last rolled up are read again
+    /// (`rollup_pending`), each with INSERT OR REPLACE from all its raw rows, so a second run
+    /// leaves the same rows and a late spool replay corrects its hour. An hour that has
+    /// already been rolled up and whose raw rows are partly pruned is not rolled again (that
+    /// would replace a full hour with a few late samples). Then raw, service and container
+    /// samples older than `rawDays` and hourly rows older than `hourlyDays` are deleted.
+    /// - Returns: the counts for a log line.
+    public func applyRetention(now: Date, retention: Retention) async throws(HubError) -> RetentionReport {
+        let nowSeconds = Self.seconds(now)
+        let rawCutoff = nowSeconds - Int64(retention.rawDays) * 86_400
+        let hourlyCutoff = nowSeconds - Int64(retention.hourlyDays) * 86_400
+        // Two transactions: ingest waits for each, so neither should hold the writer long.
+        let rolled = try await write("rolling up hours") { db in
+            try HistoryStore.rollUp(db, now: nowSeconds, rawCutoff: rawCutoff)
+        }
+        let (rawDeleted, hourlyDeleted) = try await write("pruning old history") { db in
+            // Every VM with samples has a `latest` row (written in the same transaction), so
+            // each delete is a range scan of the primary key per VM, not a full table scan.
+            var deleted: [Int] = []
+            for table in ["samples", "service_samples", "container_samples"] {
+                try db.execute(
+                    sql: "DELETE FROM \(table) WHERE vm_id IN (SELECT vm_id FROM latest) AND ts < ?",
+                    arguments: [rawCutoff])
+                deleted.append(db.changesCount)
+            }
+            try db.execute(sql: "DELETE FROM hourly WHERE hour < ?", arguments: [hourlyCutoff])
+            return (deleted[0], db.changesCount)
+        }
+        return RetentionReport(hoursRolledUp: rolled, rawDeleted: rawDeleted, hourlyDeleted: hourlyDeleted)
+    }
+
+    /// Rolls every pending complete hour; returns how many (VM, hour) pairs were written.
+    private static func rollUp(_ db: Database, now: Int64, rawCutoff: Int64) throws -> Int {
+        let due = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT vm_id, hour FROM rollup_pending AS p
+                WHERE hour + 3600 <= :now
+                  AND NOT (hour < :cutoff
+                           AND EXISTS (SELECT 1 FROM hourly AS h WHERE h.vm_id = p.vm_id AND h.hour = p.hour))
+                """,
+            arguments: ["now": now, "cutoff": rawCutoff])
+        let statement = try db.cachedStatement(sql: rollUpSQL)
+        for row in due {
+            let vm: String = row["vm_id"]
+            let hour: Int64 = row["hour"]
+            try statement.execute(arguments: ["vm": vm, "hour": hour])
+        }
+        try db.execute(sql: "DELETE FROM rollup_pending WHERE hour + 3600 <= ?", arguments: [now])
+        return due.count
+    }
+
+    /// One hour of one VM, every metric: min / avg / max / count of its raw samples.
+    private static let rollUpSQL: String = {
+        let selects = Metric.allCases.map { metric in
+            let column = metric.column
+            return """
+                SELECT vm_id, '\(metric.rawValue)', :hour, MIN(\(column)), AVG(\(column)), MAX(\(column)), COUNT(*)
+                FROM hour_samples GROUP BY vm_id
+                """
+        }
+        return """
+            WITH hour_samples AS (
+                SELECT * FROM samples WHERE vm_id = :vm AND ts >= :hour AND ts < :hour + 3600
+            )
+            INSERT OR REPLACE INTO hourly (vm_id, metric, hour, min, avg, max, count)
+            \(selects.joined(separator: "\nUNION ALL\n"))
+            """
+    }()
+}

@@ -1,0 +1,88 @@
+import GRDB
+
+extension HistoryStore {
+    /// The schema's history. A migration, once released, is never edited: a change is a new
+    /// migration appended here, so every existing `lookout.sqlite` upgrades in place.
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Times are whole unix seconds (UTC). WITHOUT ROWID keeps each table one B-tree
+            // ordered by (vm_id, ts): a series or a retention delete is a range scan.
+            try db.execute(
+                sql: """
+                    CREATE TABLE samples (
+                        vm_id TEXT NOT NULL,
+                        ts INTEGER NOT NULL,
+                        cpu REAL NOT NULL,
+                        memory REAL NOT NULL,
+                        disk REAL NOT NULL,
+                        load1 REAL NOT NULL,
+                        load5 REAL NOT NULL,
+                        load15 REAL NOT NULL,
+                        memory_used_mb REAL NOT NULL,
+                        disk_used_gb REAL NOT NULL,
+                        uptime REAL NOT NULL,
+                        PRIMARY KEY (vm_id, ts)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE service_samples (
+                        vm_id TEXT NOT NULL,
+                        ts INTEGER NOT NULL,
+                        service_id TEXT NOT NULL,
+                        healthy INTEGER NOT NULL,
+                        response_ms REAL NOT NULL,
+                        PRIMARY KEY (vm_id, ts, service_id)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE container_samples (
+                        vm_id TEXT NOT NULL,
+                        ts INTEGER NOT NULL,
+                        name TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        cpu_percent REAL NOT NULL,
+                        memory_mb REAL NOT NULL,
+                        PRIMARY KEY (vm_id, ts, name)
+                    ) WITHOUT ROWID;
+                    -- Every VM's newest document, as the API serves it: the hub's view on start.
+                    CREATE TABLE latest (
+                        vm_id TEXT NOT NULL PRIMARY KEY,
+                        ts INTEGER NOT NULL,
+                        document BLOB NOT NULL
+                    );
+                    -- min / avg / max / count per VM, metric and hour (hour = its start).
+                    CREATE TABLE hourly (
+                        vm_id TEXT NOT NULL,
+                        metric TEXT NOT NULL,
+                        hour INTEGER NOT NULL,
+                        min REAL NOT NULL,
+                        avg REAL NOT NULL,
+                        max REAL NOT NULL,
+                        count INTEGER NOT NULL,
+                        PRIMARY KEY (vm_id, metric, hour)
+                    ) WITHOUT ROWID;
+                    -- Hours that received a new sample since they were last rolled up, so a
+                    -- retention pass re-reads only those (late spool replays included).
+                    CREATE TABLE rollup_pending (
+                        vm_id TEXT NOT NULL,
+                        hour INTEGER NOT NULL,
+                        PRIMARY KEY (vm_id, hour)
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }()
+}
+
+extension Metric {
+    /// The column of `samples` holding this metric (a fixed name, safe to put in SQL).
+    var column: String {
+        switch self {
+        case .cpu: "cpu"
+        case .memory: "memory"
+        case .disk: "disk"
+        case .load1: "load1"
+        case .load5: "load5"
+        case .load15: "load15"
+        case .memoryUsedMB: "memory_used_mb"
+        case .diskUsedGB: "disk_used_gb"
+        }
+    }
+}

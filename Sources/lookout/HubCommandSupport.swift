@@ -1,0 +1,84 @@
+import ArgumentParser
+import LookoutCore
+import LookoutHub
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Small pieces the hub's subcommands share: logging, environment, addresses.
+enum HubCommandSupport {
+    static func bootstrapLogging(level: Logger.Level, label: String) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+
+    static func environment() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    /// `host:port`, `[v6]:port` or `:port` (all interfaces).
+    static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65_535).contains(port)
+        else {
+            throw ValidationError("--listen: \"\(text)\" is not host:port (e.g. 127.0.0.1:8080)")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// `Public/` beside the binary (an install), one level up (`.build/release/..`), or in
+    /// the working folder (a checkout).
+    static func findDashboard() -> String? {
+        var exe = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &exe, exe.count - 1)
+        var candidates: [String] = []
+        if length > 0 {
+            let path = String(decoding: exe.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let folder = AtomicFile.folder(of: path)
+            candidates += ["\(folder)/Public", "\(folder)/../share/lookout/Public"]
+        }
+        candidates.append("Public")
+        return candidates.first { access("\($0)/monitoring.html", R_OK) == 0 }
+    }
+
+    static func describe(_ config: MonitoringConfig, tokens: APITokens, path: String?) -> String {
+        let t = config.thresholds
+        var lines = ["config \(path ?? "(none: defaults)") is valid"]
+        lines.append("thresholds (warning/critical): cpu \(t.cpu.warning)/\(t.cpu.critical), memory \(t.memory.warning)/\(t.memory.critical), disk \(t.disk.warning)/\(t.disk.critical), load \(t.load.warning)/\(t.load.critical)")
+        if !config.overrides.isEmpty {
+            lines.append("overrides for: \(config.overrides.keys.sorted().map(\.rawValue).joined(separator: ", "))")
+        }
+        lines.append("stale after: \(config.staleAfterMinutes) min (or 3 × a VM's interval)")
+        let email = config.notifications.email
+        lines.append(email.enabled
+            ? "email: \(email.smtpHost):\(email.port) (\(email.security.rawValue)) to \(email.recipients.joined(separator: ", "))"
+            : "email: off")
+        lines.append("webhooks: \(config.notifications.webhooks.count), cooldown \(config.notifications.cooldownMinutes) min")
+        lines.append("retention: raw \(config.retention.rawDays) days, hourly \(config.retention.hourlyDays) days")
+        lines.append("API token: \(tokens.main == nil ? "none (API open; loopback only)" : "set"); per-VM tokens: \(tokens.perVM.count)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,2 +1,0 @@
-import LookoutHub
-print("lookout")
