@@ -81,7 +81,7 @@ def test_check_config_rejects_a_bad_config_naming_key_and_value(lookout_bin, tmp
     stderr = result.stderr.replace(str(config), "<config>")
     for word in must_mention:
         # As a whole word: "70" must not match inside "1700" or "0.70".
-        before = r"(?<![\w.])" if word[0].isalnum() else ""
+        before = (r"(?<![\w.])" if word[0].isdigit() else r"(?<!\w)") if word[0].isalnum() else ""
         after = r"(?!\w)" if word[-1].isalnum() else ""
         assert re.search(before + re.escape(word) + after, stderr), f"{name}: {word!r} not in stderr: {stderr!r}"
     assert "is valid" not in result.stdout
@@ -227,6 +227,6 @@ def test_ingest_answers(start_hub):
     assert status == 400 and body["error"].startswith("system.memory.total_mb:"), body
     status, body = hub.post_doc(make_doc("../x", now - 30))
     assert status == 400 and body["error"].startswith("vm_id"), body
-    status, body = hub.post_doc(b"{" + b" " * (2 << 20) + b"}")
+    status, body = hub.post_doc(b"{" + b" " * ((1 << 20) + 1024) + b"}")  # 1 MiB is the limit
     assert status == 413, (status, body)
     assert hub.get_json("/api/monitoring/vm/push-1")["timestamp"] == doc["timestamp"]

@@ -132,6 +132,8 @@ def test_sigkill_mid_stream_loses_no_acknowledged_sample(start_hub):
         stored = set(connection.execute("SELECT vm_id, ts FROM samples").fetchall())
     finally:
         connection.close()
+    print(f"sent {sum(s.sent for s in senders)}, acknowledged {len(acked)}, in samples {len(stored)} "
+          f"(committed but unacknowledged: {len(stored - acked)})")
     lost = sorted(acked - stored)
     assert not lost, f"{len(lost)} of {len(acked)} acknowledged samples are not in samples, e.g. {lost[:10]}"
 

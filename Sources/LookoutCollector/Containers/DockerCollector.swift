@@ -5,6 +5,7 @@ import Foundation
 #endif
 import AsyncHTTPClient
 import Logging
+import Synchronization
 import LookoutCore
 import NIOCore
 import NIOHTTP1
@@ -37,6 +38,8 @@ public struct DockerCollector: Sendable {
     /// sample with no Docker, checks or push never starts an event loop.
     let configuredHTTPClient: HTTPClient?
     var httpClient: HTTPClient { configuredHTTPClient ?? .lookoutAgent }
+    /// Whether the missing socket was already reported: a daemon says it once, not every sample.
+    let reportedMissingSocket = Once()
 
     /// Stats calls in flight at once: the daemon reads several cgroup files per call,
     /// and a small VM should not see a burst of 50.
@@ -72,7 +75,8 @@ public struct DockerCollector: Sendable {
         case .ready:
             break
         case .missing:
-            logger.info("no Docker socket at \(socketPath); reporting no containers")
+            let first = reportedMissingSocket.claim()
+            logger.log(level: first ? .info : .debug, "no Docker socket at \(socketPath); reporting no containers")
             return ([], [:])
         case .unusable(let reason):
             logger.warning("cannot use the Docker socket \(socketPath): \(reason); reporting no containers")
@@ -274,6 +278,19 @@ public struct DockerCollector: Sendable {
             struct Message: Decodable { var message: String }
             let detail = (try? JSONDecoder().decode(Message.self, from: data)).map { ": \($0.message.prefix(200))" }
             throw CollectorError("GET \(path) answered \(answer.status)\(detail ?? "")")
+        }
+    }
+}
+
+/// A flag that is true exactly once, shared by every copy of the struct holding it.
+final class Once: Sendable {
+    private let done = Mutex(false)
+
+    /// `true` the first time only.
+    func claim() -> Bool {
+        done.withLock { done in
+            defer { done = true }
+            return !done
         }
     }
 }

@@ -29,6 +29,7 @@ struct MonitoringController<Context: RequestContext>: Sendable {
         group.get("vm/:vm_id") { _, context in try vm(context) }
         group.get("alerts") { _, _ in Response.json(alertsBody()) }
         group.get("status") { _, _ in try status() }
+        group.get("config") { _, _ in try publicConfig() }
         group.get("services") { _, _ in try services() }
         group.get("history/:vm_id") { request, context in try await history(request, context) }
         group.post("ingest") { request, context in try await ingest(request, context) }
@@ -57,6 +58,16 @@ struct MonitoringController<Context: RequestContext>: Sendable {
         let healths = fleet.entries().map { VMHealth.evaluate($0.document, config: config, now: now) }
         let worst = healths.map(\.status).max() ?? .ok
         let body = StatusBody(status: worst, generatedAt: Timestamp.format(now), vms: healths)
+        return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)))
+    }
+
+    /// What the dashboard needs of the config to colour gauges: thresholds, overrides and
+    /// staleness. Never notification settings or anything secret.
+    func publicConfig() throws -> Response {
+        let body = PublicConfigBody(
+            thresholds: config.thresholds,
+            overrides: Dictionary(uniqueKeysWithValues: config.overrides.map { ($0.key.rawValue, config.thresholds(for: $0.key)) }),
+            staleAfterMinutes: config.staleAfterMinutes, publicURL: config.publicURL, version: LookoutVersion.current)
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)))
     }
 

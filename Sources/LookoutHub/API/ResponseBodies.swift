@@ -31,3 +31,15 @@ struct HistoryBody: Encodable {
     enum CodingKeys: String, CodingKey { case vmID = "vm_id", metric, from, to, points }
 }
 
+
+struct PublicConfigBody: Encodable {
+    let thresholds: Thresholds
+    /// Per VM, the full thresholds after its overrides.
+    let overrides: [String: Thresholds]
+    let staleAfterMinutes: Int
+    let publicURL: String?
+    let version: String
+    enum CodingKeys: String, CodingKey {
+        case thresholds, overrides, staleAfterMinutes = "stale_after_minutes", publicURL = "public_url", version
+    }
+}

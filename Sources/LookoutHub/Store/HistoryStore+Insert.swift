@@ -17,6 +17,8 @@ struct WriteQueue {
 
     var pending: [Pending] = []
     var writerRunning = false
+    /// Transactions the writer has run (tests check that concurrent inserts share them).
+    var transactions = 0
 }
 
 extension HistoryStore {
@@ -36,6 +38,11 @@ extension HistoryStore {
         return try result.get()
     }
 
+    /// Write transactions run so far (batches, counting a failed batch's retries as one).
+    var writeTransactions: Int {
+        writeQueue.withLock { $0.transactions }
+    }
+
     private func enqueue(_ pending: WriteQueue.Pending) {
         let startWriter = writeQueue.withLock { queue in
             queue.pending.append(pending)
@@ -52,8 +59,12 @@ extension HistoryStore {
     private func drainWriteQueue() async {
         while true {
             let batch = writeQueue.withLock { queue -> [WriteQueue.Pending] in
+                if queue.pending.isEmpty {
+                    queue.writerRunning = false
+                    return []
+                }
+                queue.transactions += 1
                 if queue.pending.count <= Self.maxBatch {
-                    if queue.pending.isEmpty { queue.writerRunning = false }
                     defer { queue.pending = [] }
                     return queue.pending
                 }
