@@ -78,19 +78,28 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 public struct Threshold: Codable, Sendable, Equatable {
     public var warning: Double
     public var critical: Double
+    /// How many samples in a row must cross before an alert opens, so a one-off spike
+    /// pages no one (key `sustained_samples`, default 1).
+    public var sustainedSamples: Int
 
-    public init(warning: Double, critical: Double) {
+    public init(warning: Double, critical: Double, sustainedSamples: Int = 1) {
         self.warning = warning
         self.critical = critical
+        self.sustainedSamples = sustainedSamples
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case warning, critical }
+    enum CodingKeys: String, CodingKey, CaseIterable { case warning, critical, sustainedSamples = "sustained_samples" }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         warning = try c.decode(Double.self, forKey: .warning)
         critical = try c.decode(Double.self, forKey: .critical)
+        sustainedSamples = try c.decodeIfPresent(Int.self, forKey: .sustainedSamples) ?? 1
+        guard (1...1000).contains(sustainedSamples) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .sustainedSamples, in: c, debugDescription: "\(sustainedSamples) is not between 1 and 1000")
+        }
         guard warning.isFinite, warning >= 0 else {
             throw DecodingError.dataCorruptedError(forKey: .warning, in: c, debugDescription: "\(warning) must be 0 or more")
         }
@@ -199,6 +208,11 @@ public struct Retention: Codable, Sendable, Equatable {
     /// ... and hourly min / avg / max this long.
     public var hourlyDays = 365
     public init() {}
+
+    public init(rawDays: Int, hourlyDays: Int) {
+        self.rawDays = rawDays
+        self.hourlyDays = hourlyDays
+    }
 }
 
 // MARK: - Decoding

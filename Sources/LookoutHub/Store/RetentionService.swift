@@ -22,7 +22,10 @@ struct RetentionService: Service {
                 let report = try await store.applyRetention(now: now(), retention: retention)
                 if report.hoursRolledUp + report.rawDeleted + report.hourlyDeleted > 0 {
                     logger.info(
-                        "retention: rolled up \(report.hoursRolledUp) hour(s), deleted \(report.rawDeleted) raw and \(report.hourlyDeleted) hourly row(s)")
+                        """
+                        retention: rolled up \(report.hoursRolledUp) hour(s), deleted \(report.rawDeleted) raw \
+                        and \(report.hourlyDeleted) hourly row(s)
+                        """)
                 }
             } catch {
                 logger.error("retention pass failed: \(error)")

@@ -1,0 +1,161 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One active alert, as `/api/monitoring/alerts` and `alerts.json` carry it.
+public struct Alert: Codable, Sendable, Equatable {
+    /// `<vm_id>/<kind>` for a threshold or staleness, `<vm_id>/<kind>/<subject>` for a
+    /// service or container: stable across passes, so the same condition is the same alert.
+    public var id: String
+    public var vmID: VMID
+    /// cpu, memory, disk, load, stale, service or container.
+    public var kind: String
+    /// The metric, service id or container name.
+    public var metric: String
+    public var severity: Severity
+    public var value: Double?
+    public var threshold: Double?
+    public var since: Date
+    public var lastNotified: Date?
+    public var message: String
+    /// Set on alerts in the history once they cleared.
+    public var resolvedAt: Date?
+
+    public init(
+        id: String, vmID: VMID, kind: String, metric: String, severity: Severity, value: Double?, threshold: Double?,
+        since: Date, lastNotified: Date? = nil, message: String, resolvedAt: Date? = nil
+    ) {
+        self.id = id
+        self.vmID = vmID
+        self.kind = kind
+        self.metric = metric
+        self.severity = severity
+        self.value = value
+        self.threshold = threshold
+        self.since = since
+        self.lastNotified = lastNotified
+        self.message = message
+        self.resolvedAt = resolvedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, vmID = "vm_id", kind, metric, severity, value, threshold, since
+        case lastNotified = "last_notified", message, resolvedAt = "resolved_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        vmID = try c.decode(VMID.self, forKey: .vmID)
+        kind = try c.decode(String.self, forKey: .kind)
+        metric = try c.decode(String.self, forKey: .metric)
+        severity = try c.decode(Severity.self, forKey: .severity)
+        value = try c.decodeIfPresent(Double.self, forKey: .value)
+        threshold = try c.decodeIfPresent(Double.self, forKey: .threshold)
+        since = try Alert.date(c, .since) ?? Date(timeIntervalSince1970: 0)
+        lastNotified = try Alert.date(c, .lastNotified)
+        message = try c.decode(String.self, forKey: .message)
+        resolvedAt = try Alert.date(c, .resolvedAt)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(vmID, forKey: .vmID)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(metric, forKey: .metric)
+        try c.encode(severity, forKey: .severity)
+        try c.encode(value, forKey: .value)
+        try c.encode(threshold, forKey: .threshold)
+        try c.encode(Timestamp.format(since), forKey: .since)
+        try c.encode(lastNotified.map(Timestamp.format), forKey: .lastNotified)
+        try c.encode(message, forKey: .message)
+        try c.encodeIfPresent(resolvedAt.map(Timestamp.format), forKey: .resolvedAt)
+    }
+
+    static func date(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Date? {
+        guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+        guard let date = Timestamp.parse(text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\"\(text.prefix(40))\" is not a timestamp")
+        }
+        return date
+    }
+}
+
+/// A message the engine decided to send.
+public struct Notice: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        case opened, escalated, deescalated, resolved
+    }
+
+    public var kind: Kind
+    public var alert: Alert
+    public var at: Date
+
+    public init(kind: Kind, alert: Alert, at: Date) {
+        self.kind = kind
+        self.alert = alert
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case kind, alert, at }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(Kind.self, forKey: .kind)
+        alert = try c.decode(Alert.self, forKey: .alert)
+        let text = try c.decode(String.self, forKey: .at)
+        at = Timestamp.parse(text) ?? Date(timeIntervalSince1970: 0)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(alert, forKey: .alert)
+        try c.encode(Timestamp.format(at), forKey: .at)
+    }
+
+    /// `[Lookout] CRITICAL web-1: disk 93.1%, critical at 90%` — what, where and how bad.
+    public var subject: String {
+        switch kind {
+        case .resolved:
+            return "[Lookout] RESOLVED \(alert.vmID): \(alert.kind == alert.metric ? alert.kind : "\(alert.kind) \(alert.metric)")"
+        case .opened, .escalated, .deescalated:
+            return "[Lookout] \(alert.severity.rawValue.uppercased()) \(alert.vmID): \(alert.message)"
+        }
+    }
+
+    /// The plain-text body of the email (and the text of chat webhooks).
+    public func body(publicURL: String?) -> String {
+        var lines: [String] = []
+        switch kind {
+        case .opened: lines.append("New \(alert.severity.rawValue) alert on \(alert.vmID): \(alert.message).")
+        case .escalated: lines.append("Alert on \(alert.vmID) escalated to critical: \(alert.message).")
+        case .deescalated: lines.append("Alert on \(alert.vmID) eased to \(alert.severity.rawValue): \(alert.message).")
+        case .resolved: lines.append("Resolved on \(alert.vmID): \(alert.kind) \(alert.metric) is back to normal.")
+        }
+        lines.append("")
+        lines.append("VM:        \(alert.vmID)")
+        lines.append("What:      \(alert.kind == alert.metric ? alert.kind : "\(alert.kind) \(alert.metric)")")
+        lines.append("Severity:  \(kind == .resolved ? "resolved (was \(alert.severity.rawValue))" : alert.severity.rawValue)")
+        if let value = alert.value { lines.append("Value:     \(Self.format(value))") }
+        if let threshold = alert.threshold { lines.append("Threshold: \(Self.format(threshold))") }
+        lines.append("Since:     \(Timestamp.format(alert.since))")
+        if let resolvedAt = alert.resolvedAt { lines.append("Resolved:  \(Timestamp.format(resolvedAt))") }
+        if let url = publicURL {
+            let base = url.hasSuffix("/") ? String(url.dropLast()) : url
+            lines.append("")
+            lines.append("Dashboard: \(base)/#vm/\(alert.vmID)")
+        }
+        lines.append("")
+        lines.append("-- Lookout")
+        return lines.joined(separator: "\n")
+    }
+
+    static func format(_ value: Double) -> String {
+        let rounded = (value * 10).rounded() / 10
+        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
+    }
+}

@@ -1,0 +1,180 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Everything the engine remembers between passes; `alerts.json` holds it, so a restart
+/// or a cron run of `lookout check` continues where the last pass stopped.
+public struct AlertState: Codable, Sendable, Equatable {
+    /// Active alerts, the body of `/api/monitoring/alerts`.
+    public var alerts: [Alert]
+    /// Per alert id, what the people on the notification list were last told.
+    public var notified: [String: Told]
+    public var updatedAt: Date?
+
+    public struct Told: Codable, Sendable, Equatable {
+        /// `true` after an opened / escalated / de-escalated notice, `false` after resolved.
+        public var open: Bool
+        public var severity: Severity
+        public var at: Date
+
+        enum CodingKeys: String, CodingKey { case open, severity, at }
+
+        public init(open: Bool, severity: Severity, at: Date) {
+            self.open = open
+            self.severity = severity
+            self.at = at
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            open = try c.decode(Bool.self, forKey: .open)
+            severity = try c.decode(Severity.self, forKey: .severity)
+            at = Timestamp.parse(try c.decode(String.self, forKey: .at)) ?? Date(timeIntervalSince1970: 0)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(open, forKey: .open)
+            try c.encode(severity, forKey: .severity)
+            try c.encode(Timestamp.format(at), forKey: .at)
+        }
+    }
+
+    public init(alerts: [Alert] = [], notified: [String: Told] = [:], updatedAt: Date? = nil) {
+        self.alerts = alerts
+        self.notified = notified
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey { case alerts, notified, updatedAt = "updated_at" }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        alerts = try c.decodeIfPresent([Alert].self, forKey: .alerts) ?? []
+        notified = try c.decodeIfPresent([String: Told].self, forKey: .notified) ?? [:]
+        updatedAt = try c.decodeIfPresent(String.self, forKey: .updatedAt).flatMap(Timestamp.parse)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(alerts, forKey: .alerts)
+        try c.encode(notified, forKey: .notified)
+        try c.encodeIfPresent(updatedAt.map(Timestamp.format), forKey: .updatedAt)
+    }
+}
+
+/// The alert rules of DESIGN §6 as pure logic: given the thresholds, every VM's latest
+/// document and the previous state, at a given time, it returns the new state and the
+/// notices to send. No I/O and no clock of its own, so tests replay scenarios exactly.
+///
+/// Rules:
+/// - A condition is any problem ``VMHealth`` finds (threshold crossed, service failing,
+///   container not running, VM stale). With `sustained_samples` N > 1 a threshold
+///   condition counts only when the last N samples all crossed it.
+/// - A stale VM keeps its other alerts as they were: its figures are old, so they can
+///   neither open nor resolve anything.
+/// - Notices: opened when an alert appears, escalated when it gets worse (always sent),
+///   de-escalated when it eases, resolved when it clears — but the people on the list are
+///   told only what changes their picture: within `cooldown_minutes` of the last notice
+///   for an alert, an opened or de-escalated notice is held back; a flapping alert thus
+///   sends at most "opened" and "resolved" once per cooldown. A held-back notice is sent
+///   on the first pass after the cooldown if it still holds, so nothing is missed.
+public enum AlertEngine {
+    /// The last values of a VM's metrics, newest first, for `sustained_samples`:
+    /// `[vm_id: ["cpu": [93, 91, 88]]]`.
+    public typealias RecentValues = [VMID: [String: [Double]]]
+
+    public struct Result: Sendable, Equatable {
+        public var state: AlertState
+        public var notices: [Notice]
+        /// Alerts that cleared in this pass, with `resolvedAt` set (for the alert history).
+        public var resolved: [Alert]
+    }
+
+    public static func evaluate(
+        documents: [MetricsDocument], config: MonitoringConfig, previous: AlertState, now: Date,
+        recent: RecentValues = [:]
+    ) -> Result {
+        let previousByID = Dictionary(previous.alerts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var current: [String: Alert] = [:]
+        for document in documents {
+            let health = VMHealth.evaluate(document, config: config, now: now)
+            let isStale = health.status == .stale
+            for problem in health.problems {
+                if isStale && problem.kind != "stale" { continue }
+                if !isStale, let threshold = threshold(problem.kind, config.thresholds(for: document.vmID)),
+                    threshold.sustainedSamples > 1
+                {
+                    let values = recent[document.vmID]?[problem.kind] ?? []
+                    guard values.count >= threshold.sustainedSamples,
+                        values.prefix(threshold.sustainedSamples).allSatisfy({ threshold.severity(of: $0) != .ok })
+                    else { continue }
+                }
+                let id = problem.kind == problem.subject
+                    ? "\(document.vmID)/\(problem.kind)" : "\(document.vmID)/\(problem.kind)/\(problem.subject)"
+                let before = previousByID[id]
+                current[id] = Alert(
+                    id: id, vmID: document.vmID, kind: problem.kind, metric: problem.subject, severity: problem.severity,
+                    value: problem.value, threshold: problem.threshold, since: before?.since ?? now,
+                    lastNotified: before?.lastNotified, message: problem.message)
+            }
+            if isStale {
+                for alert in previous.alerts where alert.vmID == document.vmID && alert.kind != "stale" {
+                    current[alert.id] = alert
+                }
+            }
+        }
+
+        let cooldown = TimeInterval(config.notifications.cooldownMinutes * 60)
+        var notified = previous.notified
+        var notices: [Notice] = []
+        for id in current.keys.sorted() {
+            var alert = current[id]!
+            let told = notified[id]
+            var kind: Notice.Kind?
+            if let told, told.open {
+                if alert.severity > told.severity {
+                    kind = .escalated
+                } else if alert.severity < told.severity, now.timeIntervalSince(told.at) >= cooldown {
+                    kind = .deescalated
+                }
+            } else if told == nil || now.timeIntervalSince(told!.at) >= cooldown {
+                kind = .opened
+            }
+            if let kind {
+                alert.lastNotified = now
+                notified[id] = .init(open: true, severity: alert.severity, at: now)
+                notices.append(Notice(kind: kind, alert: alert, at: now))
+            }
+            current[id] = alert
+        }
+        var resolved: [Alert] = []
+        for alert in previous.alerts where current[alert.id] == nil {
+            var cleared = alert
+            cleared.resolvedAt = now
+            resolved.append(cleared)
+            if notified[alert.id]?.open == true {
+                notified[alert.id] = .init(open: false, severity: .ok, at: now)
+                notices.append(Notice(kind: .resolved, alert: cleared, at: now))
+            }
+        }
+        // Forget what was told about alerts that are gone and past their cooldown.
+        notified = notified.filter { id, told in current[id] != nil || now.timeIntervalSince(told.at) < cooldown }
+        let alerts = current.values.sorted {
+            ($0.severity, $1.since, $1.id) > ($1.severity, $0.since, $0.id)
+        }
+        return Result(state: AlertState(alerts: alerts, notified: notified, updatedAt: now), notices: notices, resolved: resolved)
+    }
+
+    static func threshold(_ kind: String, _ thresholds: Thresholds) -> Threshold? {
+        switch kind {
+        case "cpu": thresholds.cpu
+        case "memory": thresholds.memory
+        case "disk": thresholds.disk
+        case "load": thresholds.load
+        default: nil
+        }
+    }
+}
