@@ -21,11 +21,16 @@ public struct Hub: Sendable {
         /// Folder of the dashboard's static files; `nil` serves none.
         public var publicFolder: String?
         public var pollInterval: Duration
+        /// Where notices go (email, webhooks).
+        public var channels: [any NotificationChannel]
+        /// How often `serve` runs an alert pass; `nil` runs none (tests, `--no-alerts`).
+        public var alertInterval: Duration?
 
         public init(
             dataFolder: String, config: MonitoringConfig = MonitoringConfig(), host: String = "127.0.0.1",
             port: Int = 8080, tokens: APITokens = APITokens(), publicFolder: String? = nil,
-            pollInterval: Duration = .seconds(5)
+            pollInterval: Duration = .seconds(5), channels: [any NotificationChannel] = [],
+            alertInterval: Duration? = .seconds(60)
         ) {
             self.dataFolder = dataFolder
             self.config = config
@@ -34,6 +39,8 @@ public struct Hub: Sendable {
             self.tokens = tokens
             self.publicFolder = publicFolder
             self.pollInterval = pollInterval
+            self.channels = channels
+            self.alertInterval = alertInterval
         }
     }
 
@@ -85,6 +92,18 @@ public struct Hub: Sendable {
         return router
     }
 
+    /// The alert pass over this hub's data folder and store.
+    public func alertPass() -> AlertPass {
+        AlertPass(dataFolder: settings.dataFolder, store: ingestor.store, config: settings.config, channels: settings.channels, logger: logger)
+    }
+
+    /// A folder watcher that hands documents to this hub's ingestor.
+    public func folderWatcher() -> FolderWatcher {
+        FolderWatcher(
+            dataFolder: settings.dataFolder, pollInterval: settings.pollInterval, logger: logger,
+            ingest: { [ingestor] document in await ingestor.ingest(document) })
+    }
+
     /// alerts.json as written by the alert engine, or no alerts before it first runs.
     static func alertsBody(dataFolder: String) -> ByteBuffer {
         if let bytes = try? AtomicFile.read("\(dataFolder)/alerts.json", limit: 16 << 20) {
@@ -95,14 +114,16 @@ public struct Hub: Sendable {
 
     /// The HTTP server plus the background services, ready for `runService()`.
     public func application(extraServices: [any Service] = []) -> some ApplicationProtocol {
-        let watcher = FolderWatcher(
-            dataFolder: settings.dataFolder, pollInterval: settings.pollInterval, logger: logger,
-            ingest: { [ingestor] document in await ingestor.ingest(document) })
+        let watcher = folderWatcher()
         let retention = RetentionService(store: ingestor.store, retention: settings.config.retention, logger: logger, now: now)
+        var services: [any Service] = [watcher, retention]
+        if let interval = settings.alertInterval {
+            services.append(AlertService(pass: alertPass(), fleet: ingestor.fleet, interval: interval, logger: logger, now: now))
+        }
         return Application(
             router: router(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "lookout"),
-            services: [watcher, retention] + extraServices,
+            services: services + extraServices,
             logger: logger)
     }
 }

@@ -38,6 +38,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("poll-interval"), help: ArgumentHelp("Seconds between scans of the data folder for new documents.", valueName: "seconds"))
     var pollInterval = 5
 
+    @Option(name: .customLong("alert-interval"), help: ArgumentHelp("Seconds between alert passes.", valueName: "seconds"))
+    var alertInterval = 60
+
     @Option(help: ArgumentHelp("Folder of the dashboard files (default: Public/ beside the binary or in the working folder).", valueName: "dir"))
     var dashboard: String?
 
@@ -48,8 +51,8 @@ struct Serve: AsyncParsableCommand {
         let logger = HubCommandSupport.bootstrapLogging(level: logLevel, label: "lookout")
         let environment = HubCommandSupport.environment()
         let (host, port) = try HubCommandSupport.parseListen(listen)
-        guard (1...86_400).contains(localInterval), (1...3600).contains(pollInterval) else {
-            throw ValidationError("--local-interval must be 1-86400 and --poll-interval 1-3600 seconds")
+        guard (1...86_400).contains(localInterval), (1...3600).contains(pollInterval), (1...3600).contains(alertInterval) else {
+            throw ValidationError("--local-interval must be 1-86400, --poll-interval and --alert-interval 1-3600 seconds")
         }
         let monitoring: MonitoringConfig
         let tokens: APITokens
@@ -69,9 +72,18 @@ struct Serve: AsyncParsableCommand {
                 "refusing to listen on \(listen) without an API token: set LOOKOUT_TOKEN or token_file, or pass --insecure-listen")
             throw ExitCode(78)
         }
+        let channels: [any NotificationChannel]
+        do {
+            channels = try monitoring.notificationChannels(
+                environment: environment, hostName: AgentSettings.hostName(), logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(78)
+        }
         let settings = Hub.Settings(
             dataFolder: data, config: monitoring, host: host, port: port, tokens: tokens,
-            publicFolder: dashboard ?? HubCommandSupport.findDashboard(), pollInterval: .seconds(pollInterval))
+            publicFolder: dashboard ?? HubCommandSupport.findDashboard(), pollInterval: .seconds(pollInterval),
+            channels: channels, alertInterval: .seconds(alertInterval))
         let hub: Hub
         do {
             hub = try await Hub.open(settings, logger: logger)

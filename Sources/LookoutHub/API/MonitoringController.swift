@@ -28,6 +28,7 @@ struct MonitoringController<Context: RequestContext>: Sendable {
         group.get("summary") { _, _ in Response.json(fleet.summaryBody()) }
         group.get("vm/:vm_id") { _, context in try vm(context) }
         group.get("alerts") { _, _ in Response.json(alertsBody()) }
+        group.get("alerts/history") { request, _ in try await alertHistory(request) }
         group.get("status") { _, _ in try status() }
         group.get("config") { _, _ in try publicConfig() }
         group.get("services") { _, _ in try services() }
@@ -63,6 +64,19 @@ struct MonitoringController<Context: RequestContext>: Sendable {
 
     /// What the dashboard needs of the config to colour gauges: thresholds, overrides and
     /// staleness. Never notification settings or anything secret.
+    /// Alerts that cleared, newest first: `?limit=50` (at most 1000).
+    func alertHistory(_ request: Request) async throws -> Response {
+        var limit = 50
+        if let text = request.uri.queryParameters["limit"] {
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw HTTPError(.badRequest, message: "limit: \"\(text.prefix(40))\" is not a number from 1 to 1000")
+            }
+            limit = value
+        }
+        let alerts = try await ingestor.store.alertHistory(limit: limit)
+        return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(["alerts": alerts])))
+    }
+
     func publicConfig() throws -> Response {
         let body = PublicConfigBody(
             thresholds: config.thresholds,

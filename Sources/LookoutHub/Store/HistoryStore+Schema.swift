@@ -67,6 +67,21 @@ extension HistoryStore {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2-alert-history") { db in
+            // Alerts that cleared, for the dashboard's "recent" list and the daily aggregate.
+            try db.execute(
+                sql: """
+                    CREATE TABLE alert_history (
+                        id TEXT NOT NULL,
+                        vm_id TEXT NOT NULL,
+                        since INTEGER NOT NULL,
+                        resolved_at INTEGER NOT NULL,
+                        alert BLOB NOT NULL,
+                        PRIMARY KEY (id, since)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX alert_history_resolved ON alert_history (resolved_at);
+                    """)
+        }
         return migrator
     }()
 }

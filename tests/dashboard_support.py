@@ -1,0 +1,173 @@
+"""Helpers of the dashboard tests and of scripts/bench-dashboard: a headless Chromium
+(Debian's, through Playwright), a hub serving Public/, and a small fleet with known
+figures (one VM above its disk critical threshold, one stale, one in warning).
+
+Everything waits on conditions with bounds; nothing sleeps for a fixed time."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from conftest import REPO, Hub, iso, make_doc
+
+PUBLIC = REPO / "Public"
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("LOOKOUT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: Longest wait for something the page shows after a refresh (ms).
+UI_TIMEOUT = 15_000
+
+#: What a text from the API would do if the page used innerHTML with it.
+HOSTILE = '<img src=x onerror="window.__xss=1">'
+
+
+def launch_chromium(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def dashboard_args(poll: int = 1) -> list[str]:
+    """The `lookout serve` options the dashboard tests add to the Hub defaults."""
+    return ["--poll-interval", str(poll), "--dashboard", str(PUBLIC)]
+
+
+def post(hub: Hub, doc: dict[str, Any]) -> None:
+    status, body = hub.post_doc(doc)
+    assert status in (200, 201), f"ingest of {doc['vm_id']} at {doc['timestamp']}: HTTP {status} {body}"
+
+
+def write_alerts(data: Path, alerts: list[dict[str, Any]]) -> None:
+    """DATA/alerts.json, written atomically as the alert engine does (temp file, rename)."""
+    data.mkdir(parents=True, exist_ok=True)
+    tmp = data / ".alerts.json.tmp"
+    tmp.write_text(json.dumps({"alerts": alerts}))
+    os.replace(tmp, data / "alerts.json")
+
+
+# The four VMs of the scenario, with the figures the page must show.
+FLEET: dict[str, dict[str, Any]] = {
+    "web-1": dict(cpu=23.5, memory=61.2, disk=41.0, load1=0.31, load5=0.22, load15=0.18, uptime=432000),
+    "db-1": dict(cpu=37.8, memory=72.4, disk=93.4, load1=1.12, load5=0.94, load15=0.80, uptime=1_209_600),
+    "mail-1": dict(cpu=12.0, memory=84.1, disk=55.5, load1=0.05, load5=0.08, load15=0.09, uptime=10_800),
+    "backup-1": dict(cpu=4.2, memory=33.3, disk=67.9, load1=0.01, load5=0.02, load15=0.00, uptime=720),
+}
+EXPECTED_STATUS = {"web-1": "ok", "db-1": "critical", "mail-1": "warning", "backup-1": "stale"}
+STALE_MINUTES = 42
+
+CONTAINERS = {
+    "web-1": [
+        {"name": "caddy", "status": "running", "cpu_percent": 0.4, "memory_mb": 38},
+        {"name": "app", "status": "running", "cpu_percent": 6.1, "memory_mb": 212},
+    ],
+    "db-1": [
+        {"name": "postgres", "status": "running", "cpu_percent": 12.3, "memory_mb": 402},
+        {"name": "pgbackup", "status": "exited", "cpu_percent": 0, "memory_mb": 0},
+        {"name": HOSTILE, "status": "running", "cpu_percent": 0.1, "memory_mb": 3},
+    ],
+    "mail-1": [
+        {"name": "mailu-front", "status": "running", "cpu_percent": 0.5, "memory_mb": 45},
+        {"name": "mailu-antispam", "status": "exited", "cpu_percent": 0, "memory_mb": 0},
+    ],
+    "backup-1": [],
+}
+SERVICES = {
+    "web-1": [{"id": "site", "healthy": True, "response_ms": 84}],
+    "db-1": [{"id": "postgres", "healthy": True, "response_ms": 3},
+             {"id": "admin", "healthy": False, "response_ms": 2000, "error": HOSTILE}],
+    "mail-1": [{"id": "mail", "healthy": True, "response_ms": 125}],
+    "backup-1": [],
+}
+
+
+def seed_fleet(hub: Hub, now: float | None = None, history_hours: int = 24) -> float:
+    """Loads the four VMs into `hub` over HTTP: a history every 20 min for
+    `history_hours` for the three live VMs, then their latest documents; returns `now`."""
+    now = time.time() if now is None else now
+    for vm, figures in FLEET.items():
+        stale = vm == "backup-1"
+        latest = now - STALE_MINUTES * 60 if stale else now - 20
+        interval = 60 if stale else 300
+        if not stale:
+            steps = history_hours * 3
+            for i in range(steps, 0, -1):
+                ts = latest - i * 1200
+                wave = (i % 9) / 9
+                varied = dict(figures)
+                varied["cpu"] = round(min(100, figures["cpu"] * (0.4 + 1.2 * wave)), 1)
+                varied["memory"] = round(min(100, figures["memory"] - 6 + 6 * wave), 1)
+                varied["disk"] = round(min(100, figures["disk"] - 2 * i / steps), 1)
+                varied["load1"] = round(figures["load1"] * (0.5 + wave), 2)
+                varied["load5"] = round(figures["load5"] * (0.6 + 0.8 * wave), 2)
+                post(hub, make_doc(vm, ts, interval_seconds=interval, containers=CONTAINERS[vm],
+                                   services=SERVICES[vm], **varied))
+        post(hub, make_doc(vm, latest, interval_seconds=interval, containers=CONTAINERS[vm],
+                           services=SERVICES[vm], **figures))
+    return now
+
+
+def db_alert(now: float) -> dict[str, Any]:
+    return {
+        "id": "db-1/disk",
+        "vm_id": "db-1",
+        "kind": "threshold",
+        "metric": "disk",
+        "severity": "critical",
+        "value": 93.4,
+        "threshold": 90,
+        "since": iso(now - 1500),
+        "last_notified": iso(now - 1500),
+        "message": "disk 93.4%, critical at 90%",
+    }
+
+
+def canvas_ink(page: Any, selector: str) -> list[int]:
+    """For every canvas under `selector`: how many pixels are not fully transparent."""
+    return page.evaluate(
+        """(sel) => [...document.querySelectorAll(sel)].map((c) => {
+            if (!c.width || !c.height) return 0;
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+            return n;
+        })""",
+        selector,
+    )
+
+
+def canvas_colors(page: Any, selector: str) -> list[dict[str, int]]:
+    """For every canvas under `selector`: a histogram of its opaque pixels by dominant
+    hue (red / amber / green / grey), to tell a red gauge from a green one."""
+    return page.evaluate(
+        """(sel) => [...document.querySelectorAll(sel)].map((c) => {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const out = {red: 0, amber: 0, green: 0, grey: 0};
+            for (let i = 0; i < d.length; i += 4) {
+                if (d[i + 3] < 200) continue;
+                const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+                const max = Math.max(r, g, b), min = Math.min(r, g, b);
+                if (max - min < 40) out.grey++;
+                else if (r > 150 && g < 110) out.red++;
+                else if (r > 180 && g > 120 && b < 90) out.amber++;
+                else if (g > r && g > b) out.green++;
+            }
+            return out;
+        })""",
+        selector,
+    )
+
+
+def shot(page: Any, name: str, full_page: bool = True) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

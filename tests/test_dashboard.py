@@ -1,0 +1,420 @@
+"""The dashboard (Public/) in a real browser: headless Debian Chromium driven by Playwright,
+against a real `lookout serve` fed over HTTP.
+
+The scenario fleet (dashboard_support.FLEET): web-1 fine, db-1 above its disk critical
+threshold, mail-1 in warning, backup-1 silent for 42 minutes. Screenshots of every view go
+to test-artifacts/screenshots/ for a person to look at."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from conftest import Hub, make_doc
+from dashboard_support import (
+    EXPECTED_STATUS,
+    FLEET,
+    HOSTILE,
+    UI_TIMEOUT,
+    canvas_colors,
+    canvas_ink,
+    dashboard_args,
+    db_alert,
+    launch_chromium,
+    post,
+    seed_fleet,
+    shot,
+    write_alerts,
+)
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (tests/requirements.txt)")
+
+
+def fmt(value: float) -> str:
+    """The page's number format: one decimal, none when it is zero."""
+    rounded = round(value, 1)
+    return str(int(rounded)) if rounded == int(rounded) else str(rounded)
+
+
+# MARK: - fixtures
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
+class Pages:
+    """Opens pages in fresh browser contexts and fails the test on any script error."""
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+        self.contexts: list[Any] = []
+        self.errors: list[str] = []
+
+    def open(self, url: str | None = None, wait_ready: bool = True, **context: Any) -> Any:
+        options = {"viewport": {"width": 1280, "height": 900}, **context}
+        ctx = self.browser.new_context(**options)
+        self.contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(UI_TIMEOUT)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        if url:
+            page.goto(url)
+            if wait_ready:
+                wait_ready_page(page)
+        return page
+
+    def close(self) -> None:
+        for ctx in self.contexts:
+            ctx.close()
+
+
+@pytest.fixture
+def pages(browser: Any) -> Iterator[Pages]:
+    p = Pages(browser)
+    yield p
+    p.close()
+    assert not p.errors, f"script errors in the page: {p.errors}"
+
+
+def wait_ready_page(page: Any) -> None:
+    page.wait_for_function("window.__lookoutReady === true", timeout=UI_TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def fleet_hub(lookout_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """One hub with the scenario fleet, 24 h of history and one active alert, shared by the
+    tests that only read."""
+    hub = Hub(lookout_bin, tmp_path_factory.mktemp("dashboard"), dashboard_args(), name="fleet")
+    hub.start()
+    try:
+        now = seed_fleet(hub)
+        write_alerts(hub.data, [db_alert(now)])
+        yield hub
+    finally:
+        hub.kill()
+
+
+def card(page: Any, vm: str) -> Any:
+    return page.locator(f'.card[data-vm="{vm}"]')
+
+
+def assert_not_injected(page: Any) -> None:
+    assert page.evaluate("window.__xss") is None, "an API string ran as HTML"
+    assert page.locator('img[src="x"]').count() == 0
+
+
+# MARK: - overview
+
+
+def test_overview_shows_every_vm_with_its_figures_and_state(fleet_hub: Hub, pages: Pages) -> None:
+    page = pages.open(fleet_hub.url("/"))
+    assert page.locator(".card").count() == 4
+    for vm, figures in FLEET.items():
+        c = card(page, vm)
+        assert c.get_attribute("data-status") == EXPECTED_STATUS[vm], vm
+        for metric, label in (("cpu", "CPU"), ("memory", "Memory"), ("disk", "Disk")):
+            gauge = c.locator(f'.gauge[data-metric="{metric}"]')
+            assert gauge.locator(".num").inner_text() == fmt(figures[metric]), (vm, metric)
+            assert gauge.get_attribute("role") == "img"
+            assert gauge.get_attribute("aria-label").startswith(f"{label} {fmt(figures[metric])} %"), (vm, metric)
+        load = c.locator(".f-load").inner_text()
+        assert load == f"{figures['load1']:.2f} · {figures['load5']:.2f} · {figures['load15']:.2f}", vm
+
+    # The worst VM comes first and says why.
+    assert page.locator(".card").first.get_attribute("data-vm") == "db-1"
+    db = card(page, "db-1")
+    assert db.locator(".badge").inner_text() == "CRITICAL"
+    assert "disk 93.4%, critical at 90%" in db.locator(".problems").inner_text()
+    disk = db.locator('.gauge[data-metric="disk"]')
+    assert disk.get_attribute("data-level") == "critical"
+    assert disk.get_attribute("aria-label") == "Disk 93.4 % (critical)"
+    db_disk, db_cpu = canvas_colors(page, '.card[data-vm="db-1"] .gauge[data-metric="disk"] canvas, .card[data-vm="db-1"] .gauge[data-metric="cpu"] canvas')[::-1]
+    assert db_disk["red"] > 5 * max(1, db_disk["green"]), db_disk
+    assert db_cpu["green"] > 5 * max(1, db_cpu["red"]), db_cpu
+    assert db.locator(".f-uptime").inner_text() == "14 days"
+    assert db.locator(".f-containers").inner_text() == "3 (1 not running)"
+    assert db.locator(".f-checks").inner_text() == "1 of 2 failing"
+
+    mail = card(page, "mail-1")
+    assert mail.locator('.gauge[data-metric="memory"]').get_attribute("data-level") == "warning"
+    [mail_memory] = canvas_colors(page, '.card[data-vm="mail-1"] .gauge[data-metric="memory"] canvas')
+    assert mail_memory["amber"] > 5 * max(1, mail_memory["red"] + mail_memory["green"]), mail_memory
+
+    stale = card(page, "backup-1")
+    badge = stale.locator(".badge").inner_text()
+    assert re.fullmatch(r"STALE — no report for 4[2-4] min", badge), badge
+    assert stale.locator(".f-seen").inner_text().endswith("min ago")
+    assert {stale.locator(f'.gauge[data-metric="{m}"]').get_attribute("data-level") for m in ("cpu", "memory", "disk")} == {"stale"}
+    grey = canvas_colors(page, '.card[data-vm="backup-1"] canvas')
+    assert all(g["red"] + g["amber"] + g["green"] == 0 for g in grey), grey
+
+    assert card(page, "web-1").locator(".badge").inner_text() == "OK"
+    assert card(page, "web-1").locator(".f-seen").inner_text() in ("just now", "20 s ago") or "s ago" in card(page, "web-1").locator(".f-seen").inner_text()
+
+    # Header: one dot for the fleet, the counts, the time of the update.
+    assert page.locator("#fleet-dot").get_attribute("data-status") == "critical"
+    assert page.locator("#fleet-counts").inner_text().split() == ["1", "critical", "1", "stale", "1", "warning", "1", "ok"]
+    assert re.fullmatch(r"Updated \d\d:\d\d:\d\d", page.locator("#updated").inner_text())
+    assert page.locator("#alert-count").inner_text() == "1"
+
+    # Hostile strings from the API are shown as text, never parsed as HTML.
+    assert HOSTILE in db.locator(".problems").inner_text()
+    assert_not_injected(page)
+
+    # Every gauge canvas is drawn at the device's pixel ratio.
+    sizes = page.evaluate("[...document.querySelectorAll('.gauge canvas')].map(c => [c.width, c.clientWidth])")
+    assert len(sizes) == 12 and all(w == cw and w > 40 for w, cw in sizes), sizes
+    shot(page, "overview")
+
+
+def test_overview_at_phone_width_and_high_dpi(fleet_hub: Hub, pages: Pages) -> None:
+    page = pages.open(fleet_hub.url("/"), viewport={"width": 360, "height": 780}, device_scale_factor=2)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "the page scrolls sideways at 360 px"
+    sizes = page.evaluate("[...document.querySelectorAll('.gauge canvas')].map(c => [c.width, c.clientWidth])")
+    assert all(w == 2 * cw for w, cw in sizes), sizes
+    assert card(page, "db-1").get_attribute("data-status") == "critical"
+    shot(page, "overview-360")
+
+
+def test_dark_scheme(fleet_hub: Hub, pages: Pages) -> None:
+    page = pages.open(fleet_hub.url("/"), color_scheme="dark")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    channels = [int(x) for x in re.findall(r"\d+", background)[:3]]
+    assert max(channels) < 60, background
+    [disk] = canvas_colors(page, '.card[data-vm="db-1"] .gauge[data-metric="disk"] canvas')
+    assert disk["red"] > 5 * max(1, disk["green"]), disk
+    shot(page, "overview-dark")
+
+
+# MARK: - navigation
+
+
+def visible_view(page: Any) -> str:
+    return page.evaluate("[...document.querySelectorAll('main > .view')].filter(v => !v.hidden).map(v => v.id).join()")
+
+
+def test_views_switch_by_click_keyboard_and_hash(fleet_hub: Hub, pages: Pages) -> None:
+    page = pages.open(fleet_hub.url("/"))
+    assert visible_view(page) == "view-overview"
+
+    page.click('.tabs a[data-view="services"]')
+    page.wait_for_function("location.hash === '#services'")
+    assert visible_view(page) == "view-services"
+    assert page.locator('.tabs a[aria-current="page"]').inner_text() == "Services"
+
+    page.click('.tabs a[data-view="alerts"]')
+    page.wait_for_function("location.hash === '#alerts'")
+    assert visible_view(page) == "view-alerts"
+
+    # Keyboard: the tabs are links, reachable and followed with Enter.
+    page.focus('.tabs a[data-view="overview"]')
+    page.keyboard.press("Enter")
+    page.wait_for_function("location.hash === '#overview'")
+    assert visible_view(page) == "view-overview"
+
+    # A click anywhere on a card opens its VM.
+    card(page, "mail-1").locator(".facts").click()
+    page.wait_for_function("location.hash === '#vm/mail-1'")
+    assert visible_view(page) == "view-vm"
+    assert page.locator("#vm-title").inner_text() == "mail-1"
+
+    page.go_back()
+    page.wait_for_function("location.hash === '#overview'")
+    assert visible_view(page) == "view-overview"
+
+    # Typed or bookmarked hashes.
+    page.evaluate("location.hash = '#vm/db-1'")
+    page.wait_for_function("document.getElementById('vm-title')?.textContent === 'db-1'")
+    assert visible_view(page) == "view-vm"
+    page.goto(fleet_hub.url("/#services"))
+    wait_ready_page(page)
+    assert visible_view(page) == "view-services"
+    page.goto(fleet_hub.url("/#alerts"))
+    wait_ready_page(page)
+    assert visible_view(page) == "view-alerts"
+    page.goto(fleet_hub.url("/#vm/nonexistent-vm"))
+    wait_ready_page(page)
+    assert "No VM called “nonexistent-vm”" in page.locator("#view-vm").inner_text()
+
+
+# MARK: - detail
+
+
+def test_detail_draws_history_charts_and_lists_containers(fleet_hub: Hub, pages: Pages) -> None:
+    page = pages.open(fleet_hub.url("/#vm/db-1"))
+    page.wait_for_function(
+        "document.querySelectorAll('.chart[data-drawn=\"true\"]').length === 4", timeout=UI_TIMEOUT
+    )
+    assert page.locator(".detail-head").get_attribute("data-status") == "critical"
+    ink = canvas_ink(page, ".chart canvas")
+    assert len(ink) == 4 and all(n > 500 for n in ink), ink
+    assert page.locator('.gauge[data-metric="disk"] .num').inner_text() == "93.4"
+    # The disk line crosses the critical threshold: part of it is drawn red.
+    [disk_chart] = canvas_colors(page, '.chart[data-chart="disk"] canvas')
+    assert disk_chart["red"] > 100, disk_chart
+    labels = page.evaluate("[...document.querySelectorAll('.chart canvas')].map(c => c.getAttribute('aria-label'))")
+    assert all("over the last 24 h" in label for label in labels), labels
+
+    # Hover readout.
+    cpu = page.locator('.chart[data-chart="cpu"] canvas')
+    assert page.locator('.chart[data-chart="cpu"] .readout').inner_text().startswith("latest 37.8 %")
+    box = cpu.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_function(
+        "/^\\d\\d:\\d\\d\\s+\\d/.test(document.querySelector('.chart[data-chart=\"cpu\"] .readout').textContent)"
+    )
+    # The same readout from the keyboard.
+    page.focus('.chart[data-chart="memory"] canvas')
+    page.keyboard.press("Home")
+    assert re.match(r"\d\d:\d\d|\d+ \w+ \d\d:\d\d", page.locator('.chart[data-chart="memory"] .readout').inner_text())
+
+    # Containers, worst first, names as text.
+    rows = page.locator(".containers tbody tr")
+    assert rows.count() == 3
+    names = [rows.nth(i).locator("td").first.inner_text() for i in range(3)]
+    assert names[0] == "pgbackup" and set(names) == {"pgbackup", "postgres", HOSTILE}
+    assert rows.nth(0).locator(".pill").inner_text() == "exited"
+    assert "402 MB" in page.locator(".containers").inner_text()
+    # Service checks of this VM.
+    checks = page.locator("#view-vm table.services tbody tr")
+    assert checks.count() == 2
+    assert checks.nth(0).locator(".pill").inner_text() == "failing"
+    assert_not_injected(page)
+    shot(page, "detail")
+
+    # The range toggle is bookmarkable and redraws.
+    page.click('.seg button[data-range="7d"]')
+    page.wait_for_function("location.hash === '#vm/db-1/7d'")
+    assert page.locator('.seg button[data-range="7d"]').get_attribute("aria-pressed") == "true"
+    page.wait_for_function(
+        "[...document.querySelectorAll('.chart canvas')].every(c => c.getAttribute('aria-label').includes('7 days'))"
+    )
+    assert all(n > 500 for n in canvas_ink(page, ".chart canvas"))
+
+
+# MARK: - services and alerts
+
+
+def test_services_view_lists_every_check(fleet_hub: Hub, pages: Pages) -> None:
+    page = pages.open(fleet_hub.url("/#services"))
+    rows = page.locator("#services-body tbody tr")
+    assert rows.count() == 4
+    first = rows.nth(0)
+    assert first.get_attribute("data-level") == "critical"
+    text = first.inner_text()
+    assert "admin" in text and "db-1" in text and "failing" in text and "2000 ms" in text and HOSTILE in text
+    assert "4 checks on 3 VMs · 1 failing" in page.locator("#services-summary").inner_text()
+    healthy = [rows.nth(i).locator(".pill").inner_text() for i in range(1, 4)]
+    assert healthy == ["healthy"] * 3
+    assert_not_injected(page)
+    shot(page, "services")
+
+
+def test_alerts_view_shows_the_hubs_alerts(fleet_hub: Hub, pages: Pages) -> None:
+    page = pages.open(fleet_hub.url("/#alerts"))
+    rows = page.locator("#alerts-body table.alerts tbody tr")
+    table = [[c.strip() for c in rows.nth(i).locator("td").all_inner_texts()] for i in range(rows.count())]
+    # The alert written to alerts.json (an alert engine on the hub may add its own).
+    disk = [cells for cells in table if cells[0] == "db-1" and cells[1] == "disk"]
+    assert disk, table
+    [cells] = disk
+    assert cells[2] == "disk 93.4%, critical at 90%" and cells[3] == "93.4 %" and cells[4] == "90 %", cells
+    assert re.fullmatch(r"2[5-7] min", cells[5]), cells
+    assert page.locator("#alerts-body h2.s-critical").count() == 1
+    assert re.fullmatch(r"\d+ active · \d+ critical · \d+ warning", page.locator("#alerts-summary").inner_text())
+    # A hub without alert history answers 404: the page says so quietly, not as an error.
+    assert "Recently resolved" in page.locator("#alerts-body").inner_text()
+    assert page.locator("#banner").is_hidden()
+    shot(page, "alerts")
+
+
+# MARK: - behaviour over time
+
+
+def test_refresh_updates_in_place_keeping_view_and_scroll(start_hub: Any, pages: Pages) -> None:
+    hub = start_hub(*dashboard_args())
+    now = seed_fleet(hub, history_hours=0)
+    page = pages.open(hub.url("/"), viewport={"width": 700, "height": 400})
+    page.evaluate("document.querySelector('.card[data-vm=\"web-1\"]').__marker = 'kept'")
+    page.evaluate("window.scrollTo(0, 300)")
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0
+
+    post(hub, make_doc("web-1", now - 5, interval_seconds=300, cpu=88.0, memory=61.2, disk=41.0))
+    page.evaluate("window.__lookoutRefresh()")
+    web = card(page, "web-1")
+    assert web.locator('.gauge[data-metric="cpu"] .num').inner_text() == "88"
+    assert web.locator('.gauge[data-metric="cpu"]').get_attribute("data-level") == "warning"
+    assert web.get_attribute("data-status") == "warning"
+    assert page.evaluate("document.querySelector('.card[data-vm=\"web-1\"]').__marker") == "kept"
+    assert page.evaluate("window.scrollY") == scrolled
+    assert visible_view(page) == "view-overview"
+    assert page.evaluate("window.__lookoutStats.refreshes") >= 2
+
+
+def test_banner_when_the_hub_stops_answering(start_hub: Any, pages: Pages) -> None:
+    hub = start_hub(*dashboard_args())
+    seed_fleet(hub, history_hours=0)
+    page = pages.open(hub.url("/?refresh=2"))
+    assert page.locator("#banner").is_hidden()
+    updated = page.locator("#updated").inner_text()
+
+    hub.stop()
+    banner = page.locator("#banner")
+    banner.wait_for(state="visible", timeout=UI_TIMEOUT)
+    text = banner.inner_text()
+    assert re.match(r"Hub not reachable since \d\d:\d\d — showing data from \d\d:\d\d", text), text
+    assert page.evaluate("document.body.hasAttribute('data-old')")
+    assert page.locator("#fleet-dot").get_attribute("data-status") == "unknown"
+    assert page.locator("#updated").inner_text() == updated.replace("Updated", "Data from")
+    assert page.locator(".card").count() == 4, "the last data stays on screen"
+    shot(page, "banner")
+
+    # The hub comes back: the banner goes without a reload.
+    hub.start()
+    banner.wait_for(state="hidden", timeout=UI_TIMEOUT)
+    assert not page.evaluate("document.body.hasAttribute('data-old')")
+    assert page.locator("#fleet-dot").get_attribute("data-status") == "critical"
+
+
+def test_token_is_asked_once_and_remembered(start_hub: Any, pages: Pages) -> None:
+    token = "dashboard-test-token-0123456789"
+    hub = start_hub(*dashboard_args(), token=token)
+    seed_fleet(hub, history_hours=0)
+    status, _ = hub.get("/api/monitoring/summary", token="")
+    assert status == 401
+
+    page = pages.open(hub.url("/"), wait_ready=False)
+    sent: list[str | None] = []
+    page.on("request", lambda r: sent.append(r.headers.get("authorization")) if "/api/" in r.url else None)
+    form = page.locator("#token-form")
+    form.wait_for(state="visible")
+    assert page.locator("#main").is_hidden()
+    assert page.evaluate("document.activeElement.id") == "token-input"
+
+    # A wrong token is refused and the form says so.
+    page.fill("#token-input", "wrong-token")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('token-error').textContent.includes('refused')")
+    assert form.is_visible()
+
+    page.fill("#token-input", token)
+    page.click('#token-form button[type="submit"]')
+    wait_ready_page(page)
+    assert form.is_hidden()
+    assert page.locator(".card").count() == 4
+    assert sent and sent[-1] == f"Bearer {token}"
+
+    page.reload()
+    wait_ready_page(page)
+    assert form.is_hidden(), "the page asked again after a reload"
+    assert page.locator(".card").count() == 4
+    assert page.evaluate("localStorage.getItem('lookout.token')") == token
