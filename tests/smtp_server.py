@@ -89,6 +89,7 @@ async def serve(args):
             # With implicit TLS the whole session is encrypted, but aiosmtpd only counts
             # STARTTLS as TLS; requiring it there would refuse every AUTH.
             auth_require_tls=not args.implicit_tls and not args.plain,
+            auth_exclude_mechanism=["PLAIN"] if args.login_only else [],
         )
     if context is not None and not args.implicit_tls:
         smtp_options.update(tls_context=context, require_starttls=args.require_starttls)
@@ -123,6 +124,7 @@ def main():
     parser.add_argument("--plain", action="store_true", help="no TLS at all (no STARTTLS offered)")
     parser.add_argument("--auth-user", help="require AUTH with this user ...")
     parser.add_argument("--auth-password", help="... and this password (else 535)")
+    parser.add_argument("--login-only", action="store_true", help="offer AUTH LOGIN but not PLAIN")
     parser.add_argument("--mailbox", help="folder where received messages are saved")
     args = parser.parse_args()
     if not args.plain and not (args.cert and args.key):

@@ -221,7 +221,9 @@ def test_views_switch_by_click_keyboard_and_hash(fleet_hub: Hub, pages: Pages) -
     assert visible_view(page) == "view-overview"
 
     # A click anywhere on a card opens its VM.
-    card(page, "mail-1").locator(".facts").click()
+    mail = card(page, "mail-1")
+    box = mail.bounding_box()
+    mail.click(position={"x": box["width"] / 2, "y": box["height"] - 20})
     page.wait_for_function("location.hash === '#vm/mail-1'")
     assert visible_view(page) == "view-vm"
     assert page.locator("#vm-title").inner_text() == "mail-1"
@@ -269,12 +271,12 @@ def test_detail_draws_history_charts_and_lists_containers(fleet_hub: Hub, pages:
     box = cpu.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.wait_for_function(
-        "/^\\d\\d:\\d\\d\\s+\\d/.test(document.querySelector('.chart[data-chart=\"cpu\"] .readout').textContent)"
+        "/\\d\\d:\\d\\d\\s+\\d/.test(document.querySelector('.chart[data-chart=\"cpu\"] .readout').textContent)"
     )
     # The same readout from the keyboard.
     page.focus('.chart[data-chart="memory"] canvas')
     page.keyboard.press("Home")
-    assert re.match(r"\d\d:\d\d|\d+ \w+ \d\d:\d\d", page.locator('.chart[data-chart="memory"] .readout').inner_text())
+    assert re.search(r"\d\d:\d\d\s+\d+(\.\d)? %", page.locator('.chart[data-chart="memory"] .readout').inner_text())
 
     # Containers, worst first, names as text.
     rows = page.locator(".containers tbody tr")
