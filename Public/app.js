@@ -187,12 +187,13 @@ function updateGauge(g, value, th, stale) {
   g.want = { value: num(value), th, lv };
 }
 
-/** Draws gauges whose figures changed; reads every size first so layout runs once. */
+/** Draws the gauges whose figures changed. Their size comes from the stylesheet
+ * (`--gauge`, a registered length), so drawing never forces a layout. */
 function paintGauges(gauges) {
-  const sizes = gauges.map((g) => g.canvas.clientWidth);
+  if (!gauges.length) return;
+  const size = parseFloat(getComputedStyle(gauges[0].root).getPropertyValue('--gauge'));
   const dpr = window.devicePixelRatio || 1;
-  gauges.forEach((g, i) => {
-    const size = sizes[i];
+  gauges.forEach((g) => {
     if (!size || !g.want) return;
     const { value, th, lv } = g.want;
     const key = `${size}|${dpr}|${value}|${lv}|${th && th.warning}|${th && th.critical}|${colorsVersion}`;

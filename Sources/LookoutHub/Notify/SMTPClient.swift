@@ -28,7 +28,9 @@ public struct SMTPCredentials: Sendable, Equatable, CustomStringConvertible {
     /// `password=...` lines. Blank lines are ignored; values are taken as written.
     /// - Returns: nil when neither is set (send without AUTH, e.g. to a local relay).
     /// - Throws: `HubError` naming the variable or file, never its content.
-    public static func load(settings: EmailSettings, environment: [String: String]) throws(HubError) -> SMTPCredentials? {
+    public static func load(settings: EmailSettings, environment: [String: String]) throws(HubError)
+        -> SMTPCredentials?
+    {
         let fromUser = environment["LOOKOUT_SMTP_USER"].flatMap { $0.isEmpty ? nil : $0 }
         let fromPassword = environment["LOOKOUT_SMTP_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         switch (fromUser, fromPassword) {
@@ -53,7 +55,8 @@ public struct SMTPCredentials: Sendable, Equatable, CustomStringConvertible {
             (user, password) = (lines[0], lines[1])
         }
         guard let user, let password, !user.isEmpty, !password.isEmpty else {
-            throw HubError("SMTP credentials_file \(path) must hold two lines (user, password) or user=... and password=...")
+            throw HubError(
+                "SMTP credentials_file \(path) must hold two lines (user, password) or user=... and password=...")
         }
         return SMTPCredentials(user: user, password: password)
     }
@@ -79,7 +82,8 @@ public struct SMTPError: Error, CustomStringConvertible, Equatable {
     init(stage: String, reply: SMTPReply, secrets: [String] = []) {
         var text = reply.text
         for secret in secrets where !secret.isEmpty { text = text.replacing(secret, with: "<redacted>") }
-        self.init(stage: stage, code: reply.code, serverText: text, description: "\(stage) failed: \(reply.code) \(text)")
+        self.init(
+            stage: stage, code: reply.code, serverText: text, description: "\(stage) failed: \(reply.code) \(text)")
     }
 }
 
@@ -137,7 +141,9 @@ public struct SMTPClient: Sendable {
         for address in [message.from] + message.to where !Self.isPlainAddress(address) {
             throw SMTPError(stage: "address", description: "\"\(address.prefix(200))\" is not a usable email address")
         }
-        guard !message.to.isEmpty else { throw SMTPError(stage: "address", description: "the message has no recipients") }
+        guard !message.to.isEmpty else {
+            throw SMTPError(stage: "address", description: "the message has no recipients")
+        }
         let started = ContinuousClock.now
         let session = try await connect()
         do {
@@ -159,7 +165,7 @@ public struct SMTPClient: Sendable {
         if settings.security == .starttls {
             guard ehlo.extensions.contains(where: { $0.first == "STARTTLS" }) else {
                 throw SMTPError(stage: "STARTTLS", description: "\(target) does not offer STARTTLS and security is "
-                    + "starttls: nothing was sent (use \"tls\" for implicit TLS; \"none\" only for a relay on localhost)")
+                    + "starttls: nothing was sent (\"tls\" is for implicit TLS; \"none\" only for a local relay)")
             }
             try await session.exchange("STARTTLS", stage: "STARTTLS", expect: 2, startTLS: (try tls.get(), sniName))
             ehlo = try await session.exchange("EHLO \(heloName)", stage: "EHLO", expect: 2)
@@ -245,8 +251,8 @@ public struct SMTPClient: Sendable {
                 }
             }
             return SMTPSession(
-                channel: channel, handler: handler, target: target, stepTimeout: TimeAmount(timeout),
-                deadline: .now() + TimeAmount(timeout * 3), logger: logger)
+                channel: channel, handler: handler, host: settings.smtpHost, port: settings.port,
+                stepTimeout: TimeAmount(timeout), deadline: .now() + TimeAmount(timeout * 3), logger: logger)
         } catch {
             throw SMTPError(stage: "connect", description: "cannot connect to \(target): \(Self.reason(error))")
         }
@@ -260,7 +266,10 @@ public struct SMTPClient: Sendable {
             return "the host name has no address"
         }
         if let error = error as? IOError {
-            return "\(error)".split(separator: ": ", maxSplits: 1).last.map(String.init) ?? "\(error)"
+            // "connect(descriptor:addr:size:): Connection refused) (errno: 111)": the reason,
+            // without the system call, and without the stray ")" NIO 2.x prints.
+            let text = "\(error)".replacing(") (errno:", with: " (errno:")
+            return text.split(separator: ": ", maxSplits: 1).last.map(String.init) ?? text
         }
         if case ChannelError.connectTimeout(let amount) = error {
             return "no connection within \(Duration(amount))"
@@ -290,10 +299,13 @@ struct SMTPReply: Sendable, Equatable {
 struct SMTPSession: Sendable {
     let channel: any Channel
     let handler: NIOLoopBound<SMTPReplyHandler>
-    let target: String
+    let host: String
+    let port: Int
     let stepTimeout: TimeAmount
     let deadline: NIODeadline
     let logger: Logger
+
+    var target: String { "\(host):\(port)" }
 
     @discardableResult
     func exchange(
@@ -334,10 +346,10 @@ struct SMTPSession: Sendable {
         if error is NIOSSLError || error is NIOSSLExtraError {
             let text = "\(error)"
             let why = text.contains("CERTIFICATE_VERIFY_FAILED")
-                ? "the server's certificate is not trusted (set ca_file for a private CA)"
-                : text.contains("failedToValidateHostname") ? "the server's certificate is not valid for this host name"
+                ? "the server's certificate is not trusted (no ca_file given, or not the CA that signed it)"
+                : text.contains("failedToValidateHostname") ? "the server's certificate is not valid for \(host)"
                 : text
-            return SMTPError(stage: "TLS", description: "TLS with \(target) failed: \(why) [\(text)]")
+            return SMTPError(stage: "TLS", description: "TLS with \(target) failed: \(why)")
         }
         if let error = error as? SMTPProtocolViolation {
             return SMTPError(stage: stage, description: "\(stage): \(target) \(error.what)")

@@ -85,7 +85,7 @@ final class SMTPTestServer {
         let stdout = Pipe()
         let stdin = Pipe()
         let log = folder.appendingPathComponent("server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardOutput = stdout
         process.standardInput = stdin
         process.standardError = try FileHandle(forWritingTo: log)
@@ -180,13 +180,13 @@ final class SMTPTestServer {
 /// server that hangs), or closed again at once (a port where nothing listens).
 final class TCPPort {
     let port: Int
-    private var descriptor: Int32
+    private(set) var descriptor: Int32
 
     init(listening: Bool) throws {
         #if canImport(Glibc)
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -198,16 +198,59 @@ final class TCPPort {
             }
         }
         guard descriptor >= 0, bound, !listening || listen(descriptor, 8) == 0 else {
+            if descriptor >= 0 { close(descriptor) }
             throw SMTPTestServer.Failure("cannot bind a TCP socket on 127.0.0.1 (errno \(errno))")
         }
+        self.descriptor = descriptor
         port = Int(UInt16(bigEndian: address.sin_port))
         if !listening { stop() }
     }
 
     func stop() {
-        if descriptor >= 0 { close(descriptor) }
+        if descriptor >= 0 {
+            // shutdown wakes a thread blocked in accept(); close alone does not on Linux.
+            _ = shutdown(descriptor, Int32(SHUT_RDWR))
+            close(descriptor)
+        }
         descriptor = -1
     }
 
     deinit { stop() }
+}
+
+/// A one-connection fake server that sends `greeting`, then answers each line it reads with
+/// the next of `answers` (sent as one write), for what a real server would never do:
+/// plain bytes after the 220 to STARTTLS, garbage instead of a reply, odd multi-line replies.
+final class ScriptedSMTPPeer {
+    private let listener: TCPPort
+    var port: Int { listener.port }
+
+    init(greeting: String, answers: [String]) throws {
+        listener = try TCPPort(listening: true)
+        let descriptor = listener.descriptor
+        Thread.detachNewThread {
+            let client = accept(descriptor, nil, nil)
+            guard client >= 0 else { return }
+            defer { close(client) }
+            func write(_ text: String) {
+                let bytes = Array(text.utf8)
+                _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, 0) }
+            }
+            func readLine() -> Bool {
+                var byte: UInt8 = 0
+                while recv(client, &byte, 1, 0) == 1 {
+                    if byte == UInt8(ascii: "\n") { return true }
+                }
+                return false
+            }
+            write(greeting)
+            for answer in answers {
+                guard readLine() else { return }
+                write(answer)
+            }
+            while readLine() {}  // until the client hangs up
+        }
+    }
+
+    func stop() { listener.stop() }
 }
