@@ -18,7 +18,6 @@ from __future__ import annotations
 import email.utils
 import json
 import re
-import subprocess
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +37,6 @@ from alert_support import (  # noqa: F401 (smtp_cert, smtp_server and webhook ar
     outbox_entries,
     smtp_cert,
     smtp_server,
-    wait_until,
     webhook,
     write_config,
     write_doc,

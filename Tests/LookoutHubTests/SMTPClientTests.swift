@@ -107,8 +107,9 @@ import Testing
     @Test func wrongPasswordIsRefusedWithTheServersText() async throws {
         try await SMTPTestServer.with(.init(requireStartTLS: true, auth: ("alert-bot", Self.password))) { server in
             let wrong = "not-" + Self.password
-            let error = try #require(await Self.attempt(
-                Self.settings(server, security: .starttls), SMTPCredentials(user: "alert-bot", password: wrong)))
+            let error = try #require(
+                await Self.attempt(
+                    Self.settings(server, security: .starttls), SMTPCredentials(user: "alert-bot", password: wrong)))
             #expect(error.stage == "AUTH")
             #expect(error.code == 535)
             #expect(error.description == "AUTH failed: 535 5.7.8 Authentication credentials invalid")
@@ -140,8 +141,9 @@ import Testing
 
     @Test func plainRelayDeliversWithSecurityNone() async throws {
         try await SMTPTestServer.with(.init(plain: true)) { server in
-            let ascii = EmailMessage(from: "lookout@example.org", to: ["ops@example.com"],
-                                     subject: "Resolved: disk on web-1", body: "Back to 71 %.\n.\n")
+            let ascii = EmailMessage(
+                from: "lookout@example.org", to: ["ops@example.com"],
+                subject: "Resolved: disk on web-1", body: "Back to 71 %.\n.\n")
             let error = await Self.attempt(Self.settings(server, security: .none), message: ascii)
             #expect(error == nil)
             let received = try server.messages()
@@ -156,8 +158,9 @@ import Testing
 
     @Test func credentialsNeedAServerThatOffersAuth() async throws {
         try await SMTPTestServer.with(.init(plain: true)) { server in
-            let error = try #require(await Self.attempt(
-                Self.settings(server, security: .none), SMTPCredentials(user: "u", password: Self.password)))
+            let error = try #require(
+                await Self.attempt(
+                    Self.settings(server, security: .none), SMTPCredentials(user: "u", password: Self.password)))
             #expect(error.stage == "AUTH")
             #expect(error.description.contains("offers no AUTH but credentials are set"))
             #expect(try server.messages().isEmpty)
@@ -200,6 +203,14 @@ import Testing
         }
     }
 
+    @Test func unreadableCAFileIsNamedBeforeConnecting() async throws {
+        var settings = Self.settings(nil, host: "127.0.0.1", port: 1, security: .starttls)
+        settings.caFile = "/nonexistent/private-ca.pem"
+        let error = try #require(await Self.attempt(settings))
+        #expect(error.stage == "TLS")
+        #expect(error.description.hasPrefix("cannot set up TLS (ca_file /nonexistent/private-ca.pem): "))
+    }
+
     @Test func nothingListeningNamesHostAndPort() async throws {
         let port = try TCPPort(listening: false).port
         let error = try #require(await Self.attempt(Self.settings(nil, host: "127.0.0.1", port: port, security: .tls)))
@@ -212,8 +223,10 @@ import Testing
         let listener = try TCPPort(listening: true)
         defer { listener.stop() }
         let started = ContinuousClock.now
-        let error = try #require(await Self.attempt(
-            Self.settings(nil, host: "127.0.0.1", port: listener.port, security: .none), timeout: .milliseconds(300)))
+        let error = try #require(
+            await Self.attempt(
+                Self.settings(nil, host: "127.0.0.1", port: listener.port, security: .none), timeout: .milliseconds(300)
+            ))
         #expect(error.stage == "greeting")
         #expect(error.description.contains("no reply from 127.0.0.1:\(listener.port) within"))
         #expect(ContinuousClock.now - started < .seconds(10))
@@ -224,36 +237,45 @@ import Testing
     /// Bytes after the 220 to STARTTLS arrive in clear text, so only a man in the middle
     /// could have put them there (CVE-2011-0411); they must not be read as replies.
     @Test func plainBytesAfterStartTLSAreRefused() async throws {
-        let peer = try ScriptedSMTPPeer(greeting: "220 fake ESMTP\r\n", answers: [
-            "250-fake\r\n250 STARTTLS\r\n",
-            "220 2.0.0 Ready to start TLS\r\n250-injected\r\n250 AUTH PLAIN\r\n",
-        ])
+        let peer = try ScriptedSMTPPeer(
+            greeting: "220 fake ESMTP\r\n",
+            answers: [
+                "250-fake\r\n250 STARTTLS\r\n",
+                "220 2.0.0 Ready to start TLS\r\n250-injected\r\n250 AUTH PLAIN\r\n",
+            ])
         defer { peer.stop() }
-        let error = try #require(await Self.attempt(
-            Self.settings(nil, host: "127.0.0.1", port: peer.port, security: .starttls),
-            SMTPCredentials(user: "u", password: Self.password)))
+        let error = try #require(
+            await Self.attempt(
+                Self.settings(nil, host: "127.0.0.1", port: peer.port, security: .starttls),
+                SMTPCredentials(user: "u", password: Self.password)))
         #expect(error.stage == "STARTTLS")
         #expect(error.description == "STARTTLS: 127.0.0.1:\(peer.port) sent plain data after its 220 to STARTTLS")
     }
 
     @Test func multiLineRepliesAreAssembled() async throws {
-        let peer = try ScriptedSMTPPeer(greeting: "220-first line\r\n220-second\r\n220 third\r\n", answers: [
-            "250-fake greets you\r\n250-SIZE 1000\r\n250 8BITMIME\r\n",
-            "550-5.1.0 Sender rejected\r\n550 5.1.0 Ask your admin\r\n",
-        ])
+        let peer = try ScriptedSMTPPeer(
+            greeting: "220-first line\r\n220-second\r\n220 third\r\n",
+            answers: [
+                "250-fake greets you\r\n250-SIZE 1000\r\n250 8BITMIME\r\n",
+                "550-5.1.0 Sender rejected\r\n550 5.1.0 Ask your admin\r\n",
+            ])
         defer { peer.stop() }
-        let error = try #require(await Self.attempt(
-            Self.settings(nil, host: "127.0.0.1", port: peer.port, security: .none)))
-        #expect(error == SMTPError(
-            stage: "MAIL FROM", code: 550, serverText: "5.1.0 Sender rejected / 5.1.0 Ask your admin",
-            description: "MAIL FROM failed: 550 5.1.0 Sender rejected / 5.1.0 Ask your admin"))
+        let error = try #require(
+            await Self.attempt(
+                Self.settings(nil, host: "127.0.0.1", port: peer.port, security: .none)))
+        #expect(
+            error
+                == SMTPError(
+                    stage: "MAIL FROM", code: 550, serverText: "5.1.0 Sender rejected / 5.1.0 Ask your admin",
+                    description: "MAIL FROM failed: 550 5.1.0 Sender rejected / 5.1.0 Ask your admin"))
     }
 
     @Test func somethingThatIsNotSMTPIsNamed() async throws {
         let peer = try ScriptedSMTPPeer(greeting: "SSH-2.0-OpenSSH_9.6\r\n", answers: [])
         defer { peer.stop() }
-        let error = try #require(await Self.attempt(
-            Self.settings(nil, host: "127.0.0.1", port: peer.port, security: .none)))
+        let error = try #require(
+            await Self.attempt(
+                Self.settings(nil, host: "127.0.0.1", port: peer.port, security: .none)))
         #expect(error.stage == "greeting")
         #expect(error.description.hasSuffix("sent a line that is not an SMTP reply: SSH-2.0-OpenSSH_9.6"))
     }
@@ -264,8 +286,9 @@ import Testing
         var settings = EmailSettings()
         settings.credentialsFile = "/nonexistent/used-only-without-env"
         let env = ["LOOKOUT_SMTP_USER": "bot", "LOOKOUT_SMTP_PASSWORD": Self.password]
-        #expect(try SMTPCredentials.load(settings: settings, environment: env)
-            == SMTPCredentials(user: "bot", password: Self.password))
+        #expect(
+            try SMTPCredentials.load(settings: settings, environment: env)
+                == SMTPCredentials(user: "bot", password: Self.password))
         #expect(throws: HubError("LOOKOUT_SMTP_USER is set but LOOKOUT_SMTP_PASSWORD is not")) {
             try SMTPCredentials.load(settings: settings, environment: ["LOOKOUT_SMTP_USER": "bot"])
         }
@@ -285,8 +308,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: file) }
         var settings = EmailSettings()
         settings.credentialsFile = file.path
-        #expect(try SMTPCredentials.load(settings: settings, environment: [:])
-            == SMTPCredentials(user: "bot", password: Self.password))
+        #expect(
+            try SMTPCredentials.load(settings: settings, environment: [:])
+                == SMTPCredentials(user: "bot", password: Self.password))
     }
 
     @Test func badCredentialsFilesAreNamedNotQuoted() throws {
@@ -325,21 +349,22 @@ import Testing
         let message = EmailMessage(
             from: "a@example.org", to: ["b@example.com"], subject: "Hi\r\nBcc: evil@x", body: "one\ntwo")
         let text = message.rendered(date: Date(timeIntervalSince1970: 0), messageID: "id@example.org")
-        #expect(text == """
-            Date: Thu, 01 Jan 1970 00:00:00 +0000\r
-            Message-ID: <id@example.org>\r
-            From: a@example.org\r
-            To: b@example.com\r
-            Subject: Hi  Bcc: evil@x\r
-            MIME-Version: 1.0\r
-            Content-Type: text/plain; charset=UTF-8\r
-            Content-Transfer-Encoding: 7bit\r
-            Auto-Submitted: auto-generated\r
-            \r
-            one\r
-            two\r
+        #expect(
+            text == """
+                Date: Thu, 01 Jan 1970 00:00:00 +0000\r
+                Message-ID: <id@example.org>\r
+                From: a@example.org\r
+                To: b@example.com\r
+                Subject: Hi  Bcc: evil@x\r
+                MIME-Version: 1.0\r
+                Content-Type: text/plain; charset=UTF-8\r
+                Content-Transfer-Encoding: 7bit\r
+                Auto-Submitted: auto-generated\r
+                \r
+                one\r
+                two\r
 
-            """)
+                """)
     }
 
     @Test func longSubjectsAreFoldedAndEncodedWordsStaySmall() {

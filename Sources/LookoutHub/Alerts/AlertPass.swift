@@ -38,9 +38,20 @@ public struct AlertPass: Sendable {
         self.lock = FileLock(path: "\(dataFolder)/.alerts.lock")
     }
 
-    /// Evaluates `documents` (every VM's latest) at `now` and delivers due notices.
+    /// Evaluates every VM's latest document at `now` and delivers due notices.
+    ///
+    /// `documents` is what the caller holds in memory; under the lock it is merged with
+    /// the store's latest documents, newest per VM, because another process (`serve`
+    /// beside a cron `check`) may have ingested a newer one and judged it already. An
+    /// older view must never resolve or re-open what a newer one decided.
     public func run(documents: [MetricsDocument], now: Date) async throws(HubError) -> Report {
         try await lock.withLock { () async throws(HubError) -> Report in
+            var newest: [VMID: MetricsDocument] = [:]
+            for document in documents + (try await store.latestDocuments())
+            where newest[document.vmID].map({ $0.timestamp < document.timestamp }) ?? true {
+                newest[document.vmID] = document
+            }
+            let documents = newest.keys.sorted().map { newest[$0]! }
             let previous = try stateFile.load()
             let recent = try await recentValues(for: documents)
             let result = AlertEngine.evaluate(documents: documents, config: config, previous: previous, now: now, recent: recent)

@@ -41,7 +41,12 @@ public struct Ingestor: Sendable {
                     + "check the VM's time sync")
         }
         do {
-            guard try await store.insert(document) else { return .duplicate }
+            guard try await store.insert(document) else {
+                // Another process (a cron `lookout check`) may have stored it first: the
+                // fleet must still see it, or this hub would keep judging an older one.
+                fleet.update(document)
+                return .duplicate
+            }
         } catch {
             logger.error("could not store the document of \(document.vmID): \(error)")
             return .rejected("could not store the document: \(error)")

@@ -125,9 +125,11 @@ public struct SMTPClient: Sendable {
     /// This machine's host name, or `localhost` when it is not a usable EHLO argument.
     public static var defaultHeloName: String {
         let name = ProcessInfo.processInfo.hostName
-        let valid = !name.isEmpty && name.unicodeScalars.allSatisfy { c in
-            ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "-" || c == "."
-        }
+        let valid =
+            !name.isEmpty
+            && name.unicodeScalars.allSatisfy { c in
+                ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "-" || c == "."
+            }
         return valid ? name : "localhost"
     }
 
@@ -144,6 +146,7 @@ public struct SMTPClient: Sendable {
         guard !message.to.isEmpty else {
             throw SMTPError(stage: "address", description: "the message has no recipients")
         }
+        if settings.security != .none { _ = try tls.get() }
         let started = ContinuousClock.now
         let session = try await connect()
         do {
@@ -153,10 +156,12 @@ public struct SMTPClient: Sendable {
             await session.close()
             throw error
         }
-        logger.debug("SMTP delivered", metadata: [
-            "smtp.server": "\(target)", "smtp.recipients": "\(message.to.count)",
-            "smtp.duration": "\(ContinuousClock.now - started)",
-        ])
+        logger.debug(
+            "SMTP delivered",
+            metadata: [
+                "smtp.server": "\(target)", "smtp.recipients": "\(message.to.count)",
+                "smtp.duration": "\(ContinuousClock.now - started)",
+            ])
     }
 
     private func converse(_ message: EmailMessage, _ session: SMTPSession) async throws(SMTPError) {
@@ -164,8 +169,10 @@ public struct SMTPClient: Sendable {
         var ehlo = try await session.exchange("EHLO \(heloName)", stage: "EHLO", expect: 2)
         if settings.security == .starttls {
             guard ehlo.extensions.contains(where: { $0.first == "STARTTLS" }) else {
-                throw SMTPError(stage: "STARTTLS", description: "\(target) does not offer STARTTLS and security is "
-                    + "starttls: nothing was sent (\"tls\" is for implicit TLS; \"none\" only for a local relay)")
+                throw SMTPError(
+                    stage: "STARTTLS",
+                    description: "\(target) does not offer STARTTLS and security is "
+                        + "starttls: nothing was sent (\"tls\" is for implicit TLS; \"none\" only for a local relay)")
             }
             try await session.exchange("STARTTLS", stage: "STARTTLS", expect: 2, startTLS: (try tls.get(), sniName))
             ehlo = try await session.exchange("EHLO \(heloName)", stage: "EHLO", expect: 2)
@@ -199,8 +206,10 @@ public struct SMTPClient: Sendable {
             try await session.exchange(encode(credentials.password), stage: "AUTH", expect: 2, secrets: secrets)
         } else {
             let offered = mechanisms.isEmpty ? "offers no AUTH" : "offers AUTH \(mechanisms.joined(separator: " "))"
-            throw SMTPError(stage: "AUTH", description: "\(target) \(offered) but credentials are set; "
-                + "Lookout logs in with PLAIN or LOGIN only, after TLS")
+            throw SMTPError(
+                stage: "AUTH",
+                description: "\(target) \(offered) but credentials are set; "
+                    + "Lookout logs in with PLAIN or LOGIN only, after TLS")
         }
     }
 
@@ -233,6 +242,7 @@ public struct SMTPClient: Sendable {
     }
 
     private func connect() async throws(SMTPError) -> SMTPSession {
+        let deadline = NIODeadline.now() + TimeAmount(timeout * 3)
         let implicitTLS: NIOSSLContext? = settings.security == .tls ? try tls.get() : nil
         let sni = sniName
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -252,7 +262,7 @@ public struct SMTPClient: Sendable {
             }
             return SMTPSession(
                 channel: channel, handler: handler, host: settings.smtpHost, port: settings.port,
-                stepTimeout: TimeAmount(timeout), deadline: .now() + TimeAmount(timeout * 3), logger: logger)
+                stepTimeout: TimeAmount(timeout), deadline: deadline, logger: logger)
         } catch {
             throw SMTPError(stage: "connect", description: "cannot connect to \(target): \(Self.reason(error))")
         }
@@ -339,16 +349,20 @@ struct SMTPSession: Sendable {
     private func describe(_ error: any Error, stage: String) -> SMTPError {
         if let error = error as? SMTPTimeout {
             let limit = Duration(error.overall ? stepTimeout * 3 : stepTimeout)
-            return SMTPError(stage: stage, description: error.overall
-                ? "\(stage): delivery to \(target) took longer than \(limit)"
-                : "\(stage): no reply from \(target) within \(limit)")
+            return SMTPError(
+                stage: stage,
+                description: error.overall
+                    ? "\(stage): delivery to \(target) took longer than \(limit)"
+                    : "\(stage): no reply from \(target) within \(limit)")
         }
         if error is NIOSSLError || error is NIOSSLExtraError {
             let text = "\(error)"
-            let why = text.contains("CERTIFICATE_VERIFY_FAILED")
+            let why =
+                text.contains("CERTIFICATE_VERIFY_FAILED")
                 ? "the server's certificate is not trusted (no ca_file given, or not the CA that signed it)"
-                : text.contains("failedToValidateHostname") ? "the server's certificate is not valid for \(host)"
-                : text
+                : text.contains("failedToValidateHostname")
+                    ? "the server's certificate is not valid for \(host)"
+                    : text
             return SMTPError(stage: "TLS", description: "TLS with \(target) failed: \(why)")
         }
         if let error = error as? SMTPProtocolViolation {

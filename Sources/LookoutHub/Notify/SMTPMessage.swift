@@ -128,7 +128,8 @@ public struct EmailMessage: Sendable, Equatable {
         var out = ""
         var column = 0
         for (index, byte) in bytes.enumerated() {
-            let literal = (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "="))
+            let literal =
+                (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "="))
                 || ((byte == 0x20 || byte == 0x09) && index < bytes.count - 1)
             let token = literal ? String(UnicodeScalar(byte)) : "=" + hex(byte)
             if column + token.count > 75 {

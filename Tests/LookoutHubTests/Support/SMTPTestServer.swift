@@ -60,17 +60,23 @@ final class SMTPTestServer {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-smtp-\(UUID().uuidString)")
         let mailbox = folder.appendingPathComponent("mailbox")
         try FileManager.default.createDirectory(at: mailbox, withIntermediateDirectories: true)
-        var arguments = [repositoryRoot.appendingPathComponent("tests/smtp_server.py").path,
-                         "--host", options.host, "--port", "0", "--mailbox", mailbox.path]
+        var arguments = [
+            repositoryRoot.appendingPathComponent("tests/smtp_server.py").path,
+            "--host", options.host, "--port", "0", "--mailbox", mailbox.path,
+        ]
         var certificate: String?
         if options.plain {
             arguments.append("--plain")
         } else {
             let cert = folder.appendingPathComponent("cert.pem").path
             let key = folder.appendingPathComponent("key.pem").path
-            try run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-                                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "2",
-                                "-keyout", key, "-out", cert])
+            try run(
+                "openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "2",
+                    "-keyout", key, "-out", cert,
+                ])
             arguments += ["--cert", cert, "--key", key]
             certificate = cert
         }
@@ -100,10 +106,12 @@ final class SMTPTestServer {
         while ContinuousClock.now < deadline {
             let text = String(decoding: output.withLock { $0 }, as: UTF8.self)
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("READY ") }),
-               let port = Int(line.dropFirst(6)) {
+                let port = Int(line.dropFirst(6))
+            {
                 stdout.fileHandleForReading.readabilityHandler = nil
-                return SMTPTestServer(port: port, certificate: certificate, folder: folder, process: process,
-                                      stdin: stdin)
+                return SMTPTestServer(
+                    port: port, certificate: certificate, folder: folder, process: process,
+                    stdin: stdin)
             }
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(20))
@@ -113,8 +121,9 @@ final class SMTPTestServer {
         process.waitUntilExit()
         let errors = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: folder)
-        throw Failure("smtp_server.py did not start (exit \(process.terminationStatus)): "
-            + "\(errors.suffix(600)) — \(installHint)")
+        throw Failure(
+            "smtp_server.py did not start (exit \(process.terminationStatus)): "
+                + "\(errors.suffix(600)) — \(installHint)")
     }
 
     private init(port: Int, certificate: String?, folder: URL, process: Process, stdin: Pipe) {
@@ -170,8 +179,9 @@ final class SMTPTestServer {
         let output = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Failure("\(tool) failed (exit \(process.terminationStatus)): "
-                + "\(String(decoding: output.suffix(600), as: UTF8.self)) — \(installHint)")
+            throw Failure(
+                "\(tool) failed (exit \(process.terminationStatus)): "
+                    + "\(String(decoding: output.suffix(600), as: UTF8.self)) — \(installHint)")
         }
     }
 }
@@ -184,9 +194,9 @@ final class TCPPort {
 
     init(listening: Bool) throws {
         #if canImport(Glibc)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+            let descriptor = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
