@@ -180,7 +180,7 @@ def test_overview_at_phone_width_and_high_dpi(fleet_hub: Hub, pages: Pages) -> N
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "the page scrolls sideways at 360 px"
     # Gauges are drawn as their cards come near the screen, at twice the CSS size.
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    page.wait_for_function("[...document.querySelectorAll('.gauge canvas')].every(c => c.width > 2 * 40)")
+    page.wait_for_function("[...document.querySelectorAll('.gauge canvas')].every(c => c.clientWidth > 40 && Math.abs(c.width - 2 * c.clientWidth) <= 1)")
     sizes = page.evaluate("[...document.querySelectorAll('.gauge canvas')].map(c => [c.width, c.clientWidth])")
     assert len(sizes) == 12 and all(abs(w - 2 * cw) <= 1 for w, cw in sizes), str(sizes)
     page.evaluate("window.scrollTo(0, 0)")

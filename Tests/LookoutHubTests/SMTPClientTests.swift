@@ -219,16 +219,18 @@ import Testing
         #expect(error.description.contains(": Connection refused (errno: "))
     }
 
+    /// The per-reply limit applies (1 s), unless the test task itself was held up for long
+    /// while the machine is busy; then the overall limit (3 s) is what ends it.
     @Test func silentServerTimesOut() async throws {
         let listener = try TCPPort(listening: true)
         defer { listener.stop() }
         let started = ContinuousClock.now
-        let error = try #require(
-            await Self.attempt(
-                Self.settings(nil, host: "127.0.0.1", port: listener.port, security: .none), timeout: .milliseconds(300)
-            ))
+        let settings = Self.settings(nil, host: "127.0.0.1", port: listener.port, security: .none)
+        let error = try #require(await Self.attempt(settings, timeout: .seconds(1)))
         #expect(error.stage == "greeting")
-        #expect(error.description.contains("no reply from 127.0.0.1:\(listener.port) within"))
+        #expect(
+            error.description == "greeting: no reply from 127.0.0.1:\(listener.port) within 1.0 seconds"
+                || error.description == "greeting: delivery to 127.0.0.1:\(listener.port) took longer than 3.0 seconds")
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 

@@ -34,9 +34,10 @@ public final class Fleet: Sendable {
 
     /// Makes `document` the VM's latest if it is newer than what the fleet holds.
     /// - Returns: `true` when it became the latest.
+    /// - Parameter encoded: `document.encoded()`, when the caller has it already.
     @discardableResult
-    public func update(_ document: MetricsDocument) -> Bool {
-        let body = ByteBuffer(bytes: document.encoded())
+    public func update(_ document: MetricsDocument, encoded: Data? = nil) -> Bool {
+        let body = ByteBuffer(bytes: encoded ?? document.encoded())
         return state.withLock { state in
             let previous = state.entries[document.vmID]
             if let previous, previous.document.timestamp >= document.timestamp { return false }

@@ -40,17 +40,19 @@ public struct Ingestor: Sendable {
                 "timestamp: \(Timestamp.format(document.timestamp)) is \(Int(skew)) s ahead of the hub's clock; "
                     + "check the VM's time sync")
         }
+        // Encoded once, for the store's latest row and the API's copy in memory.
+        let encoded = document.encoded()
         do {
-            guard try await store.insert(document) else {
+            guard try await store.insert(document, encoded: encoded) else {
                 // Another process (a cron `lookout check`) may have stored it first: the
                 // fleet must still see it, or this hub would keep judging an older one.
-                fleet.update(document)
+                fleet.update(document, encoded: encoded)
                 return .duplicate
             }
         } catch {
             logger.error("could not store the document of \(document.vmID): \(error)")
             return .rejected("could not store the document: \(error)")
         }
-        return fleet.update(document) ? .stored : .storedOlder
+        return fleet.update(document, encoded: encoded) ? .stored : .storedOlder
     }
 }

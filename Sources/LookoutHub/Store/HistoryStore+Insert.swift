@@ -12,6 +12,8 @@ import Synchronization
 struct WriteQueue {
     struct Pending {
         let document: MetricsDocument
+        /// The document as `encoded()` writes it, when the caller has it already.
+        let encoded: Data?
         let continuation: CheckedContinuation<Result<Bool, HubError>, Never>
     }
 
@@ -31,9 +33,10 @@ extension HistoryStore {
     /// transaction runs are written together in the next one (group commit).
     /// - Returns: `false` when the VM already has a sample at that timestamp (a spool replay):
     ///   nothing is written then.
-    public func insert(_ document: MetricsDocument) async throws(HubError) -> Bool {
+    /// - Parameter encoded: `document.encoded()`, when the caller has it (saves encoding twice).
+    public func insert(_ document: MetricsDocument, encoded: Data? = nil) async throws(HubError) -> Bool {
         let result = await withCheckedContinuation { continuation in
-            enqueue(WriteQueue.Pending(document: document, continuation: continuation))
+            enqueue(WriteQueue.Pending(document: document, encoded: encoded, continuation: continuation))
         }
         return try result.get()
     }
@@ -77,7 +80,7 @@ extension HistoryStore {
     }
 
     private func writeBatch(_ batch: [WriteQueue.Pending]) async {
-        let documents = batch.map(\.document)
+        let documents = batch.map { ($0.document, $0.encoded) }
         do {
             let results = try await pool.write { db in try HistoryStore.insert(documents, db) }
             for (pending, isNew) in zip(batch, results) {
@@ -88,7 +91,7 @@ extension HistoryStore {
             // One bad document must not fail the others: write each on its own.
             logger.warning("\(path): a batch of \(batch.count) documents failed (\(error)); retrying one by one")
         } catch {
-            let message = "history database \(path): storing the document of \(documents[0].vmID): \(error)"
+            let message = "history database \(path): storing the document of \(documents[0].0.vmID): \(error)"
             batch[0].continuation.resume(returning: .failure(HubError(message)))
             return
         }
@@ -98,7 +101,7 @@ extension HistoryStore {
     }
 
     /// Writes `documents` in the current transaction; one flag per document, true when it was new.
-    private static func insert(_ documents: [MetricsDocument], _ db: Database) throws -> [Bool] {
+    private static func insert(_ documents: [(MetricsDocument, Data?)], _ db: Database) throws -> [Bool] {
         let sample = try db.cachedStatement(
             sql: """
                 INSERT OR IGNORE INTO samples
@@ -118,9 +121,9 @@ extension HistoryStore {
                 """)
         var results: [Bool] = []
         results.reserveCapacity(documents.count)
-        var newest: [VMID: (ts: Int64, document: MetricsDocument)] = [:]
+        var newest: [VMID: (ts: Int64, document: MetricsDocument, encoded: Data?)] = [:]
         var hours: Set<HourKey> = []
-        for document in documents {
+        for (document, encoded) in documents {
             let vm = document.vmID.rawValue
             let ts = seconds(document.timestamp)
             let system = document.system
@@ -142,7 +145,7 @@ extension HistoryStore {
             }
             hours.insert(HourKey(vm: vm, hour: ts - ts.modulo(3600)))
             if ts > newest[document.vmID]?.ts ?? .min {
-                newest[document.vmID] = (ts, document)
+                newest[document.vmID] = (ts, document, encoded)
             }
         }
         let pending = try db.cachedStatement(sql: "INSERT OR IGNORE INTO rollup_pending (vm_id, hour) VALUES (?, ?)")
@@ -158,7 +161,7 @@ extension HistoryStore {
                 WHERE excluded.ts > latest.ts
                 """)
         for (vmID, entry) in newest {
-            try latest.execute(arguments: [vmID.rawValue, entry.ts, entry.document.encoded()])
+            try latest.execute(arguments: [vmID.rawValue, entry.ts, entry.encoded ?? entry.document.encoded()])
         }
         return results
     }

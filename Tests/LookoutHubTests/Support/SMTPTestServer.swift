@@ -70,13 +70,13 @@ final class SMTPTestServer {
         } else {
             let cert = folder.appendingPathComponent("cert.pem").path
             let key = folder.appendingPathComponent("key.pem").path
-            try run(
+            try await run(
                 "openssl",
                 [
                     "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "2",
                     "-keyout", key, "-out", cert,
-                ])
+                ], errors: folder.appendingPathComponent("openssl.log"))
             arguments += ["--cert", cert, "--key", key]
             certificate = cert
         }
@@ -168,20 +168,25 @@ final class SMTPTestServer {
         init(_ description: String) { self.description = description }
     }
 
-    private static func run(_ tool: String, _ arguments: [String]) throws {
+    /// Runs a tool to its end without blocking a thread of the shared concurrency pool
+    /// (tests run in parallel; a blocked pool would delay the timeouts other tests measure).
+    private static func run(_ tool: String, _ arguments: [String], errors: URL) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
         process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let output = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(
-                "\(tool) failed (exit \(process.terminationStatus)): "
-                    + "\(String(decoding: output.suffix(600), as: UTF8.self)) — \(installHint)")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errors)
+        let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        guard status == 0 else {
+            let output = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+            throw Failure("\(tool) failed (exit \(status)): \(output.suffix(600)) — \(installHint)")
         }
     }
 }
