@@ -84,6 +84,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Micro-benchmarks of the pure parts: `swift run -c release lookout-benchmarks`.
+        .executableTarget(
+            name: "lookout-benchmarks",
+            dependencies: ["LookoutCore"],
+            path: "Benchmarks/LookoutBenchmarks",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LookoutHubTests",
             dependencies: [

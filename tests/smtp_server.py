@@ -106,8 +106,12 @@ async def serve(args):
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    # Stop when the parent goes away without signalling, so no server outlives a test run.
-    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not os.read(sys.stdin.fileno(), 4096) else None)
+    # Stop when the parent goes away without signalling (its end of our stdin closes), so
+    # no server outlives a test run. Not possible when stdin is a regular file.
+    try:
+        loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not os.read(sys.stdin.fileno(), 4096) else None)
+    except (OSError, ValueError):
+        pass
     await stop.wait()
     server.close()
     await server.wait_closed()

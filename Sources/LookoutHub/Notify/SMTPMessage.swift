@@ -28,7 +28,7 @@ public struct EmailMessage: Sendable, Equatable {
     /// Headers: Date (UTC, `+0000`), Message-ID, From, To, Subject, MIME-Version,
     /// Content-Type `text/plain; charset=UTF-8`, Content-Transfer-Encoding, and
     /// `Auto-Submitted: auto-generated` (RFC 3834) so vacation responders do not answer
-    /// alerts. The body is `7bit` when it is ASCII with lines of at most 998 octets, else
+    /// alerts. The body is `7bit` when it is printable ASCII in lines of at most 998 octets, else
     /// `quoted-printable` (which keeps ASCII text readable and wraps long lines losslessly).
     /// Every line break becomes CRLF: a bare `\n` or `\r` never reaches the wire, so a body
     /// cannot end the DATA phase early (SMTP smuggling). Dot-stuffing is left to the client.
@@ -38,7 +38,9 @@ public struct EmailMessage: Sendable, Equatable {
     public func rendered(date: Date, messageID: String) -> String {
         let id = messageID.hasPrefix("<") ? messageID : "<\(messageID)>"
         let lines = Self.lines(of: body)
-        let plain = lines.allSatisfy { line in line.utf8.count <= 998 && line.utf8.allSatisfy { $0 < 0x80 } }
+        let plain = lines.allSatisfy { line in
+            line.utf8.count <= 998 && line.utf8.allSatisfy { $0 == 0x09 || (0x20..<0x7F).contains($0) }
+        }
         var text = "Date: \(Self.rfc5322Date(date))\r\n"
         text += "Message-ID: \(Self.headerSafe(id))\r\n"
         text += "From: \(Self.headerSafe(from))\r\n"

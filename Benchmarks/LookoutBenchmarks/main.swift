@@ -1,0 +1,48 @@
+// Micro-benchmarks of the pure parts, in a release build:
+//   swift run -c release lookout-benchmarks
+// Prints the median and the slowest of repeated runs; no test depends on these figures.
+import Foundation
+import LookoutCore
+
+func measure(_ label: String, runs: Int = 50, _ body: () -> Void) {
+    let clock = ContinuousClock()
+    body()  // warm-up
+    var times: [Duration] = []
+    for _ in 0..<runs {
+        times.append(clock.measure(body))
+    }
+    times.sort()
+    func ms(_ d: Duration) -> String {
+        String(format: "%.3f ms", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000)
+    }
+    print("\(label): median \(ms(times[times.count / 2])), max \(ms(times.last!)) over \(runs) runs")
+}
+
+let now = Date()
+let documents: [MetricsDocument] = (0..<1000).map { i in
+    MetricsDocument(
+        vmID: try! VMID(validating: "vm-\(i)"), timestamp: now.addingTimeInterval(-30),
+        system: SystemMetrics(
+            cpu: .init(percent: Double(i % 100), cores: 1),
+            memory: .init(totalMB: 1024, usedMB: 512, availableMB: 512, percent: Double((i * 7) % 100)),
+            disk: .init(totalGB: 40, usedGB: 20, percent: Double((i * 13) % 100)), uptime: .init(seconds: 86_400),
+            load: .init(one: 0.5, five: Double(i % 5), fifteen: 0.2)),
+        containers: (0..<3).map { .init(name: "c\($0)", status: $0 == 2 && i % 50 == 0 ? "exited" : "running", cpuPercent: 1, memoryMB: 50) },
+        services: [.init(id: "site", healthy: i % 40 != 0, responseMS: 20)], intervalSeconds: 300)
+}
+let config = MonitoringConfig()
+let first = AlertEngine.evaluate(documents: documents, config: config, previous: AlertState(), now: now)
+print("1000 VMs: \(first.state.alerts.count) active alerts after the first pass")
+measure("alert evaluation pass, 1000 VMs, steady state") {
+    _ = AlertEngine.evaluate(documents: documents, config: config, previous: first.state, now: now)
+}
+measure("alert evaluation pass, 1000 VMs, from empty state") {
+    _ = AlertEngine.evaluate(documents: documents, config: config, previous: AlertState(), now: now)
+}
+let encoded = documents.map { $0.encoded() }
+measure("decode + validate 1000 documents", runs: 20) {
+    for bytes in encoded { _ = try! MetricsDocument.decode(bytes) }
+}
+measure("encode 1000 documents", runs: 20) {
+    for document in documents { _ = document.encoded() }
+}
