@@ -19,17 +19,26 @@ func measure(_ label: String, runs: Int = 50, _ body: () -> Void) {
 }
 
 let now = Date()
-let documents: [MetricsDocument] = (0..<1000).map { i in
-    MetricsDocument(
-        vmID: try! VMID(validating: "vm-\(i)"), timestamp: now.addingTimeInterval(-30),
-        system: SystemMetrics(
-            cpu: .init(percent: Double(i % 100), cores: 1),
-            memory: .init(totalMB: 1024, usedMB: 512, availableMB: 512, percent: Double((i * 7) % 100)),
-            disk: .init(totalGB: 40, usedGB: 20, percent: Double((i * 13) % 100)), uptime: .init(seconds: 86_400),
-            load: .init(one: 0.5, five: Double(i % 5), fifteen: 0.2)),
-        containers: (0..<3).map { .init(name: "c\($0)", status: $0 == 2 && i % 50 == 0 ? "exited" : "running", cpuPercent: 1, memoryMB: 50) },
-        services: [.init(id: "site", healthy: i % 40 != 0, responseMS: 20)], intervalSeconds: 300)
+func makeDocument(_ i: Int) -> MetricsDocument {
+    let system = SystemMetrics(
+        cpu: CPUMetrics(percent: Double(i % 100), cores: 1),
+        memory: MemoryMetrics(totalMB: 1024, usedMB: 512, availableMB: 512, percent: Double((i * 7) % 100)),
+        disk: DiskMetrics(totalGB: 40, usedGB: 20, percent: Double((i * 13) % 100)),
+        uptime: UptimeMetrics(seconds: 86_400),
+        load: LoadMetrics(one: 0.5, five: Double(i % 5), fifteen: 0.2))
+    var containers: [ContainerMetrics] = []
+    for c in 0..<3 {
+        let status = c == 2 && i % 50 == 0 ? "exited" : "running"
+        containers.append(ContainerMetrics(name: "c\(c)", status: status, cpuPercent: 1, memoryMB: 50))
+    }
+    let services = [ServiceStatus(id: "site", healthy: i % 40 != 0, responseMS: 20)]
+    let id = try! VMID(validating: "vm-\(i)")
+    return MetricsDocument(
+        vmID: id, timestamp: now.addingTimeInterval(-30), system: system, containers: containers,
+        services: services, intervalSeconds: 300)
 }
+
+let documents = (0..<1000).map(makeDocument)
 let config = MonitoringConfig()
 let first = AlertEngine.evaluate(documents: documents, config: config, previous: AlertState(), now: now)
 print("1000 VMs: \(first.state.alerts.count) active alerts after the first pass")
