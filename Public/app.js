@@ -151,41 +151,47 @@ function prepareCanvas(canvas, w, hgt) {
 
 // MARK: - gauges
 
-function makeGauge(metric, label) {
+/** CPU, memory and disk gauges: one canvas behind three labelled figures. */
+function makeGauges(cls) {
   const canvas = h('canvas');
-  const value = h('span', { class: 'num' });
-  const root = h('div', { class: 'gauge', 'data-metric': metric, role: 'img' }, canvas,
-    h('span', { class: 'gauge-value' }, value, h('span', { class: 'unit', text: '%' })),
-    h('span', { class: 'gauge-label', text: label }));
-  return { root, canvas, value, label, want: null, drawn: '' };
+  const gauges = GAUGES.map(([metric, label]) => {
+    const value = h('span', { class: 'num' });
+    const root = h('div', { class: 'gauge', 'data-metric': metric, role: 'img' },
+      h('span', { class: 'gauge-value' }, value, h('span', { class: 'unit', text: '%' })), h('span', { class: 'gauge-label', text: label }));
+    return { root, value, label, want: null };
+  });
+  return { canvas, gauges, drawn: '', root: h('div', { class: cls }, canvas, gauges.map((g) => g.root)) };
 }
 
-function updateGauge(g, value, th, stale) {
-  const lv = stale ? 'stale' : level(value, th);
-  setText(g.value, fmt(value));
-  setAttr(g.root, 'data-level', lv);
-  const note = stale ? ' (stale)' : lv === 'warning' || lv === 'critical' ? ` (${lv})` : '';
-  setAttr(g.root, 'aria-label', `${g.label} ${num(value) == null ? 'unknown' : fmt(value) + ' %'}${note}`);
-  g.want = { value: num(value), th, lv };
+function updateGauges(group, sys, th, stale) {
+  group.gauges.forEach((g, i) => {
+    const value = num(sys[GAUGES[i][0]]?.percent);
+    const lv = stale ? 'stale' : level(value, th[GAUGES[i][0]]);
+    setText(g.value, fmt(value));
+    setAttr(g.root, 'data-level', lv);
+    const note = stale ? ' (stale)' : lv === 'warning' || lv === 'critical' ? ` (${lv})` : '';
+    setAttr(g.root, 'aria-label', `${g.label} ${value == null ? 'unknown' : fmt(value) + ' %'}${note}`);
+    g.want = [value, lv, th[GAUGES[i][0]]];
+  });
 }
 
-/** Draws the gauges whose figures changed. The size comes from the stylesheet (`--gauge`
- * is a registered length), so drawing never forces a layout. */
-function paintGauges(gauges) {
-  if (!gauges.length) return;
-  const size = parseFloat(getComputedStyle(gauges[0].root).getPropertyValue('--gauge'));
-  for (const g of gauges) {
-    if (!size || !g.want) continue;
-    const { value, th, lv } = g.want;
-    const key = `${size}|${devicePixelRatio}|${value}|${lv}|${th?.warning}|${th?.critical}|${colorsVersion}`;
-    if (g.drawn === key) continue;
-    g.drawn = key;
-    drawGauge(g.canvas, size, value, th, lv);
+/** Draws the gauge groups whose figures changed. Sizes come from the stylesheet (`--gauge`
+ * and `--ggap` are registered lengths), so drawing never forces a layout. */
+function paintGauges(groups) {
+  if (!groups.length) return;
+  const cs = getComputedStyle(groups[0].root);
+  const size = parseFloat(cs.getPropertyValue('--gauge'));
+  const gap = parseFloat(cs.getPropertyValue('--ggap')) || 0;
+  for (const grp of groups) {
+    const key = JSON.stringify([size, gap, devicePixelRatio, colorsVersion, grp.gauges.map((g) => g.want)]);
+    if (!size || grp.drawn === key) continue;
+    grp.drawn = key;
+    const ctx = prepareCanvas(grp.canvas, 3 * size + 2 * gap, size);
+    grp.gauges.forEach((g, i) => g.want && drawGauge(ctx, i * (size + gap) + size / 2, size, ...g.want));
   }
 }
 
-function drawGauge(canvas, size, value, th, lv) {
-  const ctx = prepareCanvas(canvas, size, size);
+function drawGauge(ctx, cx, size, value, lv, th) {
   const lw = Math.max(5, size * 0.11);
   const c = size / 2;
   const a0 = Math.PI * 0.75;
@@ -194,10 +200,11 @@ function drawGauge(canvas, size, value, th, lv) {
     ctx.globalAlpha = alpha;
     ctx.strokeStyle = color;
     ctx.beginPath();
-    ctx.arc(c, c, c - lw / 2 - 1, from, to);
+    ctx.arc(cx, c, c - lw / 2 - 1, from, to);
     ctx.stroke();
   };
   ctx.lineWidth = lw;
+  ctx.lineCap = 'butt';
   arc(a0, at(100), colors.track);
   // Faint amber and red on the track: where the thresholds are.
   if (th && lv !== 'stale' && num(th.warning) != null && num(th.critical) != null) {
@@ -220,6 +227,7 @@ class AuthError extends Error {
   }
 }
 
+// Without storage (some private modes) the token lives as long as the page.
 let memoryToken = '';
 function storedToken() {
   try {
@@ -231,9 +239,8 @@ function storedToken() {
 function storeToken(token) {
   memoryToken = token;
   try {
-    if (token) localStorage.setItem(TOKEN_KEY, token);
-    else localStorage.removeItem(TOKEN_KEY);
-  } catch { /* no storage (private mode): the token lives as long as the page */ }
+    localStorage.setItem(TOKEN_KEY, token);
+  } catch { /* see above */ }
 }
 
 async function api(path, optional = false) {
@@ -244,8 +251,7 @@ async function api(path, optional = false) {
     let res;
     try {
       res = await fetch(API + path, {
-        headers: token ? { Accept: 'application/json', Authorization: `Bearer ${token}` } : { Accept: 'application/json' },
-        signal: ctl.signal, cache: 'no-store',
+        headers: { Accept: 'application/json', ...(token && { Authorization: `Bearer ${token}` }) }, signal: ctl.signal, cache: 'no-store',
       });
     } catch (e) {
       throw new Error(e?.name === 'AbortError' ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s` : 'connection failed');
@@ -362,7 +368,6 @@ function submitToken(ev) {
   $('token-input').value = '';
   $('token-form').hidden = true;
   $('main').hidden = false;
-  $('forget-token').hidden = false;
   state.needToken = false;
   refresh();
 }
@@ -407,7 +412,6 @@ function render() {
   else renderAlerts();
 }
 
-let faviconColor = '';
 function renderHeader() {
   const counts = { critical: 0, stale: 0, warning: 0, ok: 0 };
   for (const id of state.vms.keys()) if (Object.hasOwn(counts, statusOf(id))) counts[statusOf(id)]++;
@@ -419,11 +423,10 @@ function renderHeader() {
   const dot = $('fleet-dot');
   setAttr(dot, 'data-status', status);
   setAttr(dot, 'aria-label', `Fleet status: ${old ? 'unknown, the data is old' : status}${text ? `; ${text}` : ''}`);
-  setAttr(dot, 'title', old ? 'The data is old' : `Fleet: ${status}`);
   const countsEl = $('fleet-counts');
   if (countsEl.dataset.sig !== text + state.loaded) {
     countsEl.dataset.sig = text + state.loaded;
-    countsEl.replaceChildren(...parts.map(([k, n]) => h('span', { class: `count s-${k}` }, h('b', { text: String(n) }), ` ${k}`)));
+    countsEl.replaceChildren(...parts.map(([k, n]) => h('span', { class: 'count', 'data-status': k === 'stale' ? 'critical' : k }, h('b', { text: String(n) }), ` ${k}`)));
     if (state.loaded && !state.vms.size) countsEl.append('no VMs yet');
   }
   document.body.toggleAttribute('data-old', !!state.failingSince);
@@ -434,16 +437,6 @@ function renderHeader() {
   setText(badge, String(state.alerts.length));
   setAttr(badge, 'data-status', state.alerts.some((a) => a.severity === 'critical') ? 'critical' : 'warning');
   document.title = old ? 'Lookout (data is old)' : status === 'ok' || !text ? 'Lookout' : `${text} — Lookout`;
-  const color = colors[status === 'unknown' ? 'stale' : status];
-  if (color && color !== faviconColor) {
-    faviconColor = color;
-    const c = h('canvas', { width: 32, height: 32 });
-    const ctx = c.getContext('2d');
-    ctx.fillStyle = color;
-    ctx.arc(16, 16, 13, 0, 7);
-    ctx.fill();
-    document.querySelector('link[rel=icon]').href = c.toDataURL();
-  }
   const banner = $('banner');
   banner.hidden = !state.failingSince;
   if (state.failingSince) {
@@ -470,7 +463,7 @@ function fillProblems(ul, problems, limit) {
   const sig = JSON.stringify(shown.map((p) => [p.severity, p.message])) + problems.length;
   if (ul.dataset.sig === sig) return;
   ul.dataset.sig = sig;
-  ul.replaceChildren(...shown.map((p) => h('li', { 'data-severity': str(p.severity), text: str(p.message || p.kind) })));
+  ul.replaceChildren(...shown.map((p) => h('li', { 'data-level': p.severity === 'critical' ? 'critical' : 'warning', text: str(p.message || p.kind) })));
   if (problems.length > limit) ul.append(h('li', { class: 'more', text: `+ ${problems.length - limit} more` }));
   ul.hidden = !problems.length;
 }
@@ -481,7 +474,7 @@ function fillFigures(f, id, doc) {
   const status = statusOf(id);
   const th = thresholdsFor(id);
   const stale = status === 'stale';
-  ['cpu', 'memory', 'disk'].forEach((m, i) => updateGauge(f.gauges[i], sys[m]?.percent, th[m], stale));
+  updateGauges(f.gauges, sys, th, stale);
   setText(f.load, loads(sys.load));
   setAttr(f.load, 'data-level', stale ? null : level(sys.load?.['5m'], th.load));
   setText(f.uptime, str(sys.uptime?.human) || '–');
@@ -518,19 +511,19 @@ const onScreen = new IntersectionObserver((entries) => {
     const c = cardOf.get(e.target);
     if (!c) continue;
     c.visible = e.isIntersecting;
-    if (c.visible) paintGauges(c.gauges);
+    if (c.visible) paintGauges([c.gauges]);
   }
   if (state.loaded && state.view.name === 'overview') markReady();
-}, { rootMargin: '50% 0px' });
+}, { rootMargin: '25% 0px' });
 
 function makeCard(id) {
   const [dl, f] = facts('facts', [['load', 'Load'], ['uptime', 'Uptime'], ['containers', 'Containers'], ['checks', 'Checks'], ['seen', 'Last seen']]);
-  f.gauges = GAUGES.map(([m, l]) => makeGauge(m, l));
+  f.gauges = makeGauges('gauges');
   f.badge = h('span', { class: 'badge' });
   f.problems = h('ul', { class: 'problems' });
   f.root = h('article', { class: 'card', 'data-vm': id },
     h('header', { class: 'card-head' }, h('h2', { class: 'vm-name' }, h('a', { class: 'card-link', href: vmHref(id), text: id })), f.badge),
-    f.problems, h('div', { class: 'gauges' }, f.gauges.map((g) => g.root)), dl);
+    f.problems, f.gauges.root, dl);
   cardOf.set(f.root, f);
   onScreen.observe(f.root);
   return f;
@@ -552,7 +545,7 @@ function renderOverview() {
     setAttr(c.root, 'data-status', fillFigures(c, id, state.vms.get(id)));
     setText(c.badge, badgeText(id));
     fillProblems(c.problems, problemsOf(id), 2);
-    if (c.visible) visible.push(...c.gauges);
+    if (c.visible) visible.push(c.gauges);
   }
   // Cards move only when the order changed, so a refresh leaves the DOM alone.
   const now = [...grid.children].map((el) => el.dataset.vm);
@@ -571,7 +564,7 @@ function buildDetail(id) {
   const [dl, f] = facts('facts detail-facts', [['load', 'Load 1 · 5 · 15 min'], ['uptime', 'Uptime'], ['cores', 'CPU cores'],
     ['memory', 'Memory'], ['disk', 'Disk'], ['containers', 'Containers'], ['checks', 'Checks'], ['seen', 'Last report']]);
   Object.assign(f, {
-    id, gauges: GAUGES.map(([m, l]) => makeGauge(m, l)), badge: h('span', { class: 'badge' }), meta: h('p', { class: 'muted detail-meta' }),
+    id, gauges: makeGauges('gauges big'), badge: h('span', { class: 'badge' }), meta: h('p', { class: 'muted detail-meta' }),
     problems: h('ul', { class: 'problems' }), missing: h('p', { class: 'empty', hidden: true }),
     containersWrap: h('div', { class: 'table-wrap' }), checksWrap: h('div', { class: 'table-wrap' }),
     charts: CHARTS.map(makeChart),
@@ -587,7 +580,7 @@ function buildDetail(id) {
   $('view-vm').replaceChildren(
     h('p', { class: 'crumbs' }, h('a', { href: '#overview', text: '← All VMs' })),
     f.head, f.meta, f.missing, f.problems,
-    h('div', { class: 'detail-top' }, h('div', { class: 'gauges big' }, f.gauges.map((g) => g.root)), dl),
+    h('div', { class: 'detail-top' }, f.gauges.root, dl),
     h('div', { class: 'section-head' }, h('h2', { text: 'History' }),
       h('div', { class: 'seg', role: 'group', 'aria-label': 'History range' }, f.ranges)),
     h('div', { class: 'charts' }, f.charts.map((c) => c.root)),
@@ -609,7 +602,7 @@ function renderDetail() {
   fillProblems(d.problems, problemsOf(id), 20);
   if (!doc) return;
   fillFigures(d, id, doc);
-  paintGauges(d.gauges);
+  paintGauges([d.gauges]);
   const sys = doc.system || {};
   const agent = typeof doc.agent === 'string' ? doc.agent : doc.agent?.version;
   setText(d.meta, [`reported ${when(Date.parse(doc.timestamp))}`, num(doc.interval_seconds) && `every ${dur(doc.interval_seconds)}`,
@@ -632,13 +625,11 @@ function fill(wrap, items, empty, build) {
   wrap.replaceChildren(...[].concat(items.length ? build(items) : h('p', { class: 'empty', text: empty })));
 }
 
-const CONTAINER_LEVEL = { running: 'ok', restarting: 'critical', dead: 'critical' };
-
 function fillContainers(wrap, items) {
   fill(wrap, items, 'No containers reported (no Docker on this VM, or none created).', () => table(
     ['Container', 'Status', 'CPU', 'Memory'], 'containers', [2, 3],
     [...items].sort((a, b) => (a.status === 'running') - (b.status === 'running') || str(a.name).localeCompare(str(b.name)))
-      .map((x) => [h('span', { class: 'mono', text: str(x.name) }), pill(CONTAINER_LEVEL[x.status] || 'warning', x.status),
+      .map((x) => [h('span', { class: 'mono', text: str(x.name) }), pill(x.status === 'running' ? 'ok' : /^(restarting|dead)$/.test(x.status) ? 'critical' : 'warning', x.status),
         `${fmt(x.cpu_percent)} %`, `${fmt(x.memory_mb)} MB`])));
 }
 
@@ -661,7 +652,7 @@ function makeChart(spec) {
   const ch = {
     spec, canvas, readout, hover: null, data: null, drawn: '',
     root: h('figure', { class: 'chart', 'data-chart': spec.key },
-      h('figcaption', null, h('span', { class: 'chart-title', text: spec.title + (spec.unit ? ` (${spec.unit})` : '') }), legend, readout), canvas),
+      h('figcaption', null, h('span', { text: spec.title + (spec.unit ? ` (${spec.unit})` : '') }), legend, readout), canvas),
   };
   const pts = () => ch.data?.[0].pts || [];
   const hover = (i) => {
@@ -972,14 +963,13 @@ function renderAlerts() {
   const active = state.alerts;
   const crit = active.filter((a) => a.severity === 'critical').length;
   setText($('alerts-summary'), !state.loaded ? '' : active.length ? `${active.length} active · ${crit} critical · ${active.length - crit} warning` : 'No active alerts');
-  const problems = orderedVMs().flatMap((id) => list(state.health.get(id)?.problems).map((p) => [id, p]));
-  fill($('alerts-body'), [active, state.resolved, active.length ? [] : problems], '', () => {
+  fill($('alerts-body'), [active, state.resolved], '', () => {
     const out = [];
     for (const sev of ['critical', 'warning']) {
       const group = active.filter((a) => (a.severity === 'critical') === (sev === 'critical'))
         .sort((a, b) => str(b.since).localeCompare(str(a.since)));
       if (!group.length) continue;
-      out.push(h('h2', { class: `sev-head s-${sev}` }, sev === 'critical' ? 'Critical ' : 'Warning ', h('span', { class: 'muted', text: `(${group.length})` })));
+      out.push(h('h2', { class: 'sev-head', 'data-level': sev }, sev === 'critical' ? 'Critical ' : 'Warning ', h('span', { class: 'muted', text: `(${group.length})` })));
       out.push(table(['VM', 'What', 'Message', 'Value', 'Threshold', 'For', 'Last notified'], 'alerts', [3, 4], group.map((a) => {
         const since = Date.parse(a.since);
         const cells = [vmLink(a.vm_id), pill(sev, a.metric || a.kind), str(a.message), alertValue(a, 'value'), alertValue(a, 'threshold'),
@@ -989,14 +979,7 @@ function renderAlerts() {
         return cells;
       })));
     }
-    if (!active.length) {
-      out.push(h('p', { class: 'empty all-clear', text: state.loaded ? 'No active alerts.' : 'Loading…' }));
-      // Until an alert engine runs, the latest reports still say what is wrong.
-      if (problems.length) {
-        out.push(h('h2', { text: 'Problems in the latest reports' }), table(['VM', 'Severity', 'Problem'], 'problems-now', [],
-          problems.map(([id, p]) => Object.assign([vmLink(id), pill(p.severity, p.severity), str(p.message || p.kind)], { level: p.severity }))));
-      }
-    }
+    if (!active.length) out.push(h('p', { class: 'empty all-clear', text: state.loaded ? 'No active alerts.' : 'Loading…' }));
     const done = state.resolved || [];
     out.push(h('h2', { text: 'Recently resolved' }), !done.length ? h('p', { class: 'empty', text: 'No resolved alerts recorded.' })
       : table(['VM', 'What', 'Severity', 'Message', 'Opened', 'Resolved', 'Lasted'], 'resolved', [], done.map((a) => {
@@ -1012,20 +995,15 @@ function renderAlerts() {
 // MARK: - start
 
 function repaint() {
-  for (const c of cards.values()) for (const g of c.gauges) g.drawn = '';
-  if (detail) for (const x of [...detail.gauges, ...detail.charts]) x.drawn = '';
+  for (const c of cards.values()) c.gauges.drawn = '';
+  if (detail) for (const x of [detail.gauges, ...detail.charts]) x.drawn = '';
   if (state.view.name === 'vm') render();
-  else paintGauges([...cards.values()].filter((c) => c.visible).flatMap((c) => c.gauges));
+  else paintGauges([...cards.values()].filter((c) => c.visible).map((c) => c.gauges));
 }
 
 function start() {
   readColors();
   $('token-form').addEventListener('submit', submitToken);
-  $('forget-token').hidden = !storedToken();
-  $('forget-token').addEventListener('click', () => {
-    storeToken('');
-    location.reload();
-  });
   addEventListener('hashchange', route);
   let frame = 0;
   addEventListener('resize', () => {
@@ -1034,7 +1012,6 @@ function start() {
   });
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
     readColors();
-    faviconColor = '';
     repaint();
     renderHeader();
   });

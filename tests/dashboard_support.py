@@ -144,25 +144,40 @@ def canvas_ink(page: Any, selector: str) -> list[int]:
     )
 
 
+_HISTOGRAM = """(c, x0, x1) => {
+    const d = c.getContext('2d').getImageData(x0, 0, x1 - x0, c.height).data;
+    const out = {red: 0, amber: 0, green: 0, grey: 0};
+    for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] < 200) continue;
+        const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+        const max = Math.max(r, g, b), min = Math.min(r, g, b);
+        if (max - min < 40) out.grey++;
+        else if (r > 150 && g < 110) out.red++;
+        else if (r > 180 && g > 120 && b < 90) out.amber++;
+        else if (g > r && g > b) out.green++;
+    }
+    return out;
+}"""
+
+
 def canvas_colors(page: Any, selector: str) -> list[dict[str, int]]:
     """For every canvas under `selector`: a histogram of its opaque pixels by dominant
-    hue (red / amber / green / grey), to tell a red gauge from a green one."""
+    hue (red / amber / green / grey), to tell a red line or gauge from a green one."""
     return page.evaluate(
-        """(sel) => [...document.querySelectorAll(sel)].map((c) => {
-            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            const out = {red: 0, amber: 0, green: 0, grey: 0};
-            for (let i = 0; i < d.length; i += 4) {
-                if (d[i + 3] < 200) continue;
-                const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
-                const max = Math.max(r, g, b), min = Math.min(r, g, b);
-                if (max - min < 40) out.grey++;
-                else if (r > 150 && g < 110) out.red++;
-                else if (r > 180 && g > 120 && b < 90) out.amber++;
-                else if (g > r && g > b) out.green++;
-            }
-            return out;
-        })""",
-        selector,
+        f"(sel) => [...document.querySelectorAll(sel)].map((c) => ({_HISTOGRAM})(c, 0, c.width))", selector
+    )
+
+
+def gauge_colors(page: Any, scope: str) -> dict[str, dict[str, int]]:
+    """The colour histogram of each gauge (cpu, memory, disk) drawn on the gauge canvas
+    under `scope`: the canvas holds the three side by side, one per third."""
+    return page.evaluate(
+        f"""(scope) => {{
+            const c = document.querySelector(scope + ' .gauges canvas');
+            const third = Math.floor(c.width / 3);
+            return Object.fromEntries(['cpu', 'memory', 'disk'].map((m, i) => [m, ({_HISTOGRAM})(c, i * third, (i + 1) * third)]));
+        }}""",
+        scope,
     )
 
 

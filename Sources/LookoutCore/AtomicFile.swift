@@ -96,6 +96,20 @@ public enum AtomicFile {
         return result
     }
 
+    /// The names in `folder` (no `.` or `..`), unsorted; empty when it cannot be read.
+    public static func fileNames(in folder: String) -> [String] {
+        guard let dir = opendir(folder) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// The folder part of `path` (`.` for a bare file name).
     public static func folder(of path: String) -> String { split(path).folder }
 

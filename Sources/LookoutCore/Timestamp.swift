@@ -96,7 +96,8 @@ public enum Timestamp {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civilDate(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
+    /// The proleptic Gregorian (year, month, day) of a count of days since 1970-01-01.
+    public static func civilDate(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

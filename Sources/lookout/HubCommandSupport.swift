@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import ArgumentParser
 import LookoutCore
 import LookoutHub
@@ -21,16 +26,7 @@ enum HubCommandSupport {
     }
 
     static func environment() -> [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
+        ProcessInfo.processInfo.environment
     }
 
     /// `host:port`, `[v6]:port` or `:port` (all interfaces).

@@ -19,16 +19,8 @@ public struct Spool: Sendable {
 
     /// Paths of the spooled documents, oldest first.
     public func pending() -> [String] {
-        guard let dir = opendir(folder) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name.hasSuffix(".json"), !name.hasPrefix(".") { names.append(name) }
-        }
-        return names.sorted().map { "\(folder)/\($0)" }
+        AtomicFile.fileNames(in: folder).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+            .map { "\(folder)/\($0)" }
     }
 
     /// Keeps `document` for a later run. Returns the paths dropped to stay within the limit.

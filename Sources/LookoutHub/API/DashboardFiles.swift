@@ -23,7 +23,7 @@ struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
         let types = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
                      "css": "text/css; charset=utf-8", "svg": "image/svg+xml", "ico": "image/x-icon",
                      "png": "image/png"]
-        for name in Self.list(folder) {
+        for name in AtomicFile.fileNames(in: folder) where !name.hasPrefix(".") {
             guard let ext = name.split(separator: ".").last.map(String.init), let type = types[ext],
                 let bytes = try? AtomicFile.read("\(folder)/\(name)", limit: 4 << 20)
             else { continue }
@@ -49,18 +49,5 @@ struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
         headers[.contentType] = file.contentType
         headers[.xContentTypeOptions] = "nosniff"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: file.body))
-    }
-
-    static func list(_ folder: String) -> [String] {
-        guard let dir = opendir(folder) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if !name.hasPrefix(".") { names.append(name) }
-        }
-        return names
     }
 }

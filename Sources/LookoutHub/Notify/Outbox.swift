@@ -136,16 +136,8 @@ public struct Outbox: Sendable {
 
     /// Queued files, oldest first.
     public func pending() -> [String] {
-        guard let dir = opendir(folder) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name.hasSuffix(".json"), !name.hasPrefix(".") { names.append(name) }
-        }
-        return names.sorted().map { "\(folder)/\($0)" }
+        AtomicFile.fileNames(in: folder).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+            .map { "\(folder)/\($0)" }
     }
 
     private func format6(_ n: Int) -> String {
