@@ -200,6 +200,11 @@ public struct Webhook: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable { case generic, ntfy, slack, discord }
     public var kind: Kind
     public var url: String
+
+    public init(kind: Kind, url: String) {
+        self.kind = kind
+        self.url = url
+    }
 }
 
 public struct Retention: Codable, Sendable, Equatable {
