@@ -577,15 +577,14 @@ function buildDetail(id) {
     })),
   });
   f.head = h('div', { class: 'detail-head' }, h('h1', { id: 'vm-title', text: id }), f.badge);
-  $('view-vm').replaceChildren(
-    h('p', { class: 'crumbs' }, h('a', { href: '#overview', text: '← All VMs' })),
-    f.head, f.meta, f.missing, f.problems,
-    h('div', { class: 'detail-top' }, f.gauges.root, dl),
+  f.body = h('div', { hidden: true }, h('div', { class: 'detail-top' }, f.gauges.root, dl),
     h('div', { class: 'section-head' }, h('h2', { text: 'History' }),
       h('div', { class: 'seg', role: 'group', 'aria-label': 'History range' }, f.ranges)),
     h('div', { class: 'charts' }, f.charts.map((c) => c.root)),
     h('h2', { text: 'Containers' }), f.containersWrap,
     h('h2', { text: 'Service checks' }), f.checksWrap);
+  $('view-vm').replaceChildren(h('p', { class: 'crumbs' }, h('a', { href: '#overview', text: '← All VMs' })),
+    f.head, f.meta, f.missing, f.problems, f.body);
   detail = f;
 }
 
@@ -600,6 +599,7 @@ function renderDetail() {
   setText(d.badge, doc ? badgeText(id) : state.loaded ? 'UNKNOWN' : '');
   setAttr(d.head, 'data-status', doc ? statusOf(id) : 'unknown');
   fillProblems(d.problems, problemsOf(id), 20);
+  d.body.hidden = !doc;
   if (!doc) return;
   fillFigures(d, id, doc);
   paintGauges([d.gauges]);
@@ -956,7 +956,8 @@ function renderServices() {
 
 function alertValue(a, key) {
   const m = str(a.metric || a.kind);
-  return num(a[key]) == null ? '–' : /load/.test(m) ? fmtLoad(a[key]) : `${fmt(a[key])}${['cpu', 'memory', 'disk'].includes(m) ? ' %' : ''}`;
+  const v = num(a[key]);
+  return v == null ? '–' : m === 'stale' ? dur(v) : /load/.test(m) ? fmtLoad(v) : `${fmt(v)}${['cpu', 'memory', 'disk'].includes(m) ? ' %' : ''}`;
 }
 
 function renderAlerts() {
