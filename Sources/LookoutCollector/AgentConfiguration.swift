@@ -106,7 +106,7 @@ public struct PushConfiguration: Codable, Sendable, Equatable {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         url = try c.decode(String.self, forKey: .url)
-        if let problem = PushConfiguration.problem(withURL: url) {
+        if let problem = HTTPURL.problem(with: url) {
             throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: problem)
         }
         tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
@@ -115,19 +115,5 @@ public struct PushConfiguration: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(
                 forKey: .spoolLimit, in: c, debugDescription: "\(limit) is not between 1 and 100000")
         }
-    }
-
-    /// `nil` when `url` is an http(s) URL with a host, else what is wrong with it.
-    public static func problem(withURL url: String) -> String? {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased() else {
-            return "\"\(url.prefix(200))\" is not a URL"
-        }
-        guard scheme == "http" || scheme == "https" else {
-            return "\"\(url.prefix(200))\" must start with http:// or https://"
-        }
-        guard let host = parsed.host, !host.isEmpty else {
-            return "\"\(url.prefix(200))\" has no host"
-        }
-        return nil
     }
 }

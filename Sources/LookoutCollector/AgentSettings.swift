@@ -79,7 +79,7 @@ public struct AgentSettings: Sendable {
         let statePath = options.statePath ?? defaultStatePath(environment: environment)
         var push: Push?
         if let url = options.pushURL ?? config.push?.url {
-            if let problem = PushConfiguration.problem(withURL: url) {
+            if let problem = HTTPURL.problem(with: url) {
                 throw CollectorError("--push: \(problem)")
             }
             var token = options.token ?? environment["LOOKOUT_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

@@ -263,9 +263,8 @@ extension MonitoringConfig: Decodable {
         }
         notifications = try c.decodeIfPresent(Notifications.self, forKey: .notifications) ?? Notifications()
         publicURL = try c.decodeIfPresent(String.self, forKey: .publicURL)
-        if let url = publicURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-            throw DecodingError.dataCorruptedError(
-                forKey: .publicURL, in: c, debugDescription: "\"\(url.prefix(200))\" must start with http:// or https://")
+        if let url = publicURL, let problem = HTTPURL.problem(with: url) {
+            throw DecodingError.dataCorruptedError(forKey: .publicURL, in: c, debugDescription: problem)
         }
         retention = try c.decodeIfPresent(Retention.self, forKey: .retention) ?? Retention()
         tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
@@ -354,8 +353,8 @@ extension Webhook {
         }
         kind = parsed
         url = try c.decode(String.self, forKey: .url)
-        guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.utf8.count <= 2048 else {
-            throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: "\"\(url.prefix(200))\" must start with http:// or https://")
+        if let problem = HTTPURL.problem(with: url) {
+            throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: problem)
         }
     }
 }

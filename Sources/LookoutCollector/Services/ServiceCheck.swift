@@ -72,7 +72,7 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         let tcp = try c.decodeIfPresent(String.self, forKey: .tcp)
         switch (url, tcp) {
         case (let url?, nil):
-            if let problem = Self.problem(withURL: url) { throw invalid(.url, problem) }
+            if let problem = HTTPURL.problem(with: url) { throw invalid(.url, problem) }
             target = .http(url: url)
         case (nil, let tcp?):
             switch Self.parseHostPort(tcp) {
@@ -129,21 +129,6 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         try c.encode([expectStatus.lowerBound, expectStatus.upperBound], forKey: .expectStatus)
         try c.encodeIfPresent(keyword, forKey: .keyword)
         try c.encode(timeoutMS, forKey: .timeoutMS)
-    }
-
-    /// `nil` when `url` is an http(s) URL with a host, else what is wrong with it.
-    static func problem(withURL url: String) -> String? {
-        let shown = "\"\(url.prefix(200))\""
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased() else {
-            return "\(shown) is not a URL; expected http://host/path or https://host/path"
-        }
-        guard scheme == "http" || scheme == "https" else {
-            return "\(shown) has scheme \"\(scheme)\"; expected http or https"
-        }
-        guard let host = parsed.host, !host.isEmpty else {
-            return "\(shown) has no host"
-        }
-        return nil
     }
 
     struct HostPortProblem: Error {
