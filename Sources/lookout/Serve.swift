@@ -141,8 +141,11 @@ struct LocalAgent: Service {
             do {
                 let (document, next) = try await collector.collect(state: state)
                 state = next
-                if case .rejected(let reason) = await ingestor.ingest(document) {
-                    logger.error("local agent: the hub refused this machine's document: \(reason)")
+                switch await ingestor.ingest(document) {
+                case .rejected(let reason), .failed(let reason):
+                    logger.error("local agent: this machine's document was not stored: \(reason)")
+                case .stored, .storedOlder, .duplicate:
+                    break
                 }
             } catch {
                 logger.error("local agent: sample failed: \(error)")

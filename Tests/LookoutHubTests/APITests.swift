@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 import HummingbirdTesting
 import LookoutCore
@@ -231,6 +232,20 @@ import Testing
             try await client.execute(uri: "/api/monitoring/vm/web-1", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect((try? MetricsDocument.decode(Array(response.body.readableBytesView)))?.system.cpu.percent == 42)
+            }
+        }
+    }
+
+    @Test func aStoreThatCannotWriteAnswers503SoTheAgentKeepsTheDocument() async throws {
+        try await withHub { _, client in
+            // Break the database under the running hub, as a full or damaged disk would.
+            let queue = try DatabaseQueue(path: folder + "/lookout.sqlite")
+            try await queue.write { db in try db.execute(sql: "DROP TABLE samples") }
+            let (status, body) = try await post(client, makeDocument("web-1", at: Self.now))
+            #expect(status == .serviceUnavailable)
+            #expect(body == #"{"error":"the hub could not store the document right now; retry later"}"#)
+            try await client.execute(uri: "/api/monitoring/vm/web-1", method: .get) { response in
+                #expect(response.status == .notFound)
             }
         }
     }

@@ -180,6 +180,9 @@ struct MonitoringController<Context: RequestContext>: Sendable {
             return .json(#"{"status":"duplicate"}"#)
         case .rejected(let reason):
             throw HTTPError(.badRequest, message: reason)
+        case .failed:
+            // 503, not 400: the agent keeps the document in its spool and sends it again.
+            throw HTTPError(.serviceUnavailable, message: "the hub could not store the document right now; retry later")
         }
     }
 }

@@ -20,8 +20,10 @@ public enum IngestOutcome: Sendable, Equatable {
     case storedOlder
     /// `(vm_id, timestamp)` is already stored.
     case duplicate
-    /// The store refused the document, with the reason.
+    /// The document is not acceptable (e.g. its clock is far ahead), with the reason.
     case rejected(String)
+    /// The hub could not store it right now (disk full, database locked): try again later.
+    case failed(String)
 }
 
 /// What one scan did with one candidate file, so tests and logs can tell every case apart.
@@ -300,6 +302,10 @@ public struct FolderWatcher: Service {
             logger.debug("\(path) holds \(sample), which is already stored")
         case .rejected(let reason):
             logger.warning("the store refused \(sample) from \(path): \(reason)")
+        case .failed(let reason):
+            // Not remembered as seen: the next scan tries the same file again.
+            logger.error("could not store \(sample) from \(path), will retry: \(reason)")
+            return (.ingested(outcome), false)
         }
         return (.ingested(outcome), true)
     }

@@ -51,7 +51,7 @@ public struct Ingestor: Sendable {
             }
         } catch {
             logger.error("could not store the document of \(document.vmID): \(error)")
-            return .rejected("could not store the document: \(error)")
+            return .failed("could not store the document: \(error)")
         }
         return fleet.update(document, encoded: encoded) ? .stored : .storedOlder
     }
