@@ -2,7 +2,9 @@
 // Strings from the API reach the page only through textContent and setAttribute (h(),
 // setText(), setAttr()), never through innerHTML.
 
-const API = '/api/monitoring/';
+// Relative, so the page also works behind a reverse proxy under a sub-path (/lookout/):
+// resolved against the page's URL, it is /api/monitoring/ when served at / or /monitoring.html.
+const API = 'api/monitoring/';
 const TOKEN_KEY = 'lookout.token';
 /** Seconds between refreshes; `?refresh=N` (2–3600) overrides the default of 20. */
 const REFRESH_S = Math.min(3600, Math.max(2, Number(new URLSearchParams(location.search).get('refresh')) || 20));
@@ -551,7 +553,7 @@ function renderOverview() {
   const now = [...grid.children].map((el) => el.dataset.vm);
   if (now.length !== order.length || now.some((id, i) => id !== order[i])) grid.append(...order.map((id) => cards.get(id).root));
   $('overview-empty').hidden = !state.loaded || state.vms.size > 0;
-  setText($('ingest-url'), `${location.origin}/api/monitoring/ingest`);
+  setText($('ingest-url'), new URL(API + 'ingest', location.href).href);
   paintGauges(visible);
 }
 

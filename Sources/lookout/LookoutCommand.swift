@@ -11,7 +11,7 @@ struct LookoutCommand: AsyncParsableCommand {
             serves the dashboard on http://127.0.0.1:8080. VMs send their documents by file sync into \
             DATA/<vm_id>/metrics.json or by HTTP push to /api/monitoring/ingest.
 
-            Exit codes: 0 ok; 1 runtime failure; 64 bad usage; 78 bad configuration.
+            Exit codes: 0 ok; 1 runtime failure; 64 bad usage; 75 (check) a notice is queued for retry; 78 bad configuration.
             """,
         version: LookoutVersion.current,
         subcommands: [Serve.self, Check.self, NotifyTest.self]
