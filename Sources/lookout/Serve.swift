@@ -41,6 +41,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("alert-interval"), help: ArgumentHelp("Seconds between alert passes.", valueName: "seconds"))
     var alertInterval = 60
 
+    @Option(name: .customLong("aggregate-at"), 
+        help: ArgumentHelp("UTC time of the daily aggregate.", valueName: "HH:MM"))
+    var aggregateAt = "23:55"
+
     @Option(help: ArgumentHelp("Folder of the dashboard files (default: Public/ beside the binary or in the working folder).", valueName: "dir"))
     var dashboard: String?
 
@@ -92,6 +96,12 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         var services: [any Service] = []
+        guard let aggregateMinute = DailyAggregateService.minuteOfDay(aggregateAt) else {
+            throw ValidationError("--aggregate-at: \"\(aggregateAt.prefix(40))\" is not HH:MM (00:00-23:59)")
+        }
+        services.append(DailyAggregateService(
+            aggregator: DailyAggregator(dataFolder: data, store: hub.ingestor.store), minuteOfDay: aggregateMinute,
+            logger: logger))
         if !noLocalAgent {
             services.append(try LocalAgent(ingestor: hub.ingestor, interval: .seconds(localInterval), environment: environment, logger: logger))
         }

@@ -33,6 +33,8 @@ struct MonitoringController<Context: RequestContext>: Sendable {
         group.get("config") { _, _ in try publicConfig() }
         group.get("services") { _, _ in try services() }
         group.get("history/:vm_id") { request, context in try await history(request, context) }
+        group.get("daily") { _, _ in try dailyDays() }
+        group.get("daily/:date") { _, context in try daily(context) }
         group.post("ingest") { request, context in try await ingest(request, context) }
     }
 
@@ -97,6 +99,35 @@ struct MonitoringController<Context: RequestContext>: Sendable {
             }
         }
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(["services": rows])))
+    }
+
+    /// `DATA/history`, found beside the database (`DATA/lookout.sqlite`) so the controller
+    /// needs no extra setting.
+    var dailyFolder: String { DailyAggregator.folder(dataFolder: AtomicFile.folder(of: ingestor.store.path)) }
+
+    /// `{"days": [...]}`: the days with a daily aggregate file, oldest first.
+    func dailyDays() throws -> Response {
+        let days = AtomicFile.fileNames(in: dailyFolder).compactMap { name -> String? in
+            guard name.hasSuffix(".json"), let day = DailyAggregate.Day(String(name.dropLast(5))) else { return nil }
+            return day.description
+        }.sorted()
+        return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(["days": days])))
+    }
+
+    /// The content of `DATA/history/<date>.json`; the date is parsed as YYYY-MM-DD before it
+    /// touches the file system, so it can never name another file.
+    func daily(_ context: Context) throws -> Response {
+        let raw = context.parameters.get("date") ?? ""
+        guard let day = DailyAggregate.Day(raw) else {
+            throw HTTPError(.badRequest, message: "date: \"\(raw.prefix(40))\" is not a date like 2025-12-09")
+        }
+        do {
+            let bytes = try AtomicFile.read("\(dailyFolder)/\(day).json", limit: 64 << 20)
+            return .json(ByteBuffer(bytes: bytes))
+        } catch {
+            if error.isNotFound { return .jsonError(.notFound, "Not found") }
+            throw HTTPError(.internalServerError, message: "could not read the daily aggregate for \(day)")
+        }
     }
 
     /// `GET /api/monitoring/history/<vm_id>?metric=cpu&range=24h&points=300`, or

@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LookoutCore
+import Logging
+import NIOCore
+import Testing
+
+@testable import LookoutHub
+
+/// The daily aggregate on a real SQLite file, and its API routes.
+@Suite struct DailyAggregatorTests {
+    static let dayStart = Date(timeIntervalSince1970: 1_765_238_400)  // 2025-12-09T00:00:00Z
+    static let day = DailyAggregate.Day("2025-12-09")!
+    let folder = NSTemporaryDirectory() + "lookout-daily-\(UUID().uuidString)"
+
+    static func at(_ minutes: Double) -> Date { dayStart.addingTimeInterval(minutes * 60) }
+
+    /// A day of web-1: cpu 10, 20, …, 100 at minutes 0…9, one sample the day before and
+    /// one at 00:00 the day after; a service and a container; alerts resolved and active.
+    func fill(_ store: HistoryStore) async throws {
+        for i in 0..<10 {
+            let doc = makeDocument(
+                "web-1", at: Self.at(Double(i)), cpu: Double(10 * (i + 1)),
+                services: [ServiceStatus(id: "api", healthy: i != 3, responseMS: Double(100 + i))],
+                containers: [
+                    ContainerMetrics(name: "db", status: i < 4 ? "running" : "exited", cpuPercent: 1, memoryMB: 5)
+                ])
+            #expect(try await store.insert(doc))
+        }
+        #expect(try await store.insert(makeDocument("web-1", at: Self.at(-1), cpu: 99)))
+        #expect(try await store.insert(makeDocument("web-1", at: Self.at(1440), cpu: 99)))
+        let vm = try VMID(validating: "web-1")
+        let resolved = Alert(
+            id: "web-1/cpu", vmID: vm, kind: "cpu", metric: "cpu", severity: .critical, value: 95, threshold: 90,
+            since: Self.at(5), message: "cpu high", resolvedAt: Self.at(1500))  // resolved the next day
+        let older = Alert(
+            id: "web-1/disk", vmID: vm, kind: "disk", metric: "disk", severity: .warning, value: 85, threshold: 80,
+            since: Self.at(-100), message: "disk", resolvedAt: Self.at(30))  // opened the day before
+        try await store.recordResolved([resolved, older])
+        var state = AlertState()
+        state.alerts = [Alert(
+            id: "web-1/memory", vmID: vm, kind: "memory", metric: "memory", severity: .warning, value: 85,
+            threshold: 80, since: Self.at(600), message: "memory")]
+        try AtomicFile.write(JSONEncoder.lookout(pretty: true).encode(state), to: "\(folder)/alerts.json")
+    }
+
+    @Test func writesTheDayAndIsIdempotent() async throws {
+        try AtomicFile.makeDirectories(folder)
+        let store = try HistoryStore(path: "\(folder)/lookout.sqlite", logger: Logger(label: "test"))
+        try await fill(store)
+        let aggregator = DailyAggregator(dataFolder: folder, store: store)
+        let (path, report) = try await aggregator.run(day: Self.day)
+        #expect(path == "\(folder)/history/2025-12-09.json")
+        let first = try AtomicFile.read(path, limit: 1 << 20)
+        let decoded = try JSONDecoder().decode(DailyAggregate.Report.self, from: Data(first))
+        #expect(decoded == report)
+        #expect(report.date == "2025-12-09")
+        let vm = try #require(report.vms["web-1"])
+        #expect(vm.samples == 10 && vm.minutesWithData == 10)
+        #expect(vm.metrics["cpu"] == DailyAggregate.Stats(min: 10, avg: 55, max: 100, p95: 100, samples: 10))
+        #expect(vm.metrics["memory"]?.avg == 20)
+        #expect(Set(vm.metrics.keys) == ["cpu", "memory", "disk", "load1", "load5", "load15"])
+        #expect(vm.services["api"] == DailyAggregate.ServiceDay(healthyShare: 0.9, avgResponseMS: 104.5, checks: 10))
+        #expect(vm.containers["db"]?.minutesRunning == 4)
+        #expect(vm.alertsOpened == ["critical": 1, "warning": 1])
+        #expect(report.alertsOpened == ["critical": 1, "warning": 1])
+        let text = String(decoding: first, as: UTF8.self)
+        #expect(text.contains("\"minutes_with_data\" : 10"))
+
+        try await aggregator.run(day: Self.day)
+        #expect(try AtomicFile.read(path, limit: 1 << 20) == first)
+    }
+
+    @Test func aServiceRunTimeIsTheNextOccurrence() {
+        #expect(DailyAggregateService.minuteOfDay("23:55") == 1435)
+        #expect(DailyAggregateService.minuteOfDay("00:00") == 0)
+        for bad in ["24:00", "7:30", "12:60", "+1:00", "1200", ""] {
+            #expect(DailyAggregateService.minuteOfDay(bad) == nil, "\(bad)")
+        }
+        #expect(DailyAggregateService.nextRun(after: Self.at(600), minuteOfDay: 1435) == Self.at(1435))
+        #expect(DailyAggregateService.nextRun(after: Self.at(1435), minuteOfDay: 1435) == Self.at(1440 + 1435))
+    }
+
+    @Test func apiListsAndServesDailyFiles() async throws {
+        let hub = try await Hub.open(Hub.Settings(dataFolder: folder), logger: Logger(label: "test"))
+        let app = Application(router: hub.router())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/monitoring/daily", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"days":[]}"#)
+            }
+            try await fill(hub.ingestor.store)
+            let (path, _) = try await DailyAggregator(dataFolder: folder, store: hub.ingestor.store).run(day: Self.day)
+            try await DailyAggregator(dataFolder: folder, store: hub.ingestor.store).run(day: Self.day.previous)
+            try AtomicFile.write(Array("x".utf8), to: "\(folder)/history/notes.txt")
+            try await client.execute(uri: "/api/monitoring/daily", method: .get) { response in
+                #expect(String(buffer: response.body) == #"{"days":["2025-12-08","2025-12-09"]}"#)
+            }
+            let written = try AtomicFile.read(path, limit: 1 << 20)
+            try await client.execute(uri: "/api/monitoring/daily/2025-12-09", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(Array(response.body.readableBytesView) == written)
+            }
+            try await client.execute(uri: "/api/monitoring/daily/2025-12-10", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body) == #"{"error":"Not found"}"#)
+            }
+            for bad in ["2025-13-01", "notes", "%2e%2e", "2025-12-9", "..%2Falerts"] {
+                try await client.execute(uri: "/api/monitoring/daily/\(bad)", method: .get) { response in
+                    #expect(response.status == .badRequest, "\(bad)")
+                }
+            }
+        }
+    }
+}
