@@ -24,13 +24,8 @@ public enum DailyAggregate {
 
         /// Parses exactly `YYYY-MM-DD` (a real calendar date); nil otherwise.
         public init?(_ text: String) {
-            let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-            guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2,
-                parts[2].count == 2, parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
-                let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1...12).contains(m), d >= 1,
-                d <= Self.daysInMonth(year: y, month: m)
-            else { return nil }
-            index = Self.daysFromCivil(year: y, month: m, day: d)
+            guard let midnight = Timestamp.parseDay(text) else { return nil }
+            self.init(containing: midnight)
         }
 
         public var start: Date { Date(timeIntervalSince1970: Double(index) * 86_400) }
@@ -38,46 +33,9 @@ public enum DailyAggregate {
         public var previous: Day { Day(index: index - 1) }
 
         /// `YYYY-MM-DD`.
-        public var description: String {
-            let (y, m, d) = Self.civil(fromDays: index)
-            func pad(_ n: Int, _ width: Int) -> String {
-                let s = String(n)
-                return String(repeating: "0", count: max(0, width - s.count)) + s
-            }
-            return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
-        }
+        public var description: String { Timestamp.day(start) }
 
         public func contains(_ date: Date) -> Bool { date >= start && date < end }
-
-        static func daysInMonth(year: Int, month: Int) -> Int {
-            switch month {
-            case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-            case 4, 6, 9, 11: return 30
-            default: return 31
-            }
-        }
-
-        /// Howard Hinnant's days_from_civil: pure arithmetic, no Calendar or time zone.
-        static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-            let y = month <= 2 ? year - 1 : year
-            let era = (y >= 0 ? y : y - 399) / 400
-            let yoe = y - era * 400
-            let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-            return era * 146_097 + doe - 719_468
-        }
-
-        static func civil(fromDays days: Int) -> (Int, Int, Int) {
-            let z = days + 719_468
-            let era = (z >= 0 ? z : z - 146_096) / 146_097
-            let doe = z - era * 146_097
-            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-            let mp = (5 * doy + 2) / 153
-            let d = doy - (153 * mp + 2) / 5 + 1
-            let m = mp < 10 ? mp + 3 : mp - 9
-            return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-        }
     }
 
     /// Minutes after midnight UTC from which "the day to aggregate" is today, not yesterday.
@@ -149,38 +107,14 @@ public enum DailyAggregate {
         }
     }
 
-    public struct ServiceCheck: Sendable {
-        public var time: Date
-        public var id: String
-        public var healthy: Bool
-        public var responseMS: Double
-        public init(time: Date, id: String, healthy: Bool, responseMS: Double) {
-            self.time = time
-            self.id = id
-            self.healthy = healthy
-            self.responseMS = responseMS
-        }
-    }
-
-    public struct ContainerObservation: Sendable {
-        public var time: Date
-        public var name: String
-        public var status: String
-        public init(time: Date, name: String, status: String) {
-            self.time = time
-            self.name = name
-            self.status = status
-        }
-    }
-
     /// Everything read for one VM and day.
     public struct VMInput: Sendable {
         public var vmID: String
         public var system: [SystemSample]
-        public var services: [ServiceCheck]
-        public var containers: [ContainerObservation]
-        public init(vmID: String, system: [SystemSample], services: [ServiceCheck] = [],
-                    containers: [ContainerObservation] = []) {
+        public var services: [ServiceSample]
+        public var containers: [ContainerSample]
+        public init(vmID: String, system: [SystemSample], services: [ServiceSample] = [],
+                    containers: [ContainerSample] = []) {
             self.vmID = vmID
             self.system = system
             self.services = services
@@ -251,7 +185,7 @@ public enum DailyAggregate {
                 if let s = stats(system.compactMap { $0.values[name] }) { metrics[name] = s }
             }
             var services: [String: ServiceDay] = [:]
-            for (id, checks) in Dictionary(grouping: input.services.filter { day.contains($0.time) }, by: \.id) {
+            for (id, checks) in Dictionary(grouping: input.services.filter { day.contains($0.time) }, by: \.serviceID) {
                 let healthy = checks.filter(\.healthy).count
                 services[id] = ServiceDay(
                     healthyShare: Double(healthy) / Double(checks.count),
@@ -280,5 +214,37 @@ public enum DailyAggregate {
             result[vm]?.alertsOpened[severity, default: 0] += 1
         }
         return Report(date: day.description, vms: result, alertsOpened: total)
+    }
+}
+
+/// One service check result as stored: the daily aggregate reads these.
+public struct ServiceSample: Sendable, Equatable {
+    public var time: Date
+    public var serviceID: String
+    public var healthy: Bool
+    public var responseMS: Double
+
+    public init(time: Date, serviceID: String, healthy: Bool, responseMS: Double) {
+        self.time = time
+        self.serviceID = serviceID
+        self.healthy = healthy
+        self.responseMS = responseMS
+    }
+}
+
+/// One container's figures in one sample, as stored.
+public struct ContainerSample: Sendable, Equatable {
+    public var time: Date
+    public var name: String
+    public var status: String
+    public var cpuPercent: Double
+    public var memoryMB: Double
+
+    public init(time: Date, name: String, status: String, cpuPercent: Double, memoryMB: Double) {
+        self.time = time
+        self.name = name
+        self.status = status
+        self.cpuPercent = cpuPercent
+        self.memoryMB = memoryMB
     }
 }

@@ -44,16 +44,16 @@ import Testing
         let input = DailyAggregate.VMInput(
             vmID: "web-1", system: [],
             services: [
-                .init(time: Self.at(0), id: "api", healthy: true, responseMS: 100),
-                .init(time: Self.at(60), id: "api", healthy: true, responseMS: 200),
-                .init(time: Self.at(120), id: "api", healthy: false, responseMS: 300),
-                .init(time: Self.at(180), id: "api", healthy: true, responseMS: 400),
+                .init(time: Self.at(0), serviceID: "api", healthy: true, responseMS: 100),
+                .init(time: Self.at(60), serviceID: "api", healthy: true, responseMS: 200),
+                .init(time: Self.at(120), serviceID: "api", healthy: false, responseMS: 300),
+                .init(time: Self.at(180), serviceID: "api", healthy: true, responseMS: 400),
             ],
             containers: [
-                .init(time: Self.at(0), name: "db", status: "running"),
-                .init(time: Self.at(30), name: "db", status: "running"),
-                .init(time: Self.at(60), name: "db", status: "exited"),
-                .init(time: Self.at(120), name: "db", status: "running"),
+                .init(time: Self.at(0), name: "db", status: "running", cpuPercent: 0, memoryMB: 0),
+                .init(time: Self.at(30), name: "db", status: "running", cpuPercent: 0, memoryMB: 0),
+                .init(time: Self.at(60), name: "db", status: "exited", cpuPercent: 0, memoryMB: 0),
+                .init(time: Self.at(120), name: "db", status: "running", cpuPercent: 0, memoryMB: 0),
             ])
         func alert(_ id: String, _ severity: Severity, since: Double) -> Alert {
             Alert(id: id, vmID: vm, kind: "cpu", metric: "cpu", severity: severity, value: nil, threshold: nil,

@@ -37,8 +37,8 @@ extension HistoryStore {
     public func dailyInput(vmID: String, from: Date, to: Date) async throws(HubError) -> DailyAggregate.VMInput {
         let names = DailyAggregate.metricNames
         let args: StatementArguments = [vmID, Self.seconds(from), Self.seconds(to)]
-        return try await read("reading a day of samples") { db in
-            let system = try Row.fetchAll(
+        let system = try await read("reading a day of samples") { db in
+            try Row.fetchAll(
                 db,
                 sql: """
                     SELECT ts, \(names.joined(separator: ", ")) FROM samples
@@ -50,31 +50,14 @@ extension HistoryStore {
                     time: Date(timeIntervalSince1970: Double(row["ts"] as Int64)),
                     values: Dictionary(uniqueKeysWithValues: names.map { ($0, row[$0] as Double) }))
             }
-            let services = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT ts, service_id, healthy, response_ms FROM service_samples
-                    WHERE vm_id = ? AND ts >= ? AND ts < ? ORDER BY ts, service_id
-                    """,
-                arguments: args
-            ).map { row in
-                DailyAggregate.ServiceCheck(
-                    time: Date(timeIntervalSince1970: Double(row["ts"] as Int64)), id: row["service_id"],
-                    healthy: row["healthy"], responseMS: row["response_ms"])
-            }
-            let containers = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT ts, name, status FROM container_samples
-                    WHERE vm_id = ? AND ts >= ? AND ts < ? ORDER BY ts, name
-                    """,
-                arguments: args
-            ).map { row in
-                DailyAggregate.ContainerObservation(
-                    time: Date(timeIntervalSince1970: Double(row["ts"] as Int64)), name: row["name"],
-                    status: row["status"])
-            }
-            return DailyAggregate.VMInput(vmID: vmID, system: system, services: services, containers: containers)
         }
+        // Service and container rows come through the same readers as the rest of the hub.
+        guard let vm = try? VMID(validating: vmID) else {
+            return DailyAggregate.VMInput(vmID: vmID, system: system)
+        }
+        return DailyAggregate.VMInput(
+            vmID: vmID, system: system,
+            services: try await serviceSamples(vmID: vm, from: from, to: to),
+            containers: try await containerSamples(vmID: vm, from: from, to: to))
     }
 }

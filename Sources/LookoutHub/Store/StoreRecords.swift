@@ -68,35 +68,3 @@ public struct RetentionReport: Sendable, Equatable {
         self.hourlyDeleted = hourlyDeleted
     }
 }
-
-/// One service check result as stored: the services overview and the daily aggregate read these.
-public struct ServiceSample: Sendable, Equatable {
-    public var time: Date
-    public var serviceID: String
-    public var healthy: Bool
-    public var responseMS: Double
-
-    public init(time: Date, serviceID: String, healthy: Bool, responseMS: Double) {
-        self.time = time
-        self.serviceID = serviceID
-        self.healthy = healthy
-        self.responseMS = responseMS
-    }
-}
-
-/// One container's figures in one sample, as stored.
-public struct ContainerSample: Sendable, Equatable {
-    public var time: Date
-    public var name: String
-    public var status: String
-    public var cpuPercent: Double
-    public var memoryMB: Double
-
-    public init(time: Date, name: String, status: String, cpuPercent: Double, memoryMB: Double) {
-        self.time = time
-        self.name = name
-        self.status = status
-        self.cpuPercent = cpuPercent
-        self.memoryMB = memoryMB
-    }
-}
