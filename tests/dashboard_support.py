@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+import pytest
 
 from conftest import REPO, Hub, iso, make_doc
 
@@ -34,6 +37,24 @@ HOSTILE = '<img src=x onerror="window.__xss=1">'
 
 def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (never `playwright install`), closed on exit;
+    fails the test naming what is missing (both come with `scripts/install-deps --test`)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright for Python is missing: scripts/install-deps --test", pytrace=False)
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/install-deps --test (apt-get install chromium)", pytrace=False)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def dashboard_args(poll: int = 1) -> list[str]:

@@ -16,7 +16,6 @@ import pytest
 
 from conftest import Hub, make_doc
 from dashboard_support import (
-    CHROMIUM,
     EXPECTED_STATUS,
     FLEET,
     HOSTILE,
@@ -24,10 +23,10 @@ from dashboard_support import (
     UI_TIMEOUT,
     canvas_colors,
     canvas_ink,
+    chromium,
     dashboard_args,
     gauge_colors,
     db_alert,
-    launch_chromium,
     post,
     seed_fleet,
     shot,
@@ -47,18 +46,8 @@ def fmt(value: float) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium through Playwright (never `playwright install`); both come with
-    `scripts/install-deps --test`."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright for Python is missing: scripts/install-deps --test", pytrace=False)
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/install-deps --test (apt-get install chromium)", pytrace=False)
-    with sync_playwright() as p:
-        b = launch_chromium(p)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 class Pages:
