@@ -42,7 +42,7 @@ from alert_support import (  # noqa: F401 (smtp_cert and smtp_server are fixture
     write_config,
 )
 from conftest import COMMAND_TIMEOUT, REPO, Hub, clean_env, make_doc, parse_iso, run_lookout
-from dashboard_support import CHROMIUM, PUBLIC, UI_TIMEOUT, launch_chromium, shot
+from dashboard_support import PUBLIC, UI_TIMEOUT, chromium, shot
 
 PROC_FIXTURES = REPO / "Tests" / "LookoutCollectorTests" / "Fixtures" / "proc"
 TOKEN = "e2e-hub-token-0123456789abcdef"
@@ -172,16 +172,8 @@ def check(lookout: Path, hub: Hub, config: Path, smtp: SMTPServer) -> str:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright for Python is missing: scripts/install-deps --test", pytrace=False)
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/install-deps --test (apt-get install chromium)", pytrace=False)
-    with sync_playwright() as p:
-        b = launch_chromium(p)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def test_five_vms_end_to_end(
