@@ -191,6 +191,9 @@ def test_five_vms_end_to_end(
     hub = start_hub("--config", str(config), "--poll-interval", "1", "--alert-interval", "3600",
                     "--dashboard", str(PUBLIC), token=TOKEN, env=smtp_server.env())
     fleet = Fleet(tmp_path, agent, hub)
+    # serve runs its own alert pass at start, then hourly: wait for that first (empty) pass,
+    # so that `lookout check` below is the only pass that sees the fleet.
+    hub.wait_for(lambda: alerts_state(hub.data).get("updated_at"), "the alert pass serve runs at start")
 
     # Round 1: four documents by "Syncthing", one by push; the hub shows exactly those.
     fleet.run_round(0)
