@@ -32,15 +32,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Everything that reads the machine: /proc, statvfs, Docker, health checks, push.
+        // Its HTTP client is its own (POSIX sockets, OpenSSL loaded on demand), not
+        // SwiftNIO: that keeps the agent binary small (docs/decisions.md).
         .target(
             name: "LookoutCollector",
             dependencies: [
                 "LookoutCore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: swiftSettings
         ),
@@ -117,6 +115,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"],

@@ -26,12 +26,15 @@ public struct Agent: Sendable {
     public init(settings: AgentSettings, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.settings = settings
         self.logger = logger
+        let httpClient = AgentHTTPClient(caFile: settings.caFile)
         self.collector = Collector(
             vmID: settings.vmID, procfs: settings.procfs, diskPath: settings.diskPath,
             dockerSocket: settings.dockerSocket, serviceChecks: settings.serviceChecks,
-            intervalSeconds: settings.intervalSeconds, logger: logger, now: now)
+            intervalSeconds: settings.intervalSeconds, httpClient: httpClient, logger: logger, now: now)
         self.pusher = settings.push.map {
-            Pusher(url: $0.url, token: $0.token, spool: Spool(folder: $0.spoolFolder, limit: $0.spoolLimit), logger: logger)
+            Pusher(
+                url: $0.url, token: $0.token, spool: Spool(folder: $0.spoolFolder, limit: $0.spoolLimit),
+                httpClient: httpClient, logger: logger)
         }
     }
 

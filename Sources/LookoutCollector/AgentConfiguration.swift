@@ -16,7 +16,8 @@ import LookoutCore
 ///   "docker_socket": "/var/run/docker.sock",
 ///   "interval_seconds": 300,
 ///   "services": [ { "id": "site", "url": "https://example.com/health", "keyword": "ok" } ],
-///   "push": { "url": "https://hub.example.com/api/monitoring/ingest", "token_file": "/etc/lookout/token" }
+///   "push": { "url": "https://hub.example.com/api/monitoring/ingest", "token_file": "/etc/lookout/token" },
+///   "ca_file": "/etc/lookout/private-ca.pem"
 /// }
 /// ```
 public struct AgentConfiguration: Codable, Sendable, Equatable {
@@ -26,10 +27,12 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var intervalSeconds: Int?
     public var services: [ServiceCheckConfig]
     public var push: PushConfiguration?
+    /// A PEM file of extra CAs to trust for https checks and push, beside the system's.
+    public var caFile: String?
 
     public init(
         vmID: VMID? = nil, diskPath: String? = nil, dockerSocket: String? = nil, intervalSeconds: Int? = nil,
-        services: [ServiceCheckConfig] = [], push: PushConfiguration? = nil
+        services: [ServiceCheckConfig] = [], push: PushConfiguration? = nil, caFile: String? = nil
     ) {
         self.vmID = vmID
         self.diskPath = diskPath
@@ -37,11 +40,12 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         self.intervalSeconds = intervalSeconds
         self.services = services
         self.push = push
+        self.caFile = caFile
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case vmID = "vm_id", diskPath = "disk_path", dockerSocket = "docker_socket"
-        case intervalSeconds = "interval_seconds", services, push
+        case intervalSeconds = "interval_seconds", services, push, caFile = "ca_file"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -64,6 +68,11 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
                     debugDescription: "service id \"\(check.id)\" is used twice"))
         }
         push = try c.decodeIfPresent(PushConfiguration.self, forKey: .push)
+        caFile = try c.decodeIfPresent(String.self, forKey: .caFile)
+        if caFile?.isEmpty == true {
+            throw DecodingError.dataCorruptedError(
+                forKey: .caFile, in: c, debugDescription: "\"\" is empty; leave the key out to trust only the system's CAs")
+        }
     }
 
     /// Reads and validates a config file; the error names the file, the key and the value.

@@ -33,6 +33,8 @@ public struct AgentSettings: Sendable {
     public var stdout: Bool
     public var push: Push?
     public var intervalSeconds: Int
+    /// Extra CAs for https checks and push (config `ca_file`).
+    public var caFile: String?
 
     public struct Push: Sendable {
         public var url: String
@@ -91,10 +93,21 @@ public struct AgentSettings: Sendable {
                     throw CollectorError("push.token_file: \(error)")
                 }
             }
+            if let token, token.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+                throw CollectorError("push token: it holds a control character (a line break?); it must be one line")
+            }
             let stateFolder = AtomicFile.folder(of: statePath)
             push = Push(
                 url: url, token: token, spoolFolder: "\(stateFolder)/spool",
                 spoolLimit: config.push?.spoolLimit ?? defaultSpoolLimit)
+        }
+        if let caFile = config.caFile {
+            // Read now, so a wrong path stops the agent at start instead of failing every https check.
+            do {
+                _ = try AtomicFile.read(caFile, limit: 4 << 20)
+            } catch {
+                throw CollectorError("ca_file: \(error)")
+            }
         }
         let anyDestination = options.dataFolder != nil || push != nil
         return AgentSettings(
@@ -107,7 +120,8 @@ public struct AgentSettings: Sendable {
             dataFolder: options.dataFolder,
             stdout: options.stdout || !anyDestination,
             push: push,
-            intervalSeconds: interval)
+            intervalSeconds: interval,
+            caFile: config.caFile)
     }
 
     /// `/var/lib/lookout-agent/state.json` for root, else under `$XDG_STATE_HOME`

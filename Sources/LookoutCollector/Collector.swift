@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import AsyncHTTPClient
 import LookoutCore
 import Logging
 
@@ -21,7 +20,7 @@ public struct Collector: Sendable {
 
     public init(
         vmID: VMID, procfs: ProcFS, diskPath: String, dockerSocket: String, serviceChecks: [ServiceCheckConfig],
-        intervalSeconds: Int, httpClient: HTTPClient? = nil, logger: Logger,
+        intervalSeconds: Int, httpClient: AgentHTTPClient = .init(), logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.vmID = vmID

@@ -80,6 +80,7 @@ import Testing
         (#"{"services": {"id": "x"}}"#, "services: expected a list"),
         (#"{"disk_path": 7}"#, "disk_path: expected a string"),
         (#"{"vm_id": "a""#, "not valid JSON"),
+        (#"{"ca_file": ""}"#, "ca_file: \"\" is empty"),
     ])
     func badConfigNamesTheKeyAndValue(_ text: String, expected: String) throws {
         var options = AgentOptions()
@@ -89,6 +90,26 @@ import Testing
         }
         #expect(error.message.contains(folder + "/agent.json"), "\(error)")
         #expect(error.message.contains(expected), "\(error)")
+    }
+
+    @Test func aMissingCAFileStopsTheAgentAtStart() throws {
+        var options = AgentOptions()
+        options.configPath = writeConfig(#"{"ca_file": "\#(folder)/nope.pem"}"#)
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(options, environment: [:], hostName: "h")
+        }
+        #expect(error.message.hasPrefix("ca_file: "), "\(error)")
+        #expect(error.message.contains("\(folder)/nope.pem"), "\(error)")
+    }
+
+    @Test func aTokenWithALineBreakIsRefused() throws {
+        var options = AgentOptions()
+        options.pushURL = "http://127.0.0.1:1/api/monitoring/ingest"
+        options.token = "abc\r\nX-Injected: 1"
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(options, environment: [:], hostName: "h")
+        }
+        #expect(error.message.contains("control character"), "\(error)")
     }
 
     @Test func missingConfigFileNamesThePath() throws {

@@ -86,7 +86,7 @@ import Testing
         let request = try #require(server.requests.first)
         #expect(request.method == .GET)
         #expect(request.uri == "/health?probe=1")
-        #expect(request.headers.first(name: "User-Agent") == "lookout-agent")
+        #expect(request.headers.first(name: "User-Agent")?.hasPrefix("lookout-agent/") == true)
     }
 
     @Test func runKeepsTheConfigOrder() async throws {

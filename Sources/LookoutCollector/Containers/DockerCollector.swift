@@ -3,12 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import AsyncHTTPClient
 import Logging
 import Synchronization
 import LookoutCore
-import NIOCore
-import NIOHTTP1
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -34,10 +31,7 @@ public struct DockerCollector: Sendable {
     /// The longest wait for any one answer of the daemon.
     public let timeout: Duration
     let logger: Logger
-    /// `nil` means `HTTPClient.lookoutAgent`, created only when a request is made, so a
-    /// sample with no Docker, checks or push never starts an event loop.
-    let configuredHTTPClient: HTTPClient?
-    var httpClient: HTTPClient { configuredHTTPClient ?? .lookoutAgent }
+    let httpClient: AgentHTTPClient
     /// Whether the missing socket was already reported: a daemon says it once, not every sample.
     let reportedMissingSocket = Once()
 
@@ -53,12 +47,14 @@ public struct DockerCollector: Sendable {
     ///   - socketPath: the Engine API socket; nothing is sent when it does not exist.
     ///   - timeout: the longest wait for the list and for each container's stats.
     ///   - logger: receives the one line a run logs when Docker is absent or failing.
-    ///   - httpClient: the client to reuse; the shared one keeps its connections.
-    public init(socketPath: String, timeout: Duration = .seconds(3), logger: Logger, httpClient: HTTPClient? = nil) {
+    ///   - httpClient: the client that speaks HTTP over the socket.
+    public init(
+        socketPath: String, timeout: Duration = .seconds(3), logger: Logger, httpClient: AgentHTTPClient = .init()
+    ) {
         self.socketPath = socketPath
         self.timeout = timeout
         self.logger = logger
-        self.configuredHTTPClient = httpClient
+        self.httpClient = httpClient
     }
 
     /// Every container, sorted by name, and the CPU counters to pass to the next call.
@@ -247,27 +243,16 @@ public struct DockerCollector: Sendable {
     /// GETs `uri` from the daemon and returns the body of a 2xx answer (`nil` for a 404
     /// when `allowNotFound`), giving up after ``timeout``.
     private func get(_ uri: String, limit: Int, allowNotFound: Bool) async throws(CollectorError) -> Data? {
-        guard let url = URL(httpURLWithSocketPath: socketPath, uri: uri) else {
-            throw CollectorError("the socket path cannot be put in a URL")
-        }
         let path = uri.prefix(while: { $0 != "?" })
-        var request = HTTPClientRequest(url: url.absoluteString)
-        request.headers.add(name: "Accept", value: "application/json")
-        let prepared = request
-        let client = httpClient
-        let timeout = timeout
-        let logger = logger
-        let answer: (status: UInt, body: ByteBuffer)
+        let answer: AgentHTTPClient.Response
         do {
-            answer = try await withTimeout(timeout) {
-                let response = try await client.execute(prepared, timeout: TimeAmount(timeout), logger: logger)
-                let body = try await response.body.collect(upTo: limit)
-                return (response.status.code, body)
-            }
+            answer = try await httpClient.get(
+                socketPath: socketPath, path: uri, headers: [("Accept", "application/json")], timeout: timeout,
+                limit: .reject(limit))
         } catch {
             throw CollectorError("GET \(path): \(FailureText.describe(error, timeout: timeout))")
         }
-        let data = Data(answer.body.readableBytesView)
+        let data = Data(answer.body)
         switch answer.status {
         case 200..<300:
             return data

@@ -1,8 +1,5 @@
-import AsyncHTTPClient
 import LookoutCore
 import Logging
-import NIOCore
-import NIOHTTP1
 
 /// Sends documents to the hub's ingest endpoint, spooling what cannot be delivered.
 ///
@@ -14,21 +11,18 @@ public struct Pusher: Sendable {
     let token: String?
     public let spool: Spool
     let timeout: Duration
-    /// `nil` means `HTTPClient.lookoutAgent`, created only when a request is made, so a
-    /// sample with no Docker, checks or push never starts an event loop.
-    let configuredHTTPClient: HTTPClient?
-    var httpClient: HTTPClient { configuredHTTPClient ?? .lookoutAgent }
+    let httpClient: AgentHTTPClient
     let logger: Logger
 
     public init(
         url: String, token: String?, spool: Spool, timeout: Duration = .seconds(10),
-        httpClient: HTTPClient? = nil, logger: Logger
+        httpClient: AgentHTTPClient = .init(), logger: Logger
     ) {
         self.url = url
         self.token = token
         self.spool = spool
         self.timeout = timeout
-        self.configuredHTTPClient = httpClient
+        self.httpClient = httpClient
         self.logger = logger
     }
 
@@ -96,34 +90,23 @@ public struct Pusher: Sendable {
     }
 
     private func send(_ body: [UInt8]) async -> Attempt {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "lookout-agent/\(LookoutVersion.current)")
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.body = .bytes(ByteBuffer(bytes: body))
+        var headers = [("Content-Type", "application/json"), ("User-Agent", "lookout-agent/\(LookoutVersion.current)")]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
         do {
-            let response = try await httpClient.execute(request, timeout: .init(timeout))
-            let text = try await response.body.collect(upTo: 64 * 1024)
-            let message = String(buffer: text).prefix(300)
-            switch response.status.code {
+            let response = try await httpClient.post(
+                url, headers: headers, body: body, timeout: timeout, limit: .truncate(64 << 10))
+            let message = String(decoding: response.body, as: UTF8.self).prefix(300)
+            switch response.status {
             case 200..<300:
                 return .accepted
             case 400, 413, 422:
-                return .rejected("HTTP \(response.status.code): \(message)")
+                return .rejected("HTTP \(response.status): \(message)")
             default:
                 // 401/403 (a token to fix), 429 and 5xx: keep the sample until it is fixed.
-                return .retryLater("HTTP \(response.status.code): \(message)")
+                return .retryLater("HTTP \(response.status): \(message)")
             }
         } catch {
             return .retryLater(FailureText.describe(error, timeout: timeout))
         }
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A real HTTP/1.1 server for tests, on `127.0.0.1:<free port>` or on a unix socket, so the
@@ -87,6 +88,8 @@ final class FixtureHTTPServer: Sendable {
     }
 
     let address: Address
+    /// When set, the server speaks https with this context.
+    let tls: NIOSSLContext?
     fileprivate let handler: Handler
     private let state = Mutex(State())
 
@@ -99,15 +102,16 @@ final class FixtureHTTPServer: Sendable {
         var isShutDown = false
     }
 
-    init(_ address: Address = .localhost, handler: @escaping Handler) {
+    init(_ address: Address = .localhost, tls: NIOSSLContext? = nil, handler: @escaping Handler) {
         self.address = address
+        self.tls = tls
         self.handler = handler
     }
 
     /// Answers from a table keyed by `"METHOD /path"` or `"/path"` (the query is ignored);
     /// anything else gets a 404.
-    convenience init(_ address: Address = .localhost, routes: [String: Response]) {
-        self.init(address) { request in
+    convenience init(_ address: Address = .localhost, tls: NIOSSLContext? = nil, routes: [String: Response]) {
+        self.init(address, tls: tls) { request in
             routes["\(request.method.rawValue) \(request.path)"] ?? routes[request.path] ?? .notFound
         }
     }
@@ -120,10 +124,11 @@ final class FixtureHTTPServer: Sendable {
     /// The bound port (0 for a unix socket, or before ``start()``).
     var port: Int { state.withLock { $0.port } }
 
-    /// `http://127.0.0.1:<port><path>` for a TCP server.
-    func url(_ path: String = "/") -> String {
-        guard case .tcp(let host, _) = address else { preconditionFailure("url(_:) needs a TCP server") }
-        return "http://\(host):\(port)\(path)"
+    /// `http://127.0.0.1:<port><path>` for a TCP server (`https://` with TLS; `host`
+    /// replaces the bound address, e.g. with a name the certificate holds).
+    func url(_ path: String = "/", host: String? = nil) -> String {
+        guard case .tcp(let bound, _) = address else { preconditionFailure("url(_:) needs a TCP server") }
+        return "\(tls == nil ? "http" : "https")://\(host ?? bound):\(port)\(path)"
     }
 
     /// Every request received so far, in arrival order.
@@ -136,6 +141,9 @@ final class FixtureHTTPServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = self.tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
                     self.track(channel)
