@@ -39,7 +39,9 @@ public enum CPUProbe {
         var bootTime: UInt64?
         for line in text.split(separator: "\n") {
             if line.hasPrefix("btime ") {
-                bootTime = UInt64(line.dropFirst(6).trimmingPrefix(" "))
+                // drop(while:), not trimmingPrefix: the latter pulls the regex engine's
+                // code into every run's resident set (see scripts/make-agent-order).
+                bootTime = UInt64(line.dropFirst(6).drop(while: { $0 == " " }))
                 continue
             }
             guard line.hasPrefix("cpu") else { continue }
