@@ -53,8 +53,7 @@ final class CapturedLogs: Sendable {
     private let box = Mutex<[Entry]>([])
 
     var entries: [Entry] { box.withLock { $0 } }
-    /// Entries at info level and above (AsyncHTTPClient logs debug and trace lines to the
-    /// logger it is given).
+    /// Entries at info level and above: what an operator sees at the default log level.
     var notices: [Entry] { entries.filter { $0.level >= .info } }
 
     var logger: Logger {

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import LookoutCore
 
 /// The agent's HTTP/1.1 client: health checks, the Docker Engine API on its unix socket,
 /// and push. One request per connection (`Connection: close`), every wait bounded by the
@@ -62,11 +63,13 @@ public struct AgentHTTPClient: Sendable {
         var requestTarget: String
         var url: URL?
 
-        /// An http(s) URL; the error names what is wrong with it.
+        /// An http(s) URL; the error names what is wrong with it, in the words the config
+        /// check uses (``HTTPURL``), since a redirect's `Location` is not checked there.
         init(url text: String) throws(NetworkError) {
+            if let problem = HTTPURL.problem(with: text) { throw .invalidRequest(problem) }
             guard let url = URL(string: text), let scheme = url.scheme?.lowercased(),
-                scheme == "http" || scheme == "https", var host = url.host(percentEncoded: false), !host.isEmpty
-            else { throw .invalidRequest("invalid URL \"\(text.prefix(200))\"") }
+                var host = url.host(percentEncoded: false)
+            else { throw .invalidRequest("\"\(text.prefix(200))\" is not a URL") }
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             let tls = scheme == "https"
             let port = url.port ?? (tls ? 443 : 80)

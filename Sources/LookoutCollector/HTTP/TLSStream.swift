@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -23,17 +24,7 @@ final class TLSStream: ByteStream {
     /// - Parameter caFile: a PEM file of extra CAs to trust beside the system's.
     init(socket: Socket, host: String, caFile: String?, deadline: Deadline) throws(NetworkError) {
         let library = try OpenSSL.load()
-        guard let context = library.SSL_CTX_new(library.TLS_client_method()) else {
-            throw .tls("cannot create a context: \(library.lastError())")
-        }
-        defer { library.SSL_CTX_free(context) }  // the connection keeps its own reference
-        library.SSL_CTX_set_verify(context, 1 /* SSL_VERIFY_PEER */, nil)
-        guard library.SSL_CTX_set_default_verify_paths(context) == 1 else {
-            throw .tls("cannot load the system's CA certificates: \(library.lastError())")
-        }
-        if let caFile, library.SSL_CTX_load_verify_locations(context, caFile, nil) != 1 {
-            throw .tls("cannot load CA file \(caFile): \(library.lastError())")
-        }
+        let context = try ClientContext.shared(caFile: caFile, library: library)
         guard let ssl = library.SSL_new(context) else { throw .tls("cannot create a connection: \(library.lastError())") }
         self.socket = socket
         self.library = library
@@ -100,6 +91,39 @@ final class TLSStream: ByteStream {
                 throw .tls(library.lastError())
             }
         }
+    }
+}
+
+/// One verifying client context per CA file, made on first use and kept for the life of
+/// the process: loading the system's CA bundle parses ~150 certificates, which a sample
+/// with a dozen https checks would otherwise do a dozen times. An `SSL_CTX` may be shared
+/// by connections on any thread once it is set up.
+enum ClientContext {
+    private struct Handle: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+    /// Keyed by the extra CA file ("" for the system store alone).
+    private static let contexts = Mutex<[String: Handle]>([:])
+
+    static func shared(caFile: String?, library: OpenSSL) throws(NetworkError) -> OpaquePointer {
+        let result: Result<OpaquePointer, NetworkError> = contexts.withLock { contexts in
+            if let known = contexts[caFile ?? ""] { return .success(known.pointer) }
+            guard let context = library.SSL_CTX_new(library.TLS_client_method()) else {
+                return .failure(.tls("cannot create a context: \(library.lastError())"))
+            }
+            library.SSL_CTX_set_verify(context, 1 /* SSL_VERIFY_PEER */, nil)
+            guard library.SSL_CTX_set_default_verify_paths(context) == 1 else {
+                library.SSL_CTX_free(context)
+                return .failure(.tls("cannot load the system's CA certificates: \(library.lastError())"))
+            }
+            if let caFile, library.SSL_CTX_load_verify_locations(context, caFile, nil) != 1 {
+                library.SSL_CTX_free(context)
+                return .failure(.tls("cannot load CA file \(caFile): \(library.lastError())"))
+            }
+            contexts[caFile ?? ""] = Handle(pointer: context)
+            return .success(context)
+        }
+        return try result.get()
     }
 }
 
