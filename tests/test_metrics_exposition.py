@@ -1,6 +1,7 @@
 """GET /metrics is valid Prometheus text exposition (0.0.4) as the reference parser
 (prometheus_client) reads it: families, label sets and values of 3 VMs, including a
-container name that needs escaping (`"`, `\\` and a line feed)."""
+container name that needs escaping (`"` and `\\`); and a name with a
+CR LF, which could forge a series in a writer that missed it, is refused at ingest."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import make_doc
 
-HOSTILE = 'we"ird\\name\nline2'
+HOSTILE = 'we"ird\\name{x="1"} 2'
 
 
 def documents(now: int) -> list[dict]:
@@ -102,8 +103,8 @@ def test_metrics_exposition_parses_with_prometheus_client(start_hub):
         labels(vm_id="expo-docker", container=HOSTILE): 0.0,
         labels(vm_id="expo-docker", container="db"): 2.25,
     }, container_cpu
-    # The raw text escapes as 0.0.4 says: backslash, quote, line feed.
-    assert 'container="we\\"ird\\\\name\\nline2"' in text
+    # The raw text escapes as 0.0.4 says: backslash and quote.
+    assert 'container="we\\"ird\\\\name{x=\\"1\\"} 2"' in text
 
     healthy = samples(families["lookout_service_healthy"])
     assert healthy == {
@@ -117,6 +118,21 @@ def test_metrics_exposition_parses_with_prometheus_client(start_hub):
         for sample in family.samples:
             if "vm_id" in sample.labels:
                 assert sample.labels["vm_id"] in vm_ids, f"{family.name}: {sample.labels}"
+
+
+def test_a_crlf_in_a_container_name_is_refused_and_forges_nothing(start_hub):
+    hub = start_hub(name="expo-crlf")
+    now = int(time.time())
+    forged = 'x"} 0\r\nlookout_up{vm_id="forged'
+    doc = make_doc("expo-crlf", now - 5, containers=[
+        {"name": forged, "status": "running", "cpu_percent": 0, "memory_mb": 1}])
+    status, body = hub.post_doc(doc)
+    assert status == 400, (status, body)
+    assert "containers[0].name" in body["error"] and "U+000D" in body["error"], body
+    status, body = hub.post_doc(make_doc("expo-crlf", now - 4))
+    assert status == 201, body
+    _, families = scrape(hub)
+    assert set(samples(families["lookout_up"])) == {labels(vm_id="expo-crlf")}
 
 
 def test_metrics_needs_the_token_when_one_is_set(start_hub):

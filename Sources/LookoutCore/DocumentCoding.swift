@@ -57,7 +57,27 @@ extension MetricsDocument {
             guard !value.isEmpty, value.utf8.count <= max else {
                 throw DocumentError(path: path, reason: "must be 1 to \(max) bytes long")
             }
+            try plain(value, path)
         }
+        func optionalText(_ value: String?, _ path: String, max: Int) throws(DocumentError) {
+            guard let value else { return }
+            guard value.utf8.count <= max else {
+                throw DocumentError(path: path, reason: "is longer than \(max) bytes")
+            }
+            try plain(value, path)
+        }
+        // Every string of the document ends up in a log line, a mail header, a label of
+        // /metrics or the dashboard: none may hold a control character (DESIGN §2a).
+        func plain(_ value: String, _ path: String) throws(DocumentError) {
+            if let (scalar, offset) = ControlCharacters.first(in: value) {
+                throw DocumentError(
+                    path: path,
+                    reason: "contains the control character \(ControlCharacters.name(scalar)) at position \(offset)")
+            }
+        }
+        try plain(system.uptime.human, "system.uptime.human")
+        try optionalText(system.disk.path, "system.disk.path", max: 4096)
+        try optionalText(agent, "agent", max: 256)
         try percent(system.cpu.percent, "system.cpu.percent")
         guard system.cpu.cores >= 1, system.cpu.cores <= 4096 else {
             throw DocumentError(path: "system.cpu.cores", reason: "\(system.cpu.cores) is not between 1 and 4096")
@@ -87,6 +107,7 @@ extension MetricsDocument {
         }
         for (i, service) in services.enumerated() {
             try text(service.id, "services[\(i)].id", max: 128)
+            try optionalText(service.error, "services[\(i)].error", max: 4096)
             try nonNegative(service.responseMS, "services[\(i)].response_ms")
         }
         if let interval = intervalSeconds, !(1...86_400).contains(interval) {

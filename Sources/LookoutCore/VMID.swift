@@ -1,7 +1,9 @@
 /// The identifier of one monitored machine.
 ///
 /// A vm_id names a folder in the data directory and appears in URLs, so it is
-/// restricted to `[A-Za-z0-9._-]{1,64}` and may never be `.` or `..` (DESIGN §3).
+/// restricted to `[A-Za-z0-9._-]{1,64}`, never starts with `.` (which also rules out `.`
+/// and `..`), and is never one of the names the hub uses for its own files in the data
+/// folder (``reservedNames``; DESIGN §3).
 /// Every place where a vm_id enters Lookout (folder name, document field, URL,
 /// command line) goes through ``init(validating:)``.
 public struct VMID: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -19,10 +21,20 @@ public struct VMID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.rawValue = text
     }
 
+    /// Names of the hub's own files and folders in the data folder. A VM with one of these
+    /// ids would have its folder collide with them (`outbox/`, `history/`) or its files
+    /// read as the hub's (`alerts.json`, the SQLite database and its `-wal`/`-shm`/`-journal`
+    /// companions). Hidden names (`.alerts.lock`, temp files) are ruled out by the dot rule.
+    public static let reservedNames: Set<String> = [
+        "outbox", "history", "alerts.json", "silences.json", "lookout.sqlite", "lookout.sqlite-wal",
+        "lookout.sqlite-shm", "lookout.sqlite-journal",
+    ]
+
     /// `nil` when `text` is a valid vm_id, else a sentence saying why it is not.
     public static func problem(with text: String) -> String? {
         if text.isEmpty { return "it is empty" }
         if text == "." || text == ".." { return "'.' and '..' are not allowed" }
+        if text.utf8.first == UInt8(ascii: ".") { return "it starts with '.' (names the hub keeps hidden)" }
         var count = 0
         for byte in text.utf8 {
             count += 1
@@ -35,6 +47,7 @@ public struct VMID: Hashable, Comparable, Sendable, CustomStringConvertible {
                 return "only letters, digits, '.', '_' and '-' are allowed"
             }
         }
+        if reservedNames.contains(text) { return "\"\(text)\" is the name of one of the hub's own files" }
         return nil
     }
 
@@ -49,7 +62,7 @@ public struct VMIDError: Error, CustomStringConvertible, Equatable {
     public let reason: String
 
     public var description: String {
-        "invalid vm_id \"\(value.prefix(80))\": \(reason) (allowed: [A-Za-z0-9._-]{1,64}, not '.' or '..')"
+        "invalid vm_id \"\(value.prefix(80))\": \(reason) (allowed: [A-Za-z0-9._-]{1,64}, not starting with '.', not a name of the hub's own files)"
     }
 }
 

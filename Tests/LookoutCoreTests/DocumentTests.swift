@@ -77,6 +77,37 @@ let designExample = """
         #expect(error.description.contains(expected), "\(error)")
     }
 
+    /// Each string field of the document, with a control character put in by JSON escape.
+    /// (vm_id is covered by its own rule; the timestamp must parse.)
+    @Test(arguments: [
+        (#""name": "mailu-front""#, #""name": "mailu\r\nfront""#, "containers[0].name", "U+000D"),
+        (#""status": "running""#, #""status": "run\u0000ning""#, "containers[0].status", "U+0000"),
+        (#""id": "mail""#, #""id": "ma\nil""#, "services[0].id", "U+000A"),
+        (#""response_ms": 125"#, #""response_ms": 125, "error": "bad\u001b[31m""#, "services[0].error", "U+001B"),
+        (#""human": "5 days""#, #""human": "5\tdays""#, "system.uptime.human", "U+0009"),
+        (#""percent": 25.5"#, #""percent": 25.5, "path": "/\u0085x""#, "system.disk.path", "U+0085"),
+        (#""vm_id": "oci-f-micro_1""#, #""vm_id": "oci-f-micro_1", "agent": "a\u007fb""#, "agent", "U+007F"),
+        (#""vm_id": "oci-f-micro_1""#, #""vm_id": "oci-f\nmicro_1""#, "vm_id", "invalid vm_id"),
+    ])
+    func refusesControlCharactersInEveryStringField(
+        original: String, replacement: String, path: String, expected: String
+    ) throws {
+        let text = designExample.replacingOccurrences(of: original, with: replacement)
+        #expect(text != designExample)
+        let error = try #require(throws: DocumentError.self) { try MetricsDocument.decode(Array(text.utf8)) }
+        #expect(error.path == path, "\(error)")
+        #expect(error.description.contains(expected), "\(error)")
+    }
+
+    @Test func controlCharactersAreJudgedPerScalarNotPerCharacter() {
+        // "\r\n" is one Character in Swift; a Character-based check would miss it.
+        #expect("a\r\nb".containsControlCharacter)
+        #expect("a\r\nb".replacingControlCharacters() == "a  b")
+        #expect(!"Grüße, 東京 ✓".containsControlCharacter)
+        #expect("x\u{85}y\u{7F}".replacingControlCharacters(with: "?") == "x?y?")
+        #expect(ControlCharacters.first(in: "ab\u{1B}")?.offset == 2)
+    }
+
     @Test func rejectsHugeAndNonJSONInput() throws {
         let huge = [UInt8](repeating: UInt8(ascii: " "), count: MetricsDocument.maxEncodedSize + 1)
         let tooBig = try #require(throws: DocumentError.self) { try MetricsDocument.decode(huge) }

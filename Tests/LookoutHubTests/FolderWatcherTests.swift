@@ -23,7 +23,7 @@ import Testing
         try tree.symlink("vm-c/metrics.json", to: "../store/vm-c.json")
         try tree.write(sample("vm-d", t0), at: ".real/vm-d/metrics.json")
         try tree.symlink("vm-d", to: ".real/vm-d")
-        try tree.write(sample("..x", t0), at: "..x/metrics.json")
+        try tree.write(sample("x..", t0), at: "x../metrics.json")
         // Sync tools' temp files and a conflict copy, all valid JSON, none to be ingested.
         try tree.write(sample("vm-a", t0 + 600), at: "vm-a/.syncthing.metrics.json.tmp")
         try tree.write(sample("vm-a", t0 + 900), at: "vm-a/~syncthing~metrics.json.tmp")
@@ -60,7 +60,7 @@ import Testing
 
         // First scan.
         let first = tree.byPath(await watcher.scan())
-        let good = ["vm-a", "vm-b", "vm-c", "vm-d", "..x"]
+        let good = ["vm-a", "vm-b", "vm-c", "vm-d", "x.."]
         let refusals: [String: [String]] = [
             "empty/metrics.json": ["empty"],
             "partial/metrics.json": ["not a valid metrics document", "JSON"],

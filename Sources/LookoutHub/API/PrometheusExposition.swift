@@ -72,7 +72,7 @@ enum PrometheusExposition {
             for sample in f.samples {
                 out += f.name
                 if !sample.labels.isEmpty {
-                    out += "{" + sample.labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
+                    out += "{" + sample.labels.map { "\($0.0)=\"\(escapeLabelValue($0.1))\"" }.joined(separator: ",") + "}"
                 }
                 out += " \(format(sample.value))\n"
             }
@@ -80,18 +80,25 @@ enum PrometheusExposition {
         return out
     }
 
-    /// Label values escape backslash, double quote and line feed (exposition format 0.0.4).
-    static func escape(_ value: String) -> String {
-        var result = ""
-        for character in value {
-            switch character {
-            case "\\": result += "\\\\"
-            case "\"": result += "\\\""
-            case "\n": result += "\\n"
-            default: result.append(character)
+    /// The exposition format's one escaping routine for label values, judged per Unicode
+    /// scalar: backslash, double quote and line feed get the escapes the format defines;
+    /// any other control character, for which it has none, becomes a space. Per scalar
+    /// because Swift's `Character` joins "\r\n" into one grapheme, which a `Character`
+    /// switch on "\n" misses, and the raw line break would then start a forged series.
+    static func escapeLabelValue(_ value: String) -> String {
+        let needsWork = value.unicodeScalars.contains { $0 == "\\" || $0 == "\"" || ControlCharacters.contains($0) }
+        guard needsWork else { return value }
+        var result = String.UnicodeScalarView()
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": result.append(contentsOf: #"\\"#.unicodeScalars)
+            case "\"": result.append(contentsOf: #"\""#.unicodeScalars)
+            case "\n": result.append(contentsOf: #"\n"#.unicodeScalars)
+            case _ where ControlCharacters.contains(scalar): result.append(" ")
+            default: result.append(scalar)
             }
         }
-        return result
+        return String(result)
     }
 
     static func format(_ value: Double) -> String {
