@@ -148,6 +148,23 @@ def fill(folder: Path, name: str = "filler") -> Path:
     return filler
 
 
+def test_a_hub_started_on_a_full_disk_names_the_cause(lookout_bin: Path, small_disk: Path) -> None:
+    data = small_disk / "data"
+    data.mkdir()
+    filler = fill(small_disk)
+    result = run_serve(lookout_bin, data)
+    output = f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+    # 1, not 78: systemd tries again, and the hub starts once there is room.
+    assert result.returncode == 1, output
+    assert "is full (ENOSPC" in result.stderr and "bytes free" in result.stderr, output
+    # No 0-byte database left behind, which the next start would refuse as damaged.
+    assert not list(data.glob("lookout.sqlite*")), list(data.glob("lookout.sqlite*"))
+    filler.unlink()
+    result = run_lookout(lookout_bin, "aggregate", "--data", str(data))
+    assert result.returncode == 0, result.stderr
+    assert (data / "lookout.sqlite").stat().st_size > 0
+
+
 def health(hub: Hub) -> dict[str, Any]:
     return hub.get_json("/healthz")
 

@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import LookoutCore
 import Logging
@@ -48,6 +51,13 @@ public final class HistoryStore: Sendable {
         self.logger = logger
         condition = StoreCondition(path: path, logger: logger)
         try StoreCheck.verify(path: path)
+        // A first start on a full disk must not leave a 0-byte file behind: the next start
+        // would refuse it as damaged instead of trying again.
+        let created = access(path, F_OK) != 0
+        func removeCreated() {
+            guard created else { return }
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
+        }
         var config = Configuration()
         config.label = "lookout.history"
         // Another process (a backup, `sqlite3` by hand) may hold the lock for a moment.
@@ -65,6 +75,7 @@ public final class HistoryStore: Sendable {
         do {
             pool = try DatabasePool(path: path, configuration: config)
         } catch {
+            removeCreated()
             throw HistoryStore.openError(path: path, error)
         }
         do {
@@ -79,6 +90,7 @@ public final class HistoryStore: Sendable {
         } catch let error as HubError {
             throw error
         } catch {
+            removeCreated()
             throw HistoryStore.openError(path: path, error)
         }
     }
