@@ -102,7 +102,7 @@ public struct Hub: Sendable {
     public func folderWatcher() -> FolderWatcher {
         FolderWatcher(
             dataFolder: settings.dataFolder, pollInterval: settings.pollInterval, logger: logger,
-            beforeScan: { [ingestor] in await ingestor.applyForgetRequests() },
+            beforeScan: { [ingestor] watching in await ingestor.applyForgetRequests(acknowledge: watching) },
             ingest: { [ingestor] document in await ingestor.ingest(document) })
     }
 

@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func zeroByteDatabaseIsRefusedWithItsCause() throws {
-        FileManager.default.createFile(atPath: path, contents: Data())
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         let error = try #require(throws: HubError.self) { try HistoryStore(path: path, logger: Logger(label: "test")) }
         #expect(error.kind == .needsOperator)
         #expect(error.message.contains("\(path) is 0 bytes"))

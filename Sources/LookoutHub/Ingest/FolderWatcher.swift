@@ -83,7 +83,7 @@ public struct FolderWatcher: Service {
     public let pollInterval: Duration
     private let logger: Logger
     private let ingest: Ingest
-    private let beforeScan: @Sendable () async -> Void
+    private let beforeScan: @Sendable (_ watching: Bool) async -> Void
     private let memory = ScanMemory()
     /// Files that could not be read or stored for a reason that may pass (a full disk, EMFILE):
     /// retried every scan, logged once and then summarised.
@@ -94,12 +94,13 @@ public struct FolderWatcher: Service {
     ///   - pollInterval: time between the end of one scan and the start of the next.
     ///   - failureSummaryInterval: the least time between two "still failing" lines.
     ///   - now: the clock of those summaries.
-    ///   - beforeScan: run at the start of every scan (the hub applies `lookout forget` requests).
+    ///   - beforeScan: run at the start of every scan (the hub applies `lookout forget` requests);
+    ///     `watching` is true for the scans of ``run()``, false for a one-off ``scan()``.
     ///   - ingest: called once per new or changed file that holds a valid document.
     public init(
         dataFolder: String, pollInterval: Duration = .seconds(5), failureSummaryInterval: TimeInterval = 300,
         logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
-        beforeScan: @escaping @Sendable () async -> Void = {}, ingest: @escaping Ingest
+        beforeScan: @escaping @Sendable (_ watching: Bool) async -> Void = { _ in }, ingest: @escaping Ingest
     ) {
         var folder = dataFolder
         while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
@@ -121,7 +122,7 @@ public struct FolderWatcher: Service {
         let presence = WatcherPresence(dataFolder: dataFolder).hold()
         defer { if let presence { close(presence) } }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            _ = await scan()
+            _ = await scan(watching: true)
             do {
                 try await cancelWhenGracefulShutdown { [pollInterval] in try await Task.sleep(for: pollInterval) }
             } catch {
@@ -136,7 +137,11 @@ public struct FolderWatcher: Service {
     /// Scans are meant to run one at a time (as ``run()`` does); two at once may ingest a
     /// changed file twice, which the store answers with `duplicate`.
     public func scan() async -> [ScanEntry] {
-        await beforeScan()
+        await scan(watching: false)
+    }
+
+    private func scan(watching: Bool) async -> [ScanEntry] {
+        await beforeScan(watching)
         let folderBytes = Array(dataFolder.utf8)
         let root: [UInt8]
         let names: [FileProbe.Name]

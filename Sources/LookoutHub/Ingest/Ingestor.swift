@@ -35,33 +35,40 @@ public struct Ingestor: Sendable {
         for document in try await store.latestDocuments() {
             fleet.update(document)
         }
-        await applyForgetRequests()
+        await applyForgetRequests(acknowledge: false)
     }
 
     /// Applies every forget request (`DATA/.forget/`) the fleet does not know yet: drops the
-    /// VM, deletes its latest row if one came back since (an older document that raced the
-    /// forget), and marks the request applied so a waiting `lookout forget` knows. Cheap when
-    /// nothing is new (one folder listing), so the folder watcher runs it on every scan.
-    public func applyForgetRequests() async {
+    /// VM and deletes its latest row if one came back since (an older document that raced the
+    /// forget). Cheap when nothing is new (one folder listing), so the folder watcher runs it
+    /// on every scan.
+    /// - Parameter acknowledge: mark the request applied, for a `lookout forget` waiting on a
+    ///   running hub; only that hub's watcher may (a cron `check` applying it would not keep
+    ///   the running hub's alert pass from seeing the VM).
+    public func applyForgetRequests(acknowledge: Bool) async {
         let requests = ForgetRequests(dataFolder: dataFolder)
         let (all, problems) = requests.all()
         for problem in problems { logger.debug("\(problem)") }
-        for request in all where fleet.forget(request.vmID, at: request.forgottenAt) {
-            do {
-                try await store.forgetLatest(vmID: request.vmID, notAfter: request.forgottenAt)
-            } catch {
-                logger.warning("forgetting \(request.vmID): \(error)")
-            }
-            let until = Timestamp.format(request.forgottenAt)
-            logger.notice("forgot \(request.vmID): its documents up to \(until) are ignored, a newer one brings it back")
-            if request.appliedAt == nil {
-                var applied = request
-                applied.appliedAt = now()
+        for request in all {
+            if fleet.forget(request.vmID, at: request.forgottenAt) {
                 do {
-                    try requests.save(applied)
+                    try await store.forgetLatest(vmID: request.vmID, notAfter: request.forgottenAt)
                 } catch {
-                    logger.warning("\(error)")
+                    logger.warning("forgetting \(request.vmID): \(error)")
                 }
+                let until = Timestamp.format(request.forgottenAt)
+                // Once per forget; every later start (or cron `check`) only at debug level.
+                logger.log(
+                    level: request.appliedAt == nil ? .notice : .debug,
+                    "forgot \(request.vmID): its documents up to \(until) are ignored, a newer one brings it back")
+            }
+            guard acknowledge, request.appliedAt == nil else { continue }
+            var applied = request
+            applied.appliedAt = now()
+            do {
+                try requests.save(applied)
+            } catch {
+                logger.warning("\(error)")
             }
         }
     }
