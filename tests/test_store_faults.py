@@ -96,6 +96,39 @@ def test_damaged_database_is_refused_with_exit_78_and_left_untouched(lookout_bin
         assert side_files(db) == [], f"created {side_files(db)}"
 
 
+def test_damage_found_while_running_stops_every_write(start_hub: Any, tmp_path: Path) -> None:
+    db = make_database(start_hub, tmp_path / "maker")
+    hub = start_hub(data=db.parent, name="damaged")
+    assert hub.get_json("/healthz")["status"] == "ok"
+    # The pages of the tables go bad under the running hub (its writer has not read them yet).
+    pages = db.stat().st_size // PAGE
+    with open(db, "r+b") as f:
+        f.seek(PAGE)
+        f.write(bytes((i * 131 + 17) % 256 for i in range((pages - 1) * PAGE)))
+        f.flush()
+        os.fsync(f.fileno())
+    answers = []
+    ts = int(time.time()) - 30
+    for i in range(10):
+        status, _ = hub.post_doc(make_doc("web-1", ts + i))
+        answers.append(status)
+    assert 503 in answers, answers
+    assert 201 not in answers[answers.index(503):], answers
+    state = hub.get_json("/healthz")
+    assert state["status"] == "degraded" and "damaged" in state["reason"], state
+    assert "systemctl stop lookout" in state["reason"], state
+    # From now on nothing is written into the file (nor its WAL).
+    files = [db] + [Path(str(db) + s) for s in ("-wal",) if Path(str(db) + s).exists()]
+    before = [digest(f) for f in files]
+    for i in range(10, 20):
+        assert hub.post_doc(make_doc("web-1", ts + i))[0] == 503
+    assert [digest(f) for f in files] == before
+    damaged_lines = [line for line in hub.log().splitlines() if "is damaged" in line]
+    assert len(damaged_lines) == 1, "\n".join(damaged_lines)
+    assert hub.poll() is None
+    assert hub.stop() == 0
+
+
 def test_zero_byte_database_is_refused_naming_the_cause(lookout_bin: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
