@@ -54,14 +54,16 @@ public struct DailyAggregator: Sendable {
 /// - at `minuteOfDay` (UTC, default 23:55) it writes ``DailyAggregate/defaultDay(now:)``: at
 ///   23:55 the day so far, for whoever reads it before midnight;
 /// - at 00:05 UTC it rewrites the day that just ended, with its last minutes;
-/// - at start it writes every day still fully within `raw_days` whose file is missing or was
-///   written before that day ended (the hub was down at 00:05), skipping days with no sample.
+/// - shortly after start (`catchUpDelay`, so it does not compete with the start itself) it
+///   writes every day still fully within `raw_days` whose file is missing or was written
+///   before that day ended (the hub was down at 00:05), skipping days with no sample.
 ///
 /// A failure is logged and retried at the next run; cron users run `lookout aggregate` instead.
 public struct DailyAggregateService: Service {
     let aggregator: DailyAggregator
     let minuteOfDay: Int
     let rawDays: Int
+    var catchUpDelay: Duration = .seconds(30)
     let logger: Logger
     let now: @Sendable () -> Date
 
@@ -100,6 +102,8 @@ public struct DailyAggregateService: Service {
     }
 
     public func run() async throws {
+        try? await cancelWhenGracefulShutdown { [catchUpDelay] in try await Task.sleep(for: catchUpDelay) }
+        guard !Task.isCancelled && !Task.isShuttingDownGracefully else { return }
         await catchUp(now: now())
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let next = Self.nextRun(after: now(), minuteOfDay: minuteOfDay)
