@@ -212,6 +212,9 @@ public struct Retention: Codable, Sendable, Equatable {
     public var rawDays = 14
     /// ... and hourly min / avg / max this long.
     public var hourlyDays = 365
+    /// A VM silent this long is forgotten as `lookout forget` does (latest document, fleet
+    /// entry, active alerts; history stays); `nil` (the default) never forgets on its own.
+    public var forgetAfterDays: Int?
     public init() {}
 
     public init(rawDays: Int, hourlyDays: Int) {
@@ -360,7 +363,9 @@ extension Webhook {
 }
 
 extension Retention {
-    enum CodingKeys: String, CodingKey, CaseIterable { case rawDays = "raw_days", hourlyDays = "hourly_days" }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case rawDays = "raw_days", hourlyDays = "hourly_days", forgetAfterDays = "forget_after_days"
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -373,6 +378,11 @@ extension Retention {
         guard (rawDays...36_500).contains(hourlyDays) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .hourlyDays, in: c, debugDescription: "\(hourlyDays) must be at least raw_days (\(rawDays)) and at most 36500")
+        }
+        forgetAfterDays = try c.decodeIfPresent(Int.self, forKey: .forgetAfterDays)
+        if let days = forgetAfterDays, !(1...3650).contains(days) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .forgetAfterDays, in: c, debugDescription: "\(days) is not between 1 and 3650 days (or null: never)")
         }
     }
 }

@@ -72,7 +72,7 @@ public struct Hub: Sendable {
         let dataFolder = settings.dataFolder
         let controller = MonitoringController<BasicRequestContext>(
             ingestor: ingestor, tokens: settings.tokens, config: settings.config,
-            alertsBody: { Hub.alertsBody(dataFolder: dataFolder) }, now: now)
+            alertsBody: { try Hub.alertsBody(dataFolder: dataFolder) }, now: now)
         controller.addRoutes(to: router.group("api/monitoring"))
         let fleet = ingestor.fleet
         let config = settings.config
@@ -83,8 +83,9 @@ public struct Hub: Sendable {
             let text = PrometheusExposition.render(fleet.entries(), config: config, now: now())
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
+        let store = ingestor.store
         router.get("healthz") { _, _ in
-            Response.json(#"{"status":"ok","version":"\#(LookoutVersion.current)","vms":\#(fleet.count)}"#)
+            Response.json(store.health.healthzBody(vms: fleet.count))
         }
         if let folder = settings.publicFolder {
             router.add(middleware: DashboardFiles(folder: folder))
@@ -101,15 +102,27 @@ public struct Hub: Sendable {
     public func folderWatcher() -> FolderWatcher {
         FolderWatcher(
             dataFolder: settings.dataFolder, pollInterval: settings.pollInterval, logger: logger,
+            beforeScan: { [ingestor] watching in await ingestor.applyForgetRequests(acknowledge: watching) },
             ingest: { [ingestor] document in await ingestor.ingest(document) })
     }
 
-    /// alerts.json as written by the alert engine, or no alerts before it first runs.
-    static func alertsBody(dataFolder: String) -> ByteBuffer {
-        if let bytes = try? AtomicFile.read("\(dataFolder)/alerts.json", limit: 16 << 20) {
-            return ByteBuffer(bytes: bytes)
+    /// alerts.json as written by the alert engine, or no alerts before it first runs. A file
+    /// that is there but cannot be read or decoded is a 500 naming it, never an empty list
+    /// (which would tell the dashboard that all is well).
+    static func alertsBody(dataFolder: String) throws -> ByteBuffer {
+        let path = "\(dataFolder)/alerts.json"
+        let bytes: [UInt8]
+        do {
+            bytes = try AtomicFile.read(path, limit: 16 << 20)
+        } catch {
+            if error.isNotFound { return ByteBuffer(string: #"{"alerts":[]}"#) }
+            throw HTTPError(.internalServerError, message: "the active alerts (alerts.json) cannot be read: \(error.reason)")
         }
-        return ByteBuffer(string: #"{"alerts":[]}"#)
+        guard (try? JSONDecoder().decode(AlertState.self, from: Data(bytes))) != nil else {
+            throw HTTPError(
+                .internalServerError, message: "the active alerts (alerts.json) are damaged: not valid alert state JSON")
+        }
+        return ByteBuffer(bytes: bytes)
     }
 
     /// The HTTP server plus the background services, ready for `runService()`.

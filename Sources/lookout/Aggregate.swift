@@ -10,13 +10,15 @@ import Logging
 
 struct Aggregate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write the daily aggregate DATA/history/YYYY-MM-DD.json (for cron at 23:55).",
+        abstract: "Write the daily aggregate DATA/history/YYYY-MM-DD.json (for cron at 23:55 and 00:05).",
         discussion: """
             Per VM and metric: min / avg / max / nearest-rank p95, samples and minutes with data; per service the \
             healthy share and average response time; per container the minutes running; alerts opened that day \
-            by severity. Days are UTC. Without --date: yesterday before 23:50 UTC, today from 23:50 on. Running it \
-            twice gives the same file. Raw samples are kept retention.raw_days (default 14), so older days cannot \
-            be aggregated.
+            by severity. Days are UTC. Without --date: today from 23:50 UTC on (the 23:55 cron line writes the day \
+            so far), yesterday before (a run shortly after midnight, the 00:05 cron line, rewrites the day that just \
+            ended with its last minutes, so each file ends up covering the whole day). Running it twice on the \
+            same data gives the same file. Raw samples are kept retention.raw_days (default 14), so older days \
+            cannot be aggregated. Exit 78 when the history database is damaged (nothing is changed in it).
             """)
 
     @OptionGroup var options: HubOptions
@@ -54,7 +56,7 @@ struct Aggregate: AsyncParsableCommand {
             print("\(path): \(report.vms.count) VM(s), \(report.alertsOpened.values.reduce(0, +)) alert(s) opened")
         } catch let error as HubError {
             logger.critical("\(error)")
-            throw ExitCode(1)
+            throw error.exitCode
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)

@@ -60,7 +60,7 @@ struct Check: AsyncParsableCommand {
             if report.delivery.failed > 0 { throw ExitCode(75) }
         } catch let error as HubError {
             logger.critical("\(error)")
-            throw ExitCode(1)
+            throw error.exitCode
         }
     }
 }

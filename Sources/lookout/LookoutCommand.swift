@@ -14,6 +14,6 @@ struct LookoutCommand: AsyncParsableCommand {
             Exit codes: 0 ok; 1 runtime failure; 64 bad usage; 75 (check) a notice is queued for retry; 78 bad configuration.
             """,
         version: LookoutVersion.current,
-        subcommands: [Serve.self, Check.self, Aggregate.self, NotifyTest.self]
+        subcommands: [Serve.self, Check.self, Aggregate.self, Forget.self, NotifyTest.self]
     )
 }

@@ -93,7 +93,7 @@ struct Serve: AsyncParsableCommand {
             hub = try await Hub.open(settings, logger: logger)
         } catch {
             logger.critical("\(error)")
-            throw ExitCode(1)
+            throw error.exitCode
         }
         var services: [any Service] = []
         guard let aggregateMinute = DailyAggregateService.minuteOfDay(aggregateAt) else {
@@ -101,7 +101,7 @@ struct Serve: AsyncParsableCommand {
         }
         services.append(DailyAggregateService(
             aggregator: DailyAggregator(dataFolder: data, store: hub.ingestor.store), minuteOfDay: aggregateMinute,
-            logger: logger))
+            rawDays: monitoring.retention.rawDays, logger: logger))
         if !noLocalAgent {
             services.append(try LocalAgent(ingestor: hub.ingestor, interval: .seconds(localInterval), environment: environment, logger: logger))
         }

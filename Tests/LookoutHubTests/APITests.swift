@@ -228,8 +228,9 @@ import Testing
             let (status, body) = try await post(client, makeDocument("web-1", at: Self.now))
             #expect(status == .serviceUnavailable)
             #expect(body == #"{"error":"the hub could not store the document right now; retry later"}"#)
+            // The fleet still took it: the dashboard and the alert pass judge what the VM says now.
             try await client.execute(uri: "/api/monitoring/vm/web-1", method: .get) { response in
-                #expect(response.status == .notFound)
+                #expect(response.status == .ok)
             }
         }
     }

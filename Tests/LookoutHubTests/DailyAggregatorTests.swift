@@ -78,8 +78,69 @@ import Testing
         for bad in ["24:00", "7:30", "12:60", "+1:00", "1200", ""] {
             #expect(DailyAggregateService.minuteOfDay(bad) == nil, "\(bad)")
         }
-        #expect(DailyAggregateService.nextRun(after: Self.at(600), minuteOfDay: 1435) == Self.at(1435))
-        #expect(DailyAggregateService.nextRun(after: Self.at(1435), minuteOfDay: 1435) == Self.at(1440 + 1435))
+        // 10:00 → 23:55 (the day so far); 23:55 → 00:05 the next day (the day just ended,
+        // complete); 00:05 → 23:55 that day.
+        let day = Self.day
+        let next = DailyAggregate.Day(index: day.index + 1)
+        #expect(DailyAggregateService.nextRun(after: Self.at(600), minuteOfDay: 1435) == (Self.at(1435), day))
+        #expect(DailyAggregateService.nextRun(after: Self.at(1435), minuteOfDay: 1435) == (Self.at(1445), day))
+        #expect(DailyAggregateService.nextRun(after: Self.at(1445), minuteOfDay: 1435) == (Self.at(1440 + 1435), next))
+        #expect(DailyAggregateService.nextRun(after: Self.at(2), minuteOfDay: 1435) == (Self.at(5), day.previous))
+        // A daily time before 23:50 writes yesterday; the 00:05 run is there all the same.
+        #expect(DailyAggregateService.nextRun(after: Self.at(30), minuteOfDay: 360) == (Self.at(360), day.previous))
+    }
+
+    /// The case: a sample at 23:57:30, after the 23:55 run, is in that day's file once
+    /// the 00:05 run has rewritten it. The services' clock is injected; nothing sleeps.
+    @Test func aSampleAt235730IsInThatDaysFile() async throws {
+        try AtomicFile.makeDirectories(folder)
+        let store = try HistoryStore(path: "\(folder)/lookout.sqlite", logger: Logger(label: "test"))
+        let aggregator = DailyAggregator(dataFolder: folder, store: store)
+        let service = DailyAggregateService(aggregator: aggregator, logger: Logger(label: "test"), now: { Self.at(1436) })
+        #expect(try await store.insert(makeDocument("web-1", at: Self.at(1200), cpu: 10)))
+        // 23:55: the day so far.
+        let evening = DailyAggregateService.nextRun(after: Self.at(1200), minuteOfDay: 1435)
+        #expect(await service.write(evening.day))
+        #expect(try readReport(Self.day).vms["web-1"]?.samples == 1)
+        // 23:57:30: one more sample; 00:05: the day complete.
+        #expect(try await store.insert(makeDocument("web-1", at: Self.at(1437.5), cpu: 30)))
+        let midnight = DailyAggregateService.nextRun(after: evening.at, minuteOfDay: 1435)
+        #expect(midnight.at == Self.at(1445) && midnight.day == Self.day)
+        #expect(await service.write(midnight.day))
+        let vm = try #require(try readReport(Self.day).vms["web-1"])
+        #expect(vm.samples == 2)
+        #expect(vm.metrics["cpu"]?.max == 30)
+    }
+
+    /// At start, `serve` writes every day within raw_days whose file is missing or was written
+    /// before the day ended; complete files and days without samples are left alone.
+    @Test func startWritesMissingAndIncompleteDays() async throws {
+        try AtomicFile.makeDirectories(folder)
+        let store = try HistoryStore(path: "\(folder)/lookout.sqlite", logger: Logger(label: "test"))
+        let aggregator = DailyAggregator(dataFolder: folder, store: store)
+        // Samples on the 6th, the 8th and the 9th; "now" is the 11th at 10:00, raw_days 5: the
+        // 6th is partly pruned already, the 7th onwards fully within retention.
+        for (day, minute) in [(-3, 600.0), (-1, 600.0), (0, 600.0), (0, 1437.5)] {
+            #expect(try await store.insert(makeDocument("web-1", at: Self.at(Double(day * 1440) + minute))))
+        }
+        let now = Self.at(2 * 1440 + 600)
+        let service = DailyAggregateService(aggregator: aggregator, rawDays: 5, logger: Logger(label: "test"), now: { now })
+        // The 9th was written at 23:55 that day (file time before the day's end): incomplete.
+        try await aggregator.run(day: Self.day)
+        let ninth = "\(folder)/history/\(Self.day).json"
+        try FileManager.default.setAttributes([.modificationDate: Self.at(1435)], ofItemAtPath: ninth)
+
+        let written = await service.catchUp(now: now)
+        #expect(written.map(\.description) == ["2025-12-08", "2025-12-09"])
+        #expect(try readReport(Self.day).vms["web-1"]?.samples == 2)
+        #expect(!FileManager.default.fileExists(atPath: "\(folder)/history/2025-12-06.json"))  // partly pruned
+        #expect(!FileManager.default.fileExists(atPath: "\(folder)/history/2025-12-10.json"))  // no samples
+        #expect(await service.catchUp(now: now).isEmpty)  // now every file is complete
+    }
+
+    func readReport(_ day: DailyAggregate.Day) throws -> DailyAggregate.Report {
+        let bytes = try AtomicFile.read("\(folder)/history/\(day).json", limit: 1 << 20)
+        return try JSONDecoder().decode(DailyAggregate.Report.self, from: Data(bytes))
     }
 
     @Test func apiListsAndServesDailyFiles() async throws {

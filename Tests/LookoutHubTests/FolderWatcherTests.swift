@@ -136,6 +136,42 @@ import Testing
         #expect(warnings.allSatisfy { $0.contains("\(tree.data)/vm-a/metrics.json") })
     }
 
+    /// A full disk fails every file of every scan: one error line, then a summary every 5 min
+    /// (injected clock, one scan a minute), and one notice when storing works again.
+    @Test func aFailureOnEveryScanIsLoggedOnceThenSummarised() async throws {
+        let tree = try TempTree()
+        defer { tree.remove() }
+        for vm in ["vm-a", "vm-b", "vm-c"] {
+            try tree.write(sample(vm, t0), at: "\(vm)/metrics.json")
+        }
+        let logs = CapturedLogs()
+        let clock = Mutex(t0)
+        let failing = Mutex(true)
+        let watcher = FolderWatcher(
+            dataFolder: tree.data, logger: logs.logger, now: { clock.withLock { $0 } }
+        ) { _ in failing.withLock { $0 } ? .failed("disk I/O error: the file system is full") : .stored }
+
+        for minute in 0..<12 {
+            clock.withLock { $0 = t0 + Double(minute * 60) }
+            let entries = await watcher.scan()
+            #expect(entries.count == 3 && entries.allSatisfy { $0.result == .ingested(.failed("disk I/O error: the file system is full")) })
+        }
+        let errors = logs.messages(at: .error)
+        // Minute 0: the first failure; minutes 5 and 10: summaries. 36 failures, 3 lines.
+        #expect(errors.count == 3, "\(errors)")
+        #expect(errors.first?.contains("vm-a/metrics.json") == true)
+        #expect(errors.first?.contains("the file system is full") == true)
+        #expect(errors.dropFirst().allSatisfy { $0.contains("still failing: 3 item(s)") && $0.contains("last error") })
+        #expect(logs.messages(at: .warning).isEmpty)
+
+        failing.withLock { $0 = false }
+        let recovered = await watcher.scan()
+        #expect(recovered.allSatisfy { $0.result == .ingested(.stored) })
+        #expect(logs.messages(at: .notice).filter { $0.contains("works again") }.count == 1)
+        _ = await watcher.scan()
+        #expect(logs.messages(at: .error).count == 3)
+    }
+
     /// Folders come and go with sync tools: a vanished one is dropped without a word and read
     /// anew when it comes back.
     @Test func foldersThatDisappearAndReappear() async throws {

@@ -14,7 +14,7 @@ struct MonitoringController<Context: RequestContext>: Sendable {
     let tokens: APITokens
     let config: MonitoringConfig
     /// The body of `/api/monitoring/alerts`: the content of alerts.json.
-    let alertsBody: @Sendable () -> ByteBuffer
+    let alertsBody: @Sendable () throws -> ByteBuffer
     let now: @Sendable () -> Date
 
     var fleet: Fleet { ingestor.fleet }
@@ -27,7 +27,7 @@ struct MonitoringController<Context: RequestContext>: Sendable {
     func addRoutes(to group: RouterGroup<Context>) {
         group.get("summary") { _, _ in Response.json(fleet.summaryBody()) }
         group.get("vm/:vm_id") { _, context in try vm(context) }
-        group.get("alerts") { _, _ in Response.json(alertsBody()) }
+        group.get("alerts") { _, _ in Response.json(try alertsBody()) }
         group.get("alerts/history") { request, _ in try await alertHistory(request) }
         group.get("status") { _, _ in try status() }
         group.get("config") { _, _ in try publicConfig() }

@@ -49,19 +49,32 @@ public struct DailyAggregator: Sendable {
     }
 }
 
-/// Runs the daily aggregate inside `lookout serve` once a day at `at` (UTC minutes after
-/// midnight, default 23:55), for ``DailyAggregate/defaultDay(now:)`` — today at 23:55.
-/// A failure is logged and retried the next day; cron users run `lookout aggregate` instead.
+/// Runs the daily aggregate inside `lookout serve`, so each day's file ends up covering the
+/// whole day:
+/// - at `minuteOfDay` (UTC, default 23:55) it writes ``DailyAggregate/defaultDay(now:)``: at
+///   23:55 the day so far, for whoever reads it before midnight;
+/// - at 00:05 UTC it rewrites the day that just ended, with its last minutes;
+/// - shortly after start (`catchUpDelay`, so it does not compete with the start itself) it
+///   writes every day still fully within `raw_days` whose file is missing or was written
+///   before that day ended (the hub was down at 00:05), skipping days with no sample.
+///
+/// A failure is logged and retried at the next run; cron users run `lookout aggregate` instead.
 public struct DailyAggregateService: Service {
     let aggregator: DailyAggregator
     let minuteOfDay: Int
+    let rawDays: Int
+    var catchUpDelay: Duration = .seconds(30)
     let logger: Logger
     let now: @Sendable () -> Date
 
-    public init(aggregator: DailyAggregator, minuteOfDay: Int = 23 * 60 + 55, logger: Logger,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+    /// Minutes after midnight UTC of the run that rewrites the previous day complete.
+    public static let completeMinute = 5
+
+    public init(aggregator: DailyAggregator, minuteOfDay: Int = 23 * 60 + 55, rawDays: Int = Retention().rawDays,
+                logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.aggregator = aggregator
         self.minuteOfDay = minuteOfDay
+        self.rawDays = rawDays
         self.logger = logger
         self.now = now
     }
@@ -76,25 +89,68 @@ public struct DailyAggregateService: Service {
         return h * 60 + m
     }
 
-    /// The next run strictly after `now`.
-    static func nextRun(after now: Date, minuteOfDay: Int) -> Date {
+    /// The next run strictly after `now`, and the day it writes.
+    static func nextRun(after now: Date, minuteOfDay: Int) -> (at: Date, day: DailyAggregate.Day) {
         let today = DailyAggregate.Day(containing: now)
-        let candidate = today.start.addingTimeInterval(Double(minuteOfDay * 60))
-        return candidate > now ? candidate : candidate.addingTimeInterval(86_400)
+        var runs: [(at: Date, day: DailyAggregate.Day)] = []
+        for day in [today, DailyAggregate.Day(index: today.index + 1)] {
+            let daily = day.start.addingTimeInterval(Double(minuteOfDay * 60))
+            runs.append((daily, DailyAggregate.defaultDay(now: daily)))
+            runs.append((day.start.addingTimeInterval(Double(completeMinute * 60)), day.previous))
+        }
+        return runs.filter { $0.at > now }.min { $0.at < $1.at }!
     }
 
     public func run() async throws {
+        try? await cancelWhenGracefulShutdown { [catchUpDelay] in try await Task.sleep(for: catchUpDelay) }
+        guard !Task.isCancelled && !Task.isShuttingDownGracefully else { return }
+        await catchUp(now: now())
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let wait = Self.nextRun(after: now(), minuteOfDay: minuteOfDay).timeIntervalSince(now())
+            let next = Self.nextRun(after: now(), minuteOfDay: minuteOfDay)
+            let wait = next.at.timeIntervalSince(now())
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(max(1, wait))) }
             guard !Task.isCancelled && !Task.isShuttingDownGracefully else { return }
-            let day = DailyAggregate.defaultDay(now: now())
-            do {
-                let (path, _) = try await aggregator.run(day: day)
-                logger.info("daily aggregate written: \(path)")
-            } catch {
-                logger.error("daily aggregate for \(day) failed: \(error)")
+            await write(next.day)
+        }
+    }
+
+    /// Writes every day still fully within `raw_days` before `now`'s day whose file is missing
+    /// or incomplete (written before the day ended); returns the days written.
+    @discardableResult
+    func catchUp(now: Date) async -> [DailyAggregate.Day] {
+        let today = DailyAggregate.Day(containing: now)
+        let oldestKept = now.addingTimeInterval(-Double(rawDays) * 86_400)
+        var written: [DailyAggregate.Day] = []
+        for index in max(0, today.index - rawDays)..<today.index {
+            let day = DailyAggregate.Day(index: index)
+            // Its first hours may already be pruned: a file from those samples would be partial.
+            guard day.start >= oldestKept else { continue }
+            let path = "\(DailyAggregator.folder(dataFolder: aggregator.dataFolder))/\(day).json"
+            if let stamp = FileProbe.info(Array(path.utf8), followSymlinks: true)?.stamp,
+                Double(stamp.modified) / 1e9 >= day.end.timeIntervalSince1970
+            {
+                continue
             }
+            do {
+                guard !(try await aggregator.store.vmIDsWithSamples(from: day.start, to: day.end)).isEmpty else { continue }
+            } catch {
+                logger.error("daily aggregate catch-up: \(error)")
+                return written
+            }
+            if await write(day) { written.append(day) }
+        }
+        return written
+    }
+
+    @discardableResult
+    func write(_ day: DailyAggregate.Day) async -> Bool {
+        do {
+            let (path, _) = try await aggregator.run(day: day)
+            logger.info("daily aggregate written: \(path)")
+            return true
+        } catch {
+            logger.error("daily aggregate for \(day) failed: \(error)")
+            return false
         }
     }
 }

@@ -24,6 +24,8 @@ public final class Fleet: Sendable {
 
     struct State {
         var entries: [VMID: Entry] = [:]
+        /// VMs forgotten (`lookout forget`), with the moment: their documents up to then are refused.
+        var forgotten: [VMID: Date] = [:]
         var version = 0
         var summary: (version: Int, body: ByteBuffer)?
     }
@@ -41,6 +43,11 @@ public final class Fleet: Sendable {
         return state.withLock { state in
             let previous = state.entries[document.vmID]
             if let previous, previous.document.timestamp >= document.timestamp { return false }
+            if let forgotten = state.forgotten[document.vmID] {
+                guard document.timestamp > forgotten else { return false }
+                // Newer than the forget: the VM is alive and back.
+                state.forgotten[document.vmID] = nil
+            }
             var since: [String: Date] = [:]
             for service in document.services {
                 let before = previous?.document.services.first { $0.id == service.id }
@@ -51,6 +58,27 @@ public final class Fleet: Sendable {
             state.version += 1
             return true
         }
+    }
+
+    /// Drops `vmID` unless its latest document is newer than `at`, and from then on refuses its
+    /// documents up to `at` (a late file or spool replay must not bring a forgotten VM back).
+    /// - Returns: `false` when the fleet already knew this forget (nothing to do again).
+    @discardableResult
+    public func forget(_ vmID: VMID, at: Date) -> Bool {
+        state.withLock { state in
+            if let known = state.forgotten[vmID], known >= at { return false }
+            state.forgotten[vmID] = at
+            if let entry = state.entries[vmID], entry.document.timestamp <= at {
+                state.entries[vmID] = nil
+                state.version += 1
+            }
+            return true
+        }
+    }
+
+    /// When `vmID` was forgotten, if it was and has not reported since.
+    public func forgottenAt(_ vmID: VMID) -> Date? {
+        state.withLock { $0.forgotten[vmID] }
     }
 
     public func entry(_ vmID: VMID) -> Entry? {

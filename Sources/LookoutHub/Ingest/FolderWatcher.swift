@@ -8,6 +8,12 @@ import LookoutCore
 import ServiceLifecycle
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// What the hub did with a document handed to it, by either transport.
 ///
 /// The folder watcher and `POST /api/monitoring/ingest` both report it, so logs and API
@@ -77,26 +83,46 @@ public struct FolderWatcher: Service {
     public let pollInterval: Duration
     private let logger: Logger
     private let ingest: Ingest
+    private let beforeScan: @Sendable (_ watching: Bool) async -> Void
     private let memory = ScanMemory()
+    /// Files that could not be read or stored for a reason that may pass (a full disk, EMFILE):
+    /// retried every scan, logged once and then summarised.
+    private let failures: RepeatedFailureLog
 
     /// - Parameters:
     ///   - dataFolder: the hub's `DATA`; it may not exist yet (a sync tool may create it later).
     ///   - pollInterval: time between the end of one scan and the start of the next.
+    ///   - failureSummaryInterval: the least time between two "still failing" lines.
+    ///   - now: the clock of those summaries.
+    ///   - beforeScan: run at the start of every scan (the hub applies `lookout forget` requests);
+    ///     `watching` is true for the scans of ``run()``, false for a one-off ``scan()``.
     ///   - ingest: called once per new or changed file that holds a valid document.
-    public init(dataFolder: String, pollInterval: Duration = .seconds(5), logger: Logger, ingest: @escaping Ingest) {
+    public init(
+        dataFolder: String, pollInterval: Duration = .seconds(5), failureSummaryInterval: TimeInterval = 300,
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
+        beforeScan: @escaping @Sendable (_ watching: Bool) async -> Void = { _ in }, ingest: @escaping Ingest
+    ) {
         var folder = dataFolder
         while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
         self.dataFolder = folder
         self.pollInterval = pollInterval
         self.logger = logger
         self.ingest = ingest
+        self.beforeScan = beforeScan
+        failures = RepeatedFailureLog(
+            logger: logger, what: "ingesting from \(folder)", interval: failureSummaryInterval, now: now)
     }
 
     /// Scans every `pollInterval` until graceful shutdown or cancellation, then returns.
+    ///
+    /// While it runs it holds `DATA/.watcher.lock` (shared), which tells `lookout forget`
+    /// that a hub will pick up its request.
     public func run() async throws {
         logger.info("watching \(dataFolder)/*/metrics.json every \(pollInterval)")
+        let presence = WatcherPresence(dataFolder: dataFolder).hold()
+        defer { if let presence { close(presence) } }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            _ = await scan()
+            _ = await scan(watching: true)
             do {
                 try await cancelWhenGracefulShutdown { [pollInterval] in try await Task.sleep(for: pollInterval) }
             } catch {
@@ -111,6 +137,11 @@ public struct FolderWatcher: Service {
     /// Scans are meant to run one at a time (as ``run()`` does); two at once may ingest a
     /// changed file twice, which the store answers with `duplicate`.
     public func scan() async -> [ScanEntry] {
+        await scan(watching: false)
+    }
+
+    private func scan(watching: Bool) async -> [ScanEntry] {
+        await beforeScan(watching)
         let folderBytes = Array(dataFolder.utf8)
         let root: [UInt8]
         let names: [FileProbe.Name]
@@ -147,6 +178,7 @@ public struct FolderWatcher: Service {
         }
         // Files that are gone are forgotten, so one that comes back is read (and logged) anew.
         memory.keepOnly(present)
+        failures.keepOnly(present)
         return entries
     }
 
@@ -279,6 +311,10 @@ public struct FolderWatcher: Service {
         } catch let error where error.isNotFound {
             logger.debug("\(path) disappeared before it could be read")
             return (.skipped("disappeared before it could be read"), false)
+        } catch let error where error.mayPass {
+            // Not the file's fault (too many open files, an I/O error): read it again next scan.
+            failures.failed(path, error.description)
+            return (.skipped(error.description), false)
         } catch {
             return refuse(error.description)
         }
@@ -292,6 +328,7 @@ public struct FolderWatcher: Service {
             return refuse("the document's vm_id is \"\(document.vmID)\" but its folder is \"\(folderVMID)\"")
         }
         let outcome = await ingest(document)
+        if case .failed = outcome {} else { failures.succeeded(path) }
         let sample = "\(document.vmID) at \(Timestamp.format(document.timestamp))"
         switch outcome {
         case .stored:
@@ -303,11 +340,21 @@ public struct FolderWatcher: Service {
         case .rejected(let reason):
             logger.warning("the store refused \(sample) from \(path): \(reason)")
         case .failed(let reason):
-            // Not remembered as seen: the next scan tries the same file again.
-            logger.error("could not store \(sample) from \(path), will retry: \(reason)")
+            // Not remembered as seen: the next scan tries the same file again. A full disk
+            // fails every file of every scan: one line, then a summary every few minutes.
+            failures.failed(path, "could not store \(sample): \(reason)")
             return (.ingested(outcome), false)
         }
         return (.ingested(outcome), true)
+    }
+}
+
+extension FileError {
+    /// Whether reading again later may succeed: the system ran short (descriptors, memory) or
+    /// the disk failed, as opposed to a file that is wrong (too large, a folder, no permission).
+    fileprivate var mayPass: Bool {
+        guard let code else { return false }
+        return [EMFILE, ENFILE, ENOMEM, EIO, EAGAIN, EINTR, ENOSPC].contains(code)
     }
 }
 

@@ -80,12 +80,24 @@ extension HistoryStore {
     }
 
     private func writeBatch(_ batch: [WriteQueue.Pending]) async {
+        if let damage = condition.damage {
+            // Nothing more goes into a file SQLite reported as damaged.
+            for pending in batch { pending.continuation.resume(returning: .failure(damage)) }
+            return
+        }
         let documents = batch.map { ($0.document, $0.encoded) }
         do {
             let results = try await pool.write { db in try HistoryStore.insert(documents, db) }
             for (pending, isNew) in zip(batch, results) {
                 pending.continuation.resume(returning: .success(isNew))
             }
+            if condition.succeeded() { await checkpoint() }
+            return
+        } catch where StoreCondition.isStoreWide(error) {
+            // A full disk or a damaged file fails every document alike: no point in one by one.
+            let failure = condition.failed(error, task: "storing \(batch.count) document(s)")
+            for pending in batch { pending.continuation.resume(returning: .failure(failure)) }
+            await checkpoint()
             return
         } catch where batch.count > 1 {
             // One bad document must not fail the others: write each on its own.

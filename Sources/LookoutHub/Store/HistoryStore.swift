@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import LookoutCore
 import Logging
@@ -24,15 +27,37 @@ public final class HistoryStore: Sendable {
     let logger: Logger
     let writeQueue = Mutex(WriteQueue())
 
+    /// What the store learned about its file while running (`/healthz`).
+    let condition: StoreCondition
+
+    /// Most bytes the WAL keeps after a checkpoint (it is truncated to this), and about when
+    /// SQLite checkpoints on its own (1000 pages of 4 KB): the WAL never holds much more than
+    /// a few MB beside the database, unless the disk is too full for a checkpoint to copy.
+    static let walSizeLimit = 4 << 20
+
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// An existing file is first checked read-only (``StoreCheck``): a damaged or 0-byte
+    /// database is refused before anything writes to it, so it stays as it was for a restore.
     /// - Parameters:
     ///   - path: usually `DATA/lookout.sqlite`; its folder must exist.
     ///   - logger: where the store reports what it could not do on its own (a failed batch).
-    /// - Throws: ``HubError`` naming `path` when the file is not a SQLite database, is
-    ///   corrupt, cannot be opened, or was written by a newer Lookout (an unknown migration).
+    /// - Throws: ``HubError`` naming `path` and what to do: of kind ``HubError/Kind/needsOperator``
+    ///   when the file is damaged, 0 bytes, not a database, may not be opened, or was written by
+    ///   a newer Lookout (an unknown migration); ``HubError/Kind/failure`` for a full disk and
+    ///   other conditions that may pass.
     public init(path: String, logger: Logger) throws(HubError) {
         self.path = path
         self.logger = logger
+        condition = StoreCondition(path: path, logger: logger)
+        try StoreCheck.verify(path: path)
+        // A first start on a full disk must not leave a 0-byte file behind: the next start
+        // would refuse it as damaged instead of trying again.
+        let created = access(path, F_OK) != 0
+        func removeCreated() {
+            guard created else { return }
+            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
+        }
         var config = Configuration()
         config.label = "lookout.history"
         // Another process (a backup, `sqlite3` by hand) may hold the lock for a moment.
@@ -43,11 +68,14 @@ public final class HistoryStore: Sendable {
             // GRDB's pool already sets this with WAL; stated here because durability depends on it.
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                try db.execute(sql: "PRAGMA journal_size_limit = \(HistoryStore.walSizeLimit)")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 1000")
             }
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
         } catch {
+            removeCreated()
             throw HistoryStore.openError(path: path, error)
         }
         do {
@@ -55,26 +83,40 @@ public final class HistoryStore: Sendable {
             guard !superseded else {
                 throw HubError(
                     "\(path) was written by a newer version of lookout (its schema has migrations this "
-                        + "binary does not know); upgrade lookout or restore an older copy of the file")
+                        + "binary does not know); upgrade lookout or restore an older copy of the file",
+                    kind: .needsOperator)
             }
             try HistoryStore.migrator.migrate(pool)
         } catch let error as HubError {
             throw error
         } catch {
+            removeCreated()
             throw HistoryStore.openError(path: path, error)
         }
     }
 
     static func openError(path: String, _ error: any Error) -> HubError {
-        switch (error as? DatabaseError)?.resultCode {
-        case .SQLITE_NOTADB?:
-            return HubError("\(path) is not a SQLite database; move it away or choose another data folder")
-        case .SQLITE_CORRUPT?:
-            return HubError("\(path) is corrupt (\(error)); restore a backup or move it away")
+        let code = (error as? DatabaseError)?.resultCode
+        switch code {
+        case .SQLITE_NOTADB?, .SQLITE_CORRUPT?:
+            return StoreCheck.damaged(path, detail: "\(error)", notADatabase: code == .SQLITE_NOTADB)
+        case .SQLITE_FULL?, .SQLITE_IOERR?:
+            if let full = DiskSpace.fullMessage(folder: AtomicFile.folder(of: path)) {
+                return HubError("cannot open the history database \(path): \(full)")
+            }
+            return HubError("cannot open the history database \(path): \(error); the disk may be failing (see dmesg)")
+        case .SQLITE_CANTOPEN?, .SQLITE_READONLY?, .SQLITE_PERM?:
+            return HubError(
+                "cannot open the history database \(path) for writing (\(error)); check that the user running "
+                    + "lookout owns it, its -wal and -shm files and its folder, and that the file system is not read-only",
+                kind: .needsOperator)
         default:
             return HubError("cannot open the history database \(path): \(error)")
         }
     }
+
+    /// Whether the store takes writes, and if not why (`/healthz`).
+    public var health: StoreHealth { condition.health }
 
     /// Every VM's latest document, sorted by vm_id: the hub's in-memory view on start.
     ///
@@ -149,24 +191,45 @@ public final class HistoryStore: Sendable {
     // MARK: - Helpers
 
     /// Runs `body` on a reader connection; errors become a ``HubError`` naming the file and the task.
+    /// A read that finds corruption marks the store damaged, so nothing writes into it any more.
     func read<T: Sendable>(
         _ task: String, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(HubError) -> T {
         do {
             return try await pool.read(body)
         } catch {
+            let code = (error as? DatabaseError)?.resultCode
+            if code == .SQLITE_CORRUPT || code == .SQLITE_NOTADB { throw condition.failed(error, task: task) }
             throw HubError("history database \(path): \(task): \(error)")
         }
     }
 
     /// Runs `body` in one write transaction; errors become a ``HubError`` naming the file and the task.
+    /// Refused at once when the file is known to be damaged.
     func write<T: Sendable>(
         _ task: String, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(HubError) -> T {
+        if let damage = condition.damage { throw damage }
         do {
-            return try await pool.write(body)
+            let result = try await pool.write(body)
+            if condition.succeeded() { await checkpoint() }
+            return result
         } catch {
-            throw HubError("history database \(path): \(task): \(error)")
+            let failure = condition.failed(error, task: task)
+            if StoreCondition.isStoreWide(error) { await checkpoint() }
+            throw failure
+        }
+    }
+
+    /// `PRAGMA wal_checkpoint(TRUNCATE)`: copies the WAL into the database and empties it, after a
+    /// failure (a full disk leaves the WAL as large as the last checkpoint let it grow) and when
+    /// writes work again. Best effort: on a full disk it fails too, and the next one retries.
+    func checkpoint() async {
+        guard condition.damage == nil else { return }
+        do {
+            try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        } catch {
+            logger.debug("\(path): WAL checkpoint failed: \(error)")
         }
     }
 
