@@ -32,16 +32,16 @@ ROUTES: dict[str, tuple[str, int]] = {
     "GET /healthz": (OPEN, 200),
     "GET /metrics": (MAIN_ONLY, 200),
     "GET /api/monitoring/summary": (MAIN_ONLY, 200),
-    "GET /api/monitoring/vm/:vm_id": (MAIN_ONLY, 200),
+    "GET /api/monitoring/vm/{vm_id}": (MAIN_ONLY, 200),
     "GET /api/monitoring/alerts": (MAIN_ONLY, 200),
     "GET /api/monitoring/alerts/history": (MAIN_ONLY, 200),
     "GET /api/monitoring/status": (MAIN_ONLY, 200),
     "GET /api/monitoring/config": (MAIN_ONLY, 200),
     "GET /api/monitoring/services": (MAIN_ONLY, 200),
-    "GET /api/monitoring/history/:vm_id": (MAIN_ONLY, 200),
+    "GET /api/monitoring/history/{vm_id}": (MAIN_ONLY, 200),
     "GET /api/monitoring/daily": (MAIN_ONLY, 200),
     # No daily file exists for that day: the handler runs and answers 404.
-    "GET /api/monitoring/daily/:date": (MAIN_ONLY, 404),
+    "GET /api/monitoring/daily/{date}": (MAIN_ONLY, 404),
     "POST /api/monitoring/ingest": (INGEST, 201),
 }
 
@@ -59,7 +59,7 @@ def expected(rule: str, main_status: int, who: str) -> int:
 
 
 def concrete(path: str) -> str:
-    return path.replace(":vm_id", "web-1").replace(":date", "2025-12-09")
+    return path.replace("{vm_id}", "web-1").replace("{date}", "2025-12-09")
 
 
 class Clock:
@@ -145,7 +145,7 @@ SAME_AS_ROUTE = [
     ("GET", "//metrics", "GET /metrics"),
     ("GET", "/metrics/", "GET /metrics"),
     ("GET", "//metrics/?x=1", "GET /metrics"),
-    ("GET", "//api/monitoring/vm/web-1/", "GET /api/monitoring/vm/:vm_id"),
+    ("GET", "//api/monitoring/vm/web-1/", "GET /api/monitoring/vm/{vm_id}"),
     ("GET", "/api/monitoring//alerts//history", "GET /api/monitoring/alerts/history"),
     ("POST", "//api/monitoring/ingest", "POST /api/monitoring/ingest"),
     ("POST", "/api/monitoring/ingest/", "POST /api/monitoring/ingest"),
@@ -258,3 +258,17 @@ def test_check_config_reads_every_file_the_config_names(lookout_bin, tmp_path, m
     result = run_lookout(lookout_bin, "serve", "--config", str(path), "--check-config")
     assert result.returncode == 0, result.stderr
     assert "per-VM tokens: 1" in result.stdout
+
+
+def test_the_dashboard_files_are_open_and_answer_head_and_405(start_hub, config_file):
+    from conftest import REPO
+
+    hub = start_hub("--config", str(config_file), "--dashboard", str(REPO / "Public"), token=MAIN)
+    for target in ("/", "/monitoring.html", "/app.js"):
+        for who, token in CREDENTIALS.items():
+            assert raw_request(hub.port, "GET", target, token=token).status == 200, f"{target} with {who}"
+        head = raw_request(hub.port, "HEAD", target)
+        assert head.status == 200 and head.body == b"", target
+        answer = raw_request(hub.port, "POST", target, body=b"{}")
+        assert answer.status == 405, target
+        assert answer.headers.get("allow") == "GET, HEAD", answer.headers

@@ -95,20 +95,25 @@ def timed_request(hub, method: str, path: str, body: bytes | None = None) -> tup
 
 @pytest.fixture
 def limited_hub(request, lookout_bin, tmp_path):
-    """A hub under `ulimit -n 1024`, torn down (and its log attached on failure) as
-    conftest's start_hub does."""
-    hub = Hub(
-        limited(lookout_bin, tmp_path / "bin"), tmp_path / "hub", ["--idle-timeout", str(IDLE), "--poll-interval", "1"]
-    )
-    request.node._lookout_hubs = [hub]
-    hub.start()
-    yield hub
-    hub.kill()
+    """Starts `lookout serve` under `ulimit -n 1024` with ARGS, torn down (and its log
+    attached on failure) as conftest's start_hub does."""
+    hubs = []
+    request.node._lookout_hubs = hubs
+
+    def start(*args: str) -> Hub:
+        hub = Hub(limited(lookout_bin, tmp_path / "bin"), tmp_path / f"hub{len(hubs) + 1}", list(args))
+        hubs.append(hub)
+        return hub.start()
+
+    yield start
+    for hub in hubs:
+        hub.kill()
 
 
 @pytest.mark.parametrize("slowloris", [False, True], ids=["idle", "slowloris"])
 def test_a_flood_of_idle_connections_does_not_silence_the_hub(limited_hub, slowloris):
-    hub = limited_hub
+    # A long idle timeout: the flood is all open at once, so only the cap can save the hub.
+    hub = limited_hub("--idle-timeout", "300", "--poll-interval", "1")
     assert "descriptor limit 1024" in hub.log()
     flood = open_flood(hub.port, FLOOD, slowloris)
     try:
@@ -116,7 +121,8 @@ def test_a_flood_of_idle_connections_does_not_silence_the_hub(limited_hub, slowl
             trickle(flood)
         status, _ = timed_request(hub, "GET", "/api/monitoring/summary")
         assert status == 200
-        status, _ = timed_request(hub, "POST", "/api/monitoring/ingest", json.dumps(make_doc("pushed", time.time() - 5)).encode())
+        document = json.dumps(make_doc("pushed", time.time() - 5)).encode()
+        status, _ = timed_request(hub, "POST", "/api/monitoring/ingest", document)
         assert status == 201
 
         # The folder watcher still opens files: a dropped-in document is ingested.
@@ -128,21 +134,42 @@ def test_a_flood_of_idle_connections_does_not_silence_the_hub(limited_hub, slowl
             lambda: "dropped" in raw_request(hub.port, "GET", "/api/monitoring/summary").json()["vms"],
             "the watcher to ingest the dropped-in document",
         )
-
-        # Every flood connection is closed by the hub, trickling or not.
-        deadline = time.monotonic() + 10 * IDLE + 30
-        open_ones = list(flood)
-        while open_ones and time.monotonic() < deadline:
-            if slowloris:
-                trickle(open_ones)
-            open_ones = [s for s in open_ones if not closed_by_peer(s)]
-            time.sleep(0.2)
-        assert not open_ones, f"{len(open_ones)} of {FLOOD} connections still open after {deadline} s"
+        # The hub closed the oldest flood connections to make room: at most the cap is left.
+        still_open = [s for s in flood if not closed_by_peer(s)]
+        assert len(still_open) <= 768, f"{len(still_open)} flood connections still open under a cap of 768"
     finally:
         for sock in flood:
             sock.close()
-    assert "Too many open files" not in hub.log()
+    log = hub.log()
+    assert "Too many open files" not in log
+    assert "connection limit 768 reached" in log
     assert hub.poll() is None
+
+
+@pytest.mark.parametrize("slowloris", [False, True], ids=["idle", "slowloris"])
+def test_idle_and_slowloris_connections_are_closed_after_the_idle_timeout(limited_hub, slowloris):
+    hub = limited_hub("--idle-timeout", str(IDLE))
+    held = open_flood(hub.port, 300, slowloris)
+    # A connection that had its answer and then stays silent (keep-alive) is idle too.
+    kept = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
+    kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert kept.recv(4096).startswith(b"HTTP/1.1 200")
+    kept.setblocking(False)
+    held.append(kept)
+    try:
+        deadline = time.monotonic() + 10 * IDLE + 30
+        open_ones = list(held)
+        while open_ones and time.monotonic() < deadline:
+            if slowloris:
+                trickle(open_ones)  # bytes keep coming, but never a complete head
+            open_ones = [s for s in open_ones if not closed_by_peer(s)]
+            time.sleep(0.2)
+        assert not open_ones, f"{len(open_ones)} of {len(held)} connections still open after {10 * IDLE + 30} s"
+    finally:
+        for sock in held:
+            sock.close()
+    assert raw_request(hub.port, "GET", "/healthz").status == 200
+    assert "connection limit" not in hub.log(), "the idle timeout, not the cap, should have closed them"
 
 
 def test_at_the_cap_busy_connections_keep_working_and_new_ones_are_refused(start_hub, tmp_path):
