@@ -272,3 +272,4 @@ def test_the_dashboard_files_are_open_and_answer_head_and_405(start_hub, config_
         answer = raw_request(hub.port, "POST", target, body=b"{}")
         assert answer.status == 405, target
         assert answer.headers.get("allow") == "GET, HEAD", answer.headers
+

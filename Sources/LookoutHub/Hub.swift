@@ -105,7 +105,8 @@ public struct Hub: Sendable {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
 
-        controller.addIngestRoute(to: router.group("api/monitoring").add(middleware: IngestAuthMiddleware(tokens: tokens)))
+        let ingest = router.group("api/monitoring").add(middleware: IngestAuthMiddleware(tokens: tokens))
+        controller.addIngestRoute(to: ingest)
 
         // Added after the routes, so these only see requests that no route answered.
         router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))

@@ -52,7 +52,8 @@ enum HubCommandSupport {
                 + "set LOOKOUT_TOKEN or token_file, or pass --insecure-listen to accept open reads"
         }
         if !isLoopback(host) {
-            return "refusing to listen on \(listen) without an API token: set LOOKOUT_TOKEN or token_file, or pass --insecure-listen"
+            return "refusing to listen on \(listen) without an API token: "
+                + "set LOOKOUT_TOKEN or token_file, or pass --insecure-listen"
         }
         return nil
     }

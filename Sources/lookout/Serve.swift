@@ -34,14 +34,21 @@ struct Serve: AsyncParsableCommand {
     @Option(
         name: .customLong("idle-timeout"),
         help: ArgumentHelp(
-            "Seconds an HTTP connection may wait for a complete request head (idle, or a head sent slowly), and a body may take after its head, before the hub closes it.",
+            """
+            Seconds an HTTP connection may wait for a complete request head (idle, or a head sent slowly), \
+            and a body may take after its head, before the hub closes it.
+            """,
             valueName: "seconds"))
     var idleTimeout = 30
 
     @Option(
         name: .customLong("max-connections"),
         help: ArgumentHelp(
-            "Most HTTP connections at once (default: the descriptor limit less \(DescriptorLimit.reserve) for files, at most \(DescriptorLimit.defaultCeiling)). At the cap the connection waiting longest for a request is closed; if all are busy the new one is.",
+            """
+            Most HTTP connections at once (default: the descriptor limit less \(DescriptorLimit.reserve) for files, \
+            at most \(DescriptorLimit.defaultCeiling)). At the cap the connection waiting longest for a request \
+            is closed; if all are busy the new one is.
+            """,
             valueName: "n"))
     var maxConnections: Int?
 
@@ -49,7 +56,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("print-routes"), help: .hidden)
     var printRoutes = false
 
-    @Flag(name: .customLong("check-config"), help: "Validate the config and tokens, print a summary, and exit.")
+    @Flag(
+        name: .customLong("check-config"),
+        help: "Validate the config, read every file it names (tokens, SMTP credentials), print a summary, exit.")
     var checkConfig = false
 
     @Option(name: .customLong("local-interval"), help: ArgumentHelp("Seconds between samples of this machine.", valueName: "seconds"))
@@ -112,8 +121,9 @@ struct Serve: AsyncParsableCommand {
             logger.warning(
                 "--max-connections \(connectionCap) leaves fewer than 64 of the \(descriptors.after) descriptors for files")
         }
+        let raised = descriptors.after > descriptors.before ? " (raised from \(descriptors.before))" : ""
         logger.info(
-            "descriptor limit \(descriptors.after)\(descriptors.after > descriptors.before ? " (raised from \(descriptors.before))" : ""); at most \(connectionCap) HTTP connections, idle timeout \(idleTimeout) s")
+            "descriptor limit \(descriptors.after)\(raised); at most \(connectionCap) HTTP connections, idle timeout \(idleTimeout) s")
         let settings = Hub.Settings(
             dataFolder: data, config: monitoring, host: host, port: port, tokens: tokens,
             publicFolder: dashboard ?? HubCommandSupport.findDashboard(), pollInterval: .seconds(pollInterval),

@@ -82,7 +82,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "//api/monitoring/summary", "/api/monitoring/summary/", "//api//monitoring//summary", "/api/monitoring/summary?x=1",
+        "//api/monitoring/summary", "/api/monitoring/summary/", "//api//monitoring//summary",
+        "/api/monitoring/summary?x=1",
         "//metrics", "/metrics/", "/metrics?x=1",
     ])
     func spellingsThatReachAReadRouteNeedTheMainToken(_ path: String) async throws {

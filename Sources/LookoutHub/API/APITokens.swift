@@ -92,7 +92,8 @@ extension APITokens {
     static func requireLength(_ token: String, what: String) throws(HubError) {
         guard token.count >= minimumLength else {
             throw HubError(
-                "\(what) is shorter than \(minimumLength) characters; use a long random one, e.g. `openssl rand -hex 32`")
+                "\(what) is shorter than \(minimumLength) characters; "
+                    + "use a long random one, e.g. `openssl rand -hex 32`")
         }
     }
 

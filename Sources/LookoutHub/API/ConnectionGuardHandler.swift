@@ -75,8 +75,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
             let logger = logger
             let seconds = bodyTimeout.nanoseconds / 1_000_000_000
             bodyDeadline = context.eventLoop.scheduleTask(in: bodyTimeout) {
-                logger.info(
-                    "closed a connection from \(channel.remoteAddress?.description ?? "?"): request body not complete after \(seconds) s")
+                let peer = channel.remoteAddress?.description ?? "?"
+                logger.info("closed a connection from \(peer): request body not complete after \(seconds) s")
                 channel.close(promise: nil)
             }
         }

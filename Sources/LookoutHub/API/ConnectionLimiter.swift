@@ -95,7 +95,7 @@ final class ConnectionLimiter: Sendable {
         if let last = state.lastReport, now - last < reportInterval { return nil }
         state.lastReport = now
         defer { (state.evicted, state.refused) = (0, 0) }
-        return "connection limit \(limit) reached: closed \(state.evicted) connection(s) that waited longest for a request, "
-            + "refused \(state.refused) new one(s) while all were busy (--max-connections; see docs/reverse-proxy.md)"
+        return "connection limit \(limit) reached: closed \(state.evicted) connection(s) "
+            + "that waited longest for a request, refused \(state.refused) new one(s) while all were busy (--max-connections; see docs/reverse-proxy.md)"
     }
 }
