@@ -142,7 +142,7 @@ def test_metrics_needs_the_token_when_one_is_set(start_hub):
     status, _, _ = hub.request("GET", "/metrics", token="")
     assert status == 401
     status, _, _ = hub.request("GET", "/metrics", token="wrong-token-0123456789")
-    assert status == 403
+    assert status == 401  # a token that identifies no one is 401 (RFC 6750), not 403
     _, families = scrape(hub)
     assert samples(families["lookout_vms"]) == {frozenset(): 1.0}
     # /healthz stays open.

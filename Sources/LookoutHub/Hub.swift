@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Hummingbird
+import HummingbirdCore
 import LookoutCore
 import Logging
 import NIOCore
@@ -25,12 +26,18 @@ public struct Hub: Sendable {
         public var channels: [any NotificationChannel]
         /// How often `serve` runs an alert pass; `nil` runs none (tests, `--no-alerts`).
         public var alertInterval: Duration?
+        /// How long an HTTP connection may wait for a complete request head (idle
+        /// keep-alive, nothing sent, or a head trickled byte by byte), and how long a
+        /// request body may take after its head, before the hub closes the connection.
+        public var idleTimeout: Duration
+        /// Most HTTP connections open at once (``ConnectionLimiter``); nil: no cap.
+        public var maxConnections: Int?
 
         public init(
             dataFolder: String, config: MonitoringConfig = MonitoringConfig(), host: String = "127.0.0.1",
             port: Int = 8080, tokens: APITokens = APITokens(), publicFolder: String? = nil,
             pollInterval: Duration = .seconds(5), channels: [any NotificationChannel] = [],
-            alertInterval: Duration? = .seconds(60)
+            alertInterval: Duration? = .seconds(60), idleTimeout: Duration = .seconds(30), maxConnections: Int? = nil
         ) {
             self.dataFolder = dataFolder
             self.config = config
@@ -41,6 +48,8 @@ public struct Hub: Sendable {
             self.pollInterval = pollInterval
             self.channels = channels
             self.alertInterval = alertInterval
+            self.idleTimeout = idleTimeout
+            self.maxConnections = maxConnections
         }
     }
 
@@ -65,32 +74,53 @@ public struct Hub: Sendable {
     }
 
     /// The router with every route and middleware; tests drive it without a socket.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    ///
+    /// Protection is a property of the router group a route is registered in, never of
+    /// the path's spelling: whatever spelling the router resolves to a route runs that
+    /// route's middleware. Open by design (DESIGN §4): `/healthz` and the dashboard's
+    /// static files. Main token: every read under `/api/monitoring` and `/metrics`. Main
+    /// or per-VM token: ingest (README "Tokens").
+    public func router() -> Router<HubRequestContext> {
+        let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
-        router.add(middleware: AuthMiddleware(tokens: settings.tokens))
+        let tokens = settings.tokens
         let dataFolder = settings.dataFolder
-        let controller = MonitoringController<BasicRequestContext>(
-            ingestor: ingestor, tokens: settings.tokens, config: settings.config,
+        let controller = MonitoringController(
+            ingestor: ingestor, config: settings.config,
             alertsBody: { try Hub.alertsBody(dataFolder: dataFolder) }, now: now)
-        controller.addRoutes(to: router.group("api/monitoring"))
         let fleet = ingestor.fleet
         let config = settings.config
         let now = now
-        router.get("metrics") { _, _ in
+
+        let store = ingestor.store
+        router.get("healthz") { _, _ in
+            Response.json(store.health.healthzBody(vms: fleet.count))
+        }
+
+        let mainToken = router.group().add(middleware: AuthMiddleware(tokens: tokens))
+        controller.addReadRoutes(to: mainToken.group("api/monitoring"))
+        mainToken.get("metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             let text = PrometheusExposition.render(fleet.entries(), config: config, now: now())
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        let store = ingestor.store
-        router.get("healthz") { _, _ in
-            Response.json(store.health.healthzBody(vms: fleet.count))
-        }
+
+        let ingest = router.group("api/monitoring").add(middleware: IngestAuthMiddleware(tokens: tokens))
+        controller.addIngestRoute(to: ingest)
+
+        // Added after the routes, so these only see requests that no route answered.
+        router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         if let folder = settings.publicFolder {
             router.add(middleware: DashboardFiles(folder: folder))
         }
         return router
+    }
+
+    /// Every route of ``router()`` as `METHOD /path` (HEAD, generated for each GET, not
+    /// listed): what `lookout serve --print-routes` prints for the route-by-route test.
+    public func routeList() -> [String] {
+        router().routes.map { "\($0.method) \($0.path)" }
     }
 
     /// The alert pass over this hub's data folder and store.
@@ -133,8 +163,15 @@ public struct Hub: Sendable {
         if let interval = settings.alertInterval {
             services.append(AlertService(pass: alertPass(), fleet: ingestor.fleet, interval: interval, logger: logger, now: now))
         }
+        let logger = logger
+        let limiter = settings.maxConnections.map { ConnectionLimiter(limit: $0, logger: logger) }
+        let timeout = TimeAmount(settings.idleTimeout)
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuardHandler(limiter: limiter, bodyTimeout: timeout, logger: logger)],
+            idleTimeout: timeout)
         return Application(
             router: router(),
+            server: .http1(configuration: http1),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "lookout"),
             services: services + extraServices,
             logger: logger)

@@ -41,6 +41,23 @@ enum HubCommandSupport {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
+    /// Why `serve` must not start with these tokens on this address, or nil. A hub without
+    /// a main token has open reads, which is only safe where nothing but this machine can
+    /// reach them; per-VM tokens alone look protected but are not (every read is open,
+    /// also through a reverse proxy on loopback), so they too need `--insecure-listen`.
+    static func tokenPolicyProblem(_ tokens: APITokens, host: String, listen: String, insecureListen: Bool) -> String? {
+        guard tokens.main == nil, !insecureListen else { return nil }
+        if !tokens.perVM.isEmpty {
+            return "vm_tokens_file is set but there is no main token, so every read of the API would be open: "
+                + "set LOOKOUT_TOKEN or token_file, or pass --insecure-listen to accept open reads"
+        }
+        if !isLoopback(host) {
+            return "refusing to listen on \(listen) without an API token: "
+                + "set LOOKOUT_TOKEN or token_file, or pass --insecure-listen"
+        }
+        return nil
+    }
+
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
@@ -75,6 +92,9 @@ enum HubCommandSupport {
         lines.append("webhooks: \(config.notifications.webhooks.count), cooldown \(config.notifications.cooldownMinutes) min")
         lines.append("retention: raw \(config.retention.rawDays) days, hourly \(config.retention.hourlyDays) days")
         lines.append("API token: \(tokens.main == nil ? "none (API open; loopback only)" : "set"); per-VM tokens: \(tokens.perVM.count)")
+        if let file = config.tokenFile { lines.append("token_file: \(file) (unless LOOKOUT_TOKEN is set)") }
+        if let file = config.vmTokensFile { lines.append("vm_tokens_file \(file): read, \(tokens.perVM.count) token(s)") }
+        if let file = email.credentialsFile { lines.append("credentials_file \(file): read") }
         return lines.joined(separator: "\n")
     }
 }

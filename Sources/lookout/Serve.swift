@@ -26,10 +26,39 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-local-agent"), help: "Do not collect this machine's own metrics.")
     var noLocalAgent = false
 
-    @Flag(name: .customLong("insecure-listen"), help: "Allow a non-loopback --listen without an API token.")
+    @Flag(
+        name: .customLong("insecure-listen"),
+        help: "Allow a non-loopback --listen without an API token, or per-VM tokens without a main token (reads open).")
     var insecureListen = false
 
-    @Flag(name: .customLong("check-config"), help: "Validate the config and tokens, print a summary, and exit.")
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp(
+            """
+            Seconds an HTTP connection may wait for a complete request head (idle, or a head sent slowly), \
+            and a body may take after its head, before the hub closes it.
+            """,
+            valueName: "seconds"))
+    var idleTimeout = 30
+
+    @Option(
+        name: .customLong("max-connections"),
+        help: ArgumentHelp(
+            """
+            Most HTTP connections at once (default: the descriptor limit less \(DescriptorLimit.reserve) for files, \
+            at most \(DescriptorLimit.defaultCeiling)). At the cap the connection waiting longest for a request \
+            is closed; if all are busy the new one is.
+            """,
+            valueName: "n"))
+    var maxConnections: Int?
+
+    /// For the route-by-route system test: prints every route of the router and exits.
+    @Flag(name: .customLong("print-routes"), help: .hidden)
+    var printRoutes = false
+
+    @Flag(
+        name: .customLong("check-config"),
+        help: "Validate the config, read every file it names (tokens, SMTP credentials), print a summary, exit.")
     var checkConfig = false
 
     @Option(name: .customLong("local-interval"), help: ArgumentHelp("Seconds between samples of this machine.", valueName: "seconds"))
@@ -58,42 +87,58 @@ struct Serve: AsyncParsableCommand {
         guard (1...86_400).contains(localInterval), (1...3600).contains(pollInterval), (1...3600).contains(alertInterval) else {
             throw ValidationError("--local-interval must be 1-86400, --poll-interval and --alert-interval 1-3600 seconds")
         }
+        guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1-3600 seconds") }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        // Every file the config names is read here, so --check-config finds what serve would.
         let monitoring: MonitoringConfig
         let tokens: APITokens
+        let channels: [any NotificationChannel]
         do {
             monitoring = try config.map { path throws(ConfigError) in try MonitoringConfig.load(path: path) } ?? MonitoringConfig()
             tokens = try APITokens.load(config: monitoring, environment: environment)
+            channels = try monitoring.notificationChannels(
+                environment: environment, hostName: AgentSettings.hostName(), logger: logger)
+            if !monitoring.notifications.email.enabled {
+                _ = try SMTPCredentials.load(settings: monitoring.notifications.email, environment: environment)
+            }
         } catch {
             logger.critical("\(error)")
+            throw ExitCode(78)
+        }
+        if let problem = HubCommandSupport.tokenPolicyProblem(
+            tokens, host: host, listen: listen, insecureListen: insecureListen)
+        {
+            logger.critical("\(problem)")
             throw ExitCode(78)
         }
         if checkConfig {
             print(HubCommandSupport.describe(monitoring, tokens: tokens, path: config))
             return
         }
-        if tokens.main == nil, !HubCommandSupport.isLoopback(host), !insecureListen {
-            logger.critical(
-                "refusing to listen on \(listen) without an API token: set LOOKOUT_TOKEN or token_file, or pass --insecure-listen")
-            throw ExitCode(78)
+        let descriptors = DescriptorLimit.raiseSoftToHard()
+        let connectionCap = maxConnections ?? DescriptorLimit.defaultMaxConnections(softLimit: descriptors.after)
+        if descriptors.after > 0, connectionCap > descriptors.after - 64 {
+            logger.warning(
+                "--max-connections \(connectionCap) leaves fewer than 64 of the \(descriptors.after) descriptors for files")
         }
-        let channels: [any NotificationChannel]
-        do {
-            channels = try monitoring.notificationChannels(
-                environment: environment, hostName: AgentSettings.hostName(), logger: logger)
-        } catch {
-            logger.critical("\(error)")
-            throw ExitCode(78)
-        }
+        let raised = descriptors.after > descriptors.before ? " (raised from \(descriptors.before))" : ""
+        logger.info(
+            "descriptor limit \(descriptors.after)\(raised); at most \(connectionCap) HTTP connections, idle timeout \(idleTimeout) s")
         let settings = Hub.Settings(
             dataFolder: data, config: monitoring, host: host, port: port, tokens: tokens,
             publicFolder: dashboard ?? HubCommandSupport.findDashboard(), pollInterval: .seconds(pollInterval),
-            channels: channels, alertInterval: .seconds(alertInterval))
+            channels: channels, alertInterval: .seconds(alertInterval), idleTimeout: .seconds(idleTimeout),
+            maxConnections: connectionCap)
         let hub: Hub
         do {
             hub = try await Hub.open(settings, logger: logger)
         } catch {
             logger.critical("\(error)")
             throw error.exitCode
+        }
+        if printRoutes {
+            print(hub.routeList().joined(separator: "\n"))
+            return
         }
         var services: [any Service] = []
         guard let aggregateMinute = DailyAggregateService.minuteOfDay(aggregateAt) else {

@@ -125,7 +125,8 @@ import Testing
                     #expect(String(buffer: response.body) == #"{"error":"Missing bearer token"}"#)
                 }
                 try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer wrong"]) { response in
-                    #expect(response.status == .forbidden, "\(path)")
+                    #expect(response.status == .unauthorized, "\(path)")
+                    #expect(String(buffer: response.body) == #"{"error":"Invalid token"}"#)
                 }
                 try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer web-1-token-0123456789"]) { response in
                     #expect(response.status == .forbidden, "a VM token may not read \(path)")

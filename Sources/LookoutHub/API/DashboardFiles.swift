@@ -37,8 +37,11 @@ struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .get || request.method == .head, let file = files[request.uri.path] else {
+        guard let file = files[request.uri.path] else {
             return try await next(request, context)
+        }
+        guard request.method == .get || request.method == .head else {
+            throw HTTPError(.methodNotAllowed, headers: [.allow: "GET, HEAD"], message: "Method not allowed; allowed: GET, HEAD")
         }
         var headers = HTTPFields()
         headers[.eTag] = file.etag
@@ -48,6 +51,7 @@ struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
         }
         headers[.contentType] = file.contentType
         headers[.xContentTypeOptions] = "nosniff"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: file.body))
+        let response = Response(status: .ok, headers: headers, body: .init(byteBuffer: file.body))
+        return request.method == .head ? response.createHeadResponse() : response
     }
 }

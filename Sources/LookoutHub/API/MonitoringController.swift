@@ -9,9 +9,9 @@ import Logging
 import NIOCore
 
 /// The monitoring API of DESIGN §4, under `/api/monitoring`.
-struct MonitoringController<Context: RequestContext>: Sendable {
+struct MonitoringController: Sendable {
+    typealias Context = HubRequestContext
     let ingestor: Ingestor
-    let tokens: APITokens
     let config: MonitoringConfig
     /// The body of `/api/monitoring/alerts`: the content of alerts.json.
     let alertsBody: @Sendable () throws -> ByteBuffer
@@ -24,7 +24,8 @@ struct MonitoringController<Context: RequestContext>: Sendable {
     /// Most points a history series returns.
     static var maxSeriesPoints: Int { 2000 }
 
-    func addRoutes(to group: RouterGroup<Context>) {
+    /// The read routes; `group` carries the main-token middleware (`Hub.router()`).
+    func addReadRoutes(to group: RouterGroup<Context>) {
         group.get("summary") { _, _ in Response.json(fleet.summaryBody()) }
         group.get("vm/:vm_id") { _, context in try vm(context) }
         group.get("alerts") { _, _ in Response.json(try alertsBody()) }
@@ -35,6 +36,10 @@ struct MonitoringController<Context: RequestContext>: Sendable {
         group.get("history/:vm_id") { request, context in try await history(request, context) }
         group.get("daily") { _, _ in try dailyDays() }
         group.get("daily/:date") { _, context in try daily(context) }
+    }
+
+    /// `POST ingest`; `group` carries ``IngestAuthMiddleware``, which says who the caller is.
+    func addIngestRoute(to group: RouterGroup<Context>) {
         group.post("ingest") { request, context in try await ingest(request, context) }
     }
 
@@ -189,6 +194,10 @@ struct MonitoringController<Context: RequestContext>: Sendable {
     }
 
     func ingest(_ request: Request, _ context: Context) async throws -> Response {
+        // Fail closed: a route registered without the ingest middleware stores nothing.
+        guard let caller = context.ingestCaller else {
+            throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "Missing bearer token")
+        }
         var request = request
         let body = try await request.collectBody(upTo: Self.maxIngestBytes)
         let document: MetricsDocument
@@ -197,9 +206,7 @@ struct MonitoringController<Context: RequestContext>: Sendable {
         } catch {
             throw HTTPError(.badRequest, message: error.description)
         }
-        if !tokens.isEmpty, let token = AuthMiddleware<Context>.bearerToken(request),
-            case .vm(let allowed) = tokens.holder(of: token), allowed != document.vmID
-        {
+        if case .vm(let allowed) = caller, allowed != document.vmID {
             throw HTTPError(.forbidden, message: "this token may only push documents of \(allowed)")
         }
         switch await ingestor.ingest(document) {
