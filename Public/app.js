@@ -332,6 +332,7 @@ function absorbCore([config, status, summary]) {
     setText($('version'), `Lookout ${str(config.version)}`.trim());
   }
   state.health = new Map(list(status?.vms).map((e) => [str(e.vm_id), e]));
+  state.failingChannels = list(status?.channels).filter((c) => c && c.status !== 'ok');
   const generated = Date.parse(status?.generated_at);
   state.skew = Number.isFinite(generated) ? generated - now : 0;
   const vms = summary?.vms && typeof summary.vms === 'object' ? summary.vms : {};
@@ -446,6 +447,27 @@ function renderHeader() {
     banner.replaceChildren(h('strong', { text: `Hub not reachable since ${clock.format(state.failingSince)} — ${data}` }),
       h('span', { class: 'banner-detail', text: ` (${state.failure}). Retrying every ${REFRESH_S} s.` }));
   }
+  renderChannelNotice();
+}
+
+/** A notification channel that fails (or refuses notices for good): the operator would not hear of alerts. */
+function renderChannelNotice() {
+  let notice = $('channel-notice');
+  if (!notice) {
+    notice = h('div', { id: 'channel-notice', class: 'banner', role: 'status' });
+    notice.hidden = true;
+    $('banner').after(notice);
+  }
+  const failing = state.failingChannels || [];
+  const sig = JSON.stringify(failing.map((c) => [c.id, c.status, c.last_error, c.queued]));
+  if (notice.dataset.sig === sig) return;
+  notice.dataset.sig = sig;
+  notice.hidden = !failing.length;
+  notice.replaceChildren(...failing.flatMap((c, i) => [
+    i ? h('br') : '',
+    h('strong', { text: `Notifications via ${str(c.id)} ${c.status === 'refused' ? 'refused' : 'failing'}` }),
+    h('span', { class: 'banner-detail', text: ` (${Number(c.queued) || 0} waiting): ${str(c.last_error).slice(0, 200)}` }),
+  ]));
 }
 
 const orderedVMs = () => [...state.vms.keys()]
