@@ -332,7 +332,7 @@ function absorbCore([config, status, summary]) {
     setText($('version'), `Lookout ${str(config.version)}`.trim());
   }
   state.health = new Map(list(status?.vms).map((e) => [str(e.vm_id), e]));
-  state.failingChannels = list(status?.channels).filter((c) => c && c.status !== 'ok');
+  state.chan = status?.channels;
   const generated = Date.parse(status?.generated_at);
   state.skew = Number.isFinite(generated) ? generated - now : 0;
   const vms = summary?.vms && typeof summary.vms === 'object' ? summary.vms : {};
@@ -440,34 +440,15 @@ function renderHeader() {
   setText(badge, String(state.alerts.length));
   setAttr(badge, 'data-status', state.alerts.some((a) => a.severity === 'critical') ? 'critical' : 'warning');
   document.title = old ? 'Lookout (data is old)' : status === 'ok' || !text ? 'Lookout' : `${text} — Lookout`;
+  const bad = list(state.chan).filter((c) => c.status != 'ok').map((c) => `${c.id} ${c.status}`).join(', ');
   const banner = $('banner');
-  banner.hidden = !state.failingSince;
+  banner.hidden = !state.failingSince && !bad;
+  if (bad) setText(banner, `Notifications: ${bad}`);
   if (state.failingSince) {
     const data = state.fetchedAt ? `showing data from ${clock.format(state.fetchedAt)}` : 'no data yet';
     banner.replaceChildren(h('strong', { text: `Hub not reachable since ${clock.format(state.failingSince)} — ${data}` }),
       h('span', { class: 'banner-detail', text: ` (${state.failure}). Retrying every ${REFRESH_S} s.` }));
   }
-  renderChannelNotice();
-}
-
-/** A notification channel that fails (or refuses notices for good): the operator would not hear of alerts. */
-function renderChannelNotice() {
-  let notice = $('channel-notice');
-  if (!notice) {
-    notice = h('div', { id: 'channel-notice', class: 'banner', role: 'status' });
-    notice.hidden = true;
-    $('banner').after(notice);
-  }
-  const failing = state.failingChannels || [];
-  const sig = JSON.stringify(failing.map((c) => [c.id, c.status, c.last_error, c.queued]));
-  if (notice.dataset.sig === sig) return;
-  notice.dataset.sig = sig;
-  notice.hidden = !failing.length;
-  notice.replaceChildren(...failing.flatMap((c, i) => [
-    i ? h('br') : '',
-    h('strong', { text: `Notifications via ${str(c.id)} ${c.status === 'refused' ? 'refused' : 'failing'}` }),
-    h('span', { class: 'banner-detail', text: ` (${Number(c.queued) || 0} waiting): ${str(c.last_error).slice(0, 200)}` }),
-  ]));
 }
 
 const orderedVMs = () => [...state.vms.keys()]

@@ -6,7 +6,8 @@
 - a relay that accepts TCP and never answers holds up neither the webhook beside it nor
   the next alert pass of `lookout serve`;
 - a webhook on a closed port fails at once, with a reason that says "refused";
-- a webhook that refuses for good shows as a failing channel in /api/monitoring/status.
+- a webhook that refuses for good shows as a failing channel in /api/monitoring/status and
+  on the dashboard.
 
 Waits are bounded polling; the time bounds are generous failure bounds, each far below
 what the old behaviour took (a 30 s SMTP reply timeout, 15 s of connection retries)."""
@@ -34,6 +35,7 @@ from alert_support import (  # noqa: F401 (webhook is a fixture)
     write_doc,
 )
 from conftest import find_free_port, make_doc, run_lookout
+from dashboard_support import PUBLIC, UI_TIMEOUT, chromium
 
 VM = "web-1"
 
@@ -186,7 +188,8 @@ def test_a_webhook_that_refuses_shows_as_a_failing_channel(
     data = tmp_path / "data"
     path = write_config(tmp_path / "hub.json", config([{"kind": "slack", "url": webhook.url}]))
     write_doc(data, doc(93, int(time.time())))
-    hub = start_hub("--config", str(path), "--poll-interval", "1", "--alert-interval", "1", data=data)
+    hub = start_hub("--config", str(path), "--poll-interval", "1", "--alert-interval", "1",
+                    "--dashboard", str(PUBLIC), data=data)
 
     def refused() -> list[dict[str, Any]]:
         channels = hub.get_json("/api/monitoring/status")["channels"]
@@ -198,3 +201,14 @@ def test_a_webhook_that_refuses_shows_as_a_failing_channel(
     assert "HTTP 404" in channels[0]["last_error"] and "no such hook" in channels[0]["last_error"], channels
     assert channels[0]["queued"] == 1, channels
     assert "HTTP 404" in hub.log()
+
+    # The dashboard says so.
+    with chromium() as browser:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(hub.url("/"))
+        banner = page.locator("#banner")
+        banner.wait_for(state="visible", timeout=UI_TIMEOUT)
+        assert banner.inner_text() == f"Notifications: {channels[0]['id']} refused"
+        assert not errors, errors

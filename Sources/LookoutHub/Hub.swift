@@ -122,8 +122,10 @@ public struct Hub: Sendable {
         var services: [any Service] = [watcher, retention]
         if let interval = settings.alertInterval {
             services.append(AlertService(pass: pass, fleet: ingestor.fleet, interval: interval, logger: logger, now: now))
-            services.append(
-                DeliveryService(outbox: pass.outbox, channels: pass.channels, interval: .seconds(15), logger: logger, now: now))
+            if !pass.channels.isEmpty {
+                services.append(DeliveryService(
+                    outbox: pass.outbox, channels: pass.channels, interval: .seconds(15), logger: logger, now: now))
+            }
         }
         return Application(
             router: router(),

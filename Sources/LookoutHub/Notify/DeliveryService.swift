@@ -18,7 +18,11 @@ struct DeliveryService: Service {
     let now: @Sendable () -> Date
 
     func run() async throws {
-        guard !channels.isEmpty else { return }
+        guard !channels.isEmpty else {
+            // Nothing to deliver; a service that returns early would end the service group.
+            try? await gracefulShutdown()
+            return
+        }
         outbox.sweepUnknown(channels: channels)
         let streams = channels.map { outbox.wakeups(for: $0.id) }
         await cancelWhenGracefulShutdown {
