@@ -7,15 +7,19 @@
   the next alert pass of `lookout serve`;
 - a webhook on a closed port fails at once, with a reason that says "refused";
 - a webhook that refuses for good shows as a failing channel in /api/monitoring/status and
-  on the dashboard.
+  on the dashboard;
+- a full disk (a small tmpfs filled to ENOSPC) loses no notice: it goes out from memory,
+  once, and the state is written when there is space again.
 
 Waits are bounded polling; the time bounds are generous failure bounds, each far below
 what the old behaviour took (a 30 s SMTP reply timeout, 15 s of connection retries)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import re
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -212,3 +216,59 @@ def test_a_webhook_that_refuses_shows_as_a_failing_channel(
         banner.wait_for(state="visible", timeout=UI_TIMEOUT)
         assert banner.inner_text() == f"Notifications: {channels[0]['id']} refused"
         assert not errors, errors
+
+
+# MARK: - a full disk
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 8 MB tmpfs as the data folder (the test runs as root, as the hub's own tests do)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    assert mounted.returncode == 0, f"the full-disk test needs to mount a tmpfs (root): {mounted.stderr}"
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def fill(folder: Path) -> Path:
+    """Writes a file until the file system is full (ENOSPC); returns it."""
+    filler = folder / "filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError as error:
+            assert error.errno == errno.ENOSPC, error
+    return filler
+
+
+def test_a_full_disk_loses_no_notice(
+    lookout_bin: Path, tmp_path: Path, start_hub, webhook: WebhookReceiver, small_disk: Path
+) -> None:
+    data = small_disk
+    path = write_config(tmp_path / "hub.json", config([{"kind": "generic", "url": webhook.url}]))
+    hub = start_hub("--config", str(path), "--poll-interval", "1", "--alert-interval", "1", data=data)
+    # A VM that reports every second: silent for 3 s, it is down (stale, critical).
+    status, body = hub.post_doc(make_doc(VM, int(time.time()), disk=50, interval_seconds=1))
+    assert status in (200, 201), body
+    hub.wait_for(lambda: alerts_state(data).get("updated_at"), "a first alert pass")
+
+    filler = fill(data)
+    # The VM falls silent while nothing can be written: the notice still goes out, once.
+    posts = webhook.wait_for_posts(1, timeout=30)
+    assert [p.json()["alert"]["id"] for p in posts] == [f"{VM}/stale"], hub.log()
+    assert "kept in memory" in hub.log(), hub.log()
+    assert hub.poll() is None, hub.log()
+
+    # Space again: the state the passes kept in memory is written, nothing is sent twice.
+    filler.unlink()
+    hub.wait_for(lambda: [a["id"] for a in alerts_state(data).get("alerts", [])] == [f"{VM}/stale"],
+                 "alerts.json to be written with the stale alert")
+    before = alerts_state(data)["updated_at"]
+    hub.wait_for(lambda: alerts_state(data)["updated_at"] != before, "another pass after the disk recovered")
+    assert len(webhook.received()) == 1, webhook.received()
+    assert outbox_entries(data) == []
