@@ -332,6 +332,7 @@ function absorbCore([config, status, summary]) {
     setText($('version'), `Lookout ${str(config.version)}`.trim());
   }
   state.health = new Map(list(status?.vms).map((e) => [str(e.vm_id), e]));
+  state.chan = status?.channels;
   const generated = Date.parse(status?.generated_at);
   state.skew = Number.isFinite(generated) ? generated - now : 0;
   const vms = summary?.vms && typeof summary.vms === 'object' ? summary.vms : {};
@@ -439,8 +440,10 @@ function renderHeader() {
   setText(badge, String(state.alerts.length));
   setAttr(badge, 'data-status', state.alerts.some((a) => a.severity === 'critical') ? 'critical' : 'warning');
   document.title = old ? 'Lookout (data is old)' : status === 'ok' || !text ? 'Lookout' : `${text} — Lookout`;
+  const bad = list(state.chan).filter((c) => c.status != 'ok').map((c) => `${c.id} ${c.status}`).join(', ');
   const banner = $('banner');
-  banner.hidden = !state.failingSince;
+  banner.hidden = !state.failingSince && !bad;
+  if (bad) setText(banner, `Notifications: ${bad}`);
   if (state.failingSince) {
     const data = state.fetchedAt ? `showing data from ${clock.format(state.fetchedAt)}` : 'no data yet';
     banner.replaceChildren(h('strong', { text: `Hub not reachable since ${clock.format(state.failingSince)} — ${data}` }),

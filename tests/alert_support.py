@@ -222,10 +222,18 @@ class WebhookReceiver:
     server: ThreadingHTTPServer
     posts: list[Post] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The status every POST is answered with.
+    status: int = 200
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return self.url_for("/hook")
+
+    def url_for(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def received_at(self, path: str) -> list[Post]:
+        return [post for post in self.received() if post.path == path]
 
     def received(self) -> list[Post]:
         with self.lock:
@@ -245,8 +253,8 @@ def start_webhook_receiver() -> WebhookReceiver:
             body = self.rfile.read(length)
             with receiver.lock:
                 receiver.posts.append(Post(self.path, dict(self.headers.items()), body))
-            answer = b"{}"
-            self.send_response(200)
+            answer = b"{}" if receiver.status < 400 else b'{"error": "no such hook"}'
+            self.send_response(receiver.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
@@ -260,6 +268,45 @@ def start_webhook_receiver() -> WebhookReceiver:
     receiver = WebhookReceiver(server)
     threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True).start()
     return receiver
+
+
+class SilentRelay:
+    """A TCP server on 127.0.0.1 that accepts every connection and never sends a byte: a
+    relay that drops packets after the handshake, or a hung SMTP server."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(64)
+        self.port = self.socket.getsockname()[1]
+        self.connections: list[Any] = []
+        self.lock = threading.Lock()
+        self.closed = False
+        threading.Thread(target=self._accept, name="silent-relay", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections.append(connection)
+
+    @property
+    def accepted(self) -> int:
+        with self.lock:
+            return len(self.connections)
+
+    def close(self) -> None:
+        self.closed = True
+        self.socket.close()
+        with self.lock:
+            for connection in self.connections:
+                connection.close()
 
 
 # MARK: - fixtures (import them into the test module)

@@ -33,9 +33,16 @@ except ImportError:
 class Mailbox:
     """The aiosmtpd handler: accept every message and save it with its envelope."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, reject_rcpt=None):
         self.folder = folder
         self.count = 0
+        self.reject_rcpt = reject_rcpt
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.reject_rcpt and address == self.reject_rcpt:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.folder:
@@ -79,7 +86,7 @@ def tls_context(args):
 
 
 async def serve(args):
-    handler = Mailbox(args.mailbox)
+    handler = Mailbox(args.mailbox, args.reject_rcpt)
     context = tls_context(args) if not args.plain else None
     smtp_options = {"hostname": "lookout-test-smtp", "enable_SMTPUTF8": True}
     if args.auth_user is not None:
@@ -130,6 +137,7 @@ def main():
     parser.add_argument("--auth-password", help="... and this password (else 535)")
     parser.add_argument("--login-only", action="store_true", help="offer AUTH LOGIN but not PLAIN")
     parser.add_argument("--mailbox", help="folder where received messages are saved")
+    parser.add_argument("--reject-rcpt", help="answer 550 to RCPT TO this address (a permanent refusal)")
     args = parser.parse_args()
     if not args.plain and not (args.cert and args.key):
         parser.error("--cert and --key are needed unless --plain")

@@ -132,7 +132,7 @@ def test_notify_test_sends_one_email_and_one_webhook(
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "email: sent" in result.stdout, output
-    assert re.search(r"^webhook:generic:127\.0\.0\.1: sent$", result.stdout, re.M), output
+    assert re.search(r"^webhook:generic:127\.0\.0\.1:[0-9a-f]{8}: sent$", result.stdout, re.M), output
     assert SMTP_PASSWORD not in output
 
     mails = smtp_server.wait_for_messages(1)
@@ -176,7 +176,7 @@ def test_notify_test_reports_a_refused_login(
     assert "535" in failed[0] and "Authentication credentials invalid" in failed[0], failed[0]
     assert wrong not in output and SMTP_PASSWORD not in output
     # The webhook is a channel of its own: it still got its test message.
-    assert re.search(r"^webhook:generic:127\.0\.0\.1: sent$", result.stdout, re.M), output
+    assert re.search(r"^webhook:generic:127\.0\.0\.1:[0-9a-f]{8}: sent$", result.stdout, re.M), output
     assert len(webhook.wait_for_posts(1)) == 1
     assert smtp_server.messages() == []
 

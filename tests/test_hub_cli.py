@@ -26,7 +26,7 @@ GOOD_MONITORING = {
     "stale_after_minutes": 15,
     "notifications": {
         "email": {"enabled": True, "smtp_host": "smtp.example.com", "security": "starttls",
-                  "recipients": ["ops@example.com"]},
+                  "from": "lookout@example.com", "recipients": ["ops@example.com"]},
         "cooldown_minutes": 30,
     },
     "retention": {"raw_days": 14, "hourly_days": 365},

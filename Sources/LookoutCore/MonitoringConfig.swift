@@ -283,6 +283,15 @@ extension Notifications: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         email = try c.decodeIfPresent(EmailSettings.self, forKey: .email) ?? EmailSettings()
         webhooks = try c.decodeIfPresent([Webhook].self, forKey: .webhooks) ?? []
+        // Two entries with one target would get one channel id between them (and send every
+        // notice there twice): refused by name, so the operator removes the copy.
+        for (index, webhook) in webhooks.enumerated() {
+            guard let first = webhooks[..<index].firstIndex(where: { $0.sameTarget(as: webhook) }) else { continue }
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: c.codingPath + [CodingKeys.webhooks, AnyCodingKey(intValue: index), Webhook.CodingKeys.url],
+                      debugDescription: "the same target as notifications.webhooks[\(first)]; "
+                        + "every notice would go there twice: remove one of the two entries"))
+        }
         cooldownMinutes = try c.decodeIfPresent(Int.self, forKey: .cooldownMinutes) ?? 30
         guard (0...10_080).contains(cooldownMinutes) else {
             throw DecodingError.dataCorruptedError(
@@ -344,6 +353,23 @@ extension EmailSettings: Decodable {
 }
 
 extension Webhook {
+    /// The same URL, compared with the scheme and host in lower case (they are case-blind)
+    /// and the path and query as written (they are not).
+    public func sameTarget(as other: Webhook) -> Bool {
+        Self.normalised(url) == Self.normalised(other.url)
+    }
+
+    static func normalised(_ url: String) -> String {
+        let parts = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        // "https:", "", "host:port", "path?query" (the last one absent for a bare host)
+        guard parts.count >= 3, parts[0].hasSuffix(":"), parts[1].isEmpty else { return url }
+        let authority = parts[2]
+        let hostEnd: Substring.Index = authority.firstIndex(where: { $0 == "?" || $0 == "#" }) ?? authority.endIndex
+        let head = "\(parts[0])//\(authority[..<hostEnd])".lowercased()
+        let tail = String(authority[hostEnd...]) + (parts.count > 3 ? "/\(parts[3])" : "")
+        return head + tail
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable { case kind, url }
 
     public init(from decoder: any Decoder) throws {

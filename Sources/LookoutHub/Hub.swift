@@ -57,6 +57,8 @@ public struct Hub: Sendable {
     public let ingestor: Ingestor
     public let logger: Logger
     let now: @Sendable () -> Date
+    /// The hub's one alert pass; its outbox is shared with the delivery service.
+    let pass: AlertPass
 
     /// Opens the data folder and the store, and loads every VM's latest document.
     public static func open(
@@ -70,7 +72,10 @@ public struct Hub: Sendable {
         let store = try HistoryStore(path: "\(settings.dataFolder)/lookout.sqlite", logger: logger)
         let ingestor = Ingestor(store: store, fleet: Fleet(), logger: logger, now: now)
         try await ingestor.restore()
-        return Hub(settings: settings, ingestor: ingestor, logger: logger, now: now)
+        let pass = AlertPass(
+            dataFolder: settings.dataFolder, store: store, config: settings.config, channels: settings.channels,
+            logger: logger)
+        return Hub(settings: settings, ingestor: ingestor, logger: logger, now: now, pass: pass)
     }
 
     /// The router with every route and middleware; tests drive it without a socket.
@@ -124,9 +129,7 @@ public struct Hub: Sendable {
     }
 
     /// The alert pass over this hub's data folder and store.
-    public func alertPass() -> AlertPass {
-        AlertPass(dataFolder: settings.dataFolder, store: ingestor.store, config: settings.config, channels: settings.channels, logger: logger)
-    }
+    public func alertPass() -> AlertPass { pass }
 
     /// A folder watcher that hands documents to this hub's ingestor.
     public func folderWatcher() -> FolderWatcher {
@@ -161,7 +164,11 @@ public struct Hub: Sendable {
         let retention = RetentionService(store: ingestor.store, retention: settings.config.retention, logger: logger, now: now)
         var services: [any Service] = [watcher, retention]
         if let interval = settings.alertInterval {
-            services.append(AlertService(pass: alertPass(), fleet: ingestor.fleet, interval: interval, logger: logger, now: now))
+            services.append(AlertService(pass: pass, fleet: ingestor.fleet, interval: interval, logger: logger, now: now))
+            if !pass.channels.isEmpty {
+                services.append(DeliveryService(
+                    outbox: pass.outbox, channels: pass.channels, interval: .seconds(15), logger: logger, now: now))
+            }
         }
         let logger = logger
         let limiter = settings.maxConnections.map { ConnectionLimiter(limit: $0, logger: logger) }

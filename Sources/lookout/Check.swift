@@ -39,8 +39,10 @@ struct Check: AsyncParsableCommand {
         abstract: "Run one alert pass and exit (for cron every 5 minutes).",
         discussion: """
             Reads new documents from DATA/<vm_id>/metrics.json into the history, evaluates every VM against the \
-            thresholds, saves DATA/alerts.json, and sends due notices (retrying any left in DATA/outbox/). Safe to \
-            run beside `lookout serve` and twice in a row: a lock and the saved state make every notice go out once.
+            thresholds, saves DATA/alerts.json and queues notices in DATA/outbox/; then, with the alert lock \
+            released, delivers what is due (each channel on its own, each attempt bounded by its timeout). Safe \
+            to run beside `lookout serve` and twice in a row: locks and the saved state make every notice go out \
+            once. Exit status: 0, 75 when a notice could not be delivered yet (it stays queued), 1 on an error.
             """)
 
     @OptionGroup var options: HubOptions
@@ -52,23 +54,48 @@ struct Check: AsyncParsableCommand {
             let hub = try await Hub.open(
                 Hub.Settings(dataFolder: options.data, config: monitoring, channels: channels), logger: logger)
             _ = await hub.folderWatcher().scan()
-            let report = try await hub.alertPass().run(documents: hub.ingestor.fleet.entries().map(\.document), now: Date())
+            let pass = hub.alertPass()
+            let clock = ContinuousClock()
+            let started = clock.now
+            let report = try await pass.run(documents: hub.ingestor.fleet.entries().map(\.document), now: Date())
+            let evaluated = clock.now
+            let delivery = await pass.deliver(now: Date())
             print("""
                 \(hub.ingestor.fleet.count) VM(s), \(report.active) active alert(s), \(report.notices) new notice(s); \
-                sent \(report.delivery.delivered), failed \(report.delivery.failed), waiting \(report.delivery.waiting)
+                sent \(delivery.delivered), failed \(delivery.failed), waiting \(delivery.waiting)
                 """)
-            if report.delivery.failed > 0 { throw ExitCode(75) }
+            logger.info(
+                "alert pass took \(Self.milliseconds(evaluated - started)) ms, delivery \(Self.milliseconds(clock.now - evaluated)) ms")
+            for (channel, error) in delivery.errors.sorted(by: { $0.key < $1.key }) {
+                print("\(channel): FAILED: \(error)")
+            }
+            let lost = pass.outbox.inMemoryCount
+            if lost > 0 {
+                logger.critical("\(lost) notice(s) could not be written to \(pass.outbox.folder) nor delivered; they are lost")
+                throw ExitCode(1)
+            }
+            if !report.problems.isEmpty { throw ExitCode(1) }
+            if delivery.failed + delivery.gaveUp > 0 { throw ExitCode(75) }
         } catch let error as HubError {
             logger.critical("\(error)")
             throw error.exitCode
         }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 }
 
 struct NotifyTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notify-test",
-        abstract: "Send a test message through every configured channel and report each result.")
+        abstract: "Send a test message through every configured channel and report each result.",
+        discussion: """
+            The test notice takes the path real notices take: it is queued in DATA/outbox/ for every channel and \
+            delivered by one outbox round per channel (which also sends whatever else is due there). A test \
+            notice that fails is not retried. Exit status 1 when any channel failed.
+            """)
 
     @OptionGroup var options: HubOptions
 
@@ -81,19 +108,23 @@ struct NotifyTest: AsyncParsableCommand {
         }
         let host = AgentSettings.hostName()
         let now = Date()
+        let vmID = (try? VMID(validating: host)) ?? (try! VMID(validating: "lookout"))
         let alert = Alert(
-            id: "\(host)/test", vmID: (try? VMID(validating: host)) ?? (try! VMID(validating: "lookout")), kind: "test",
-            metric: "test", severity: .warning, value: nil, threshold: nil, since: now,
-            message: "test notice from lookout notify-test")
+            id: "\(vmID)/test", vmID: vmID, kind: "test", metric: "test", severity: .warning, value: nil, threshold: nil,
+            since: now, message: "test notice from lookout notify-test")
         let notice = Notice(kind: .opened, alert: alert, at: now)
+        let outbox = Outbox(dataFolder: options.data, logger: logger)
+        outbox.enqueue([notice], channels: channels, now: now)
+        let report = await outbox.deliver(channels: channels, now: now)
         var failed = 0
         for channel in channels {
-            do {
-                try await channel.send(notice)
-                print("\(channel.name): sent")
-            } catch {
+            let name = Outbox.fileName(of: notice, channelID: channel.id)
+            if outbox.isQueued(name) {
                 failed += 1
-                print("\(channel.name): FAILED: \(error)")
+                outbox.discard(name)
+                print("\(channel.id): FAILED: \(report.errors[channel.id] ?? "another process is delivering via this channel")")
+            } else {
+                print("\(channel.id): sent")
             }
         }
         _ = monitoring

@@ -73,6 +73,19 @@ import Testing
                             ["opened web-1/disk critical"]])
     }
 
+    @Test func aClockSteppedBackwardsDoesNotHoldNotices() {
+        // Resolved at minute 5; then the hub's clock is stepped back two hours (NTP, a VM
+        // restored from a snapshot). Elapsed since the last notice is negative: counted as an
+        // expired cooldown, so the re-opened alert is told at once.
+        let (_, notices) = Self.run([
+            (0, [Self.doc(at: 0, disk: 93)]),
+            (5, [Self.doc(at: 5, disk: 50)]),
+            (-120, [Self.doc(at: -120, disk: 93)]),
+        ])
+        #expect(notices == [["opened web-1/disk critical"], ["resolved web-1/disk critical"],
+                            ["opened web-1/disk critical"]])
+    }
+
     @Test func deescalationWaitsForTheCooldownEscalationDoesNot() {
         let (_, notices) = Self.run([
             (0, [Self.doc(at: 0, disk: 93)]),

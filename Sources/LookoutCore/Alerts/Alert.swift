@@ -22,6 +22,10 @@ public struct Alert: Codable, Sendable, Equatable {
     public var message: String
     /// Set on alerts in the history once they cleared.
     public var resolvedAt: Date?
+    /// In the history only: the channels that were told nothing of this alert, because its
+    /// "opened" notice was still waiting (the channel failing) when it resolved, so both
+    /// notices were dropped there rather than sent late and out of context.
+    public var undeliveredVia: [String]?
 
     public init(
         id: String, vmID: VMID, kind: String, metric: String, severity: Severity, value: Double?, threshold: Double?,
@@ -43,6 +47,7 @@ public struct Alert: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, vmID = "vm_id", kind, metric, severity, value, threshold, since
         case lastNotified = "last_notified", message, resolvedAt = "resolved_at"
+        case undeliveredVia = "undelivered_via"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -58,6 +63,7 @@ public struct Alert: Codable, Sendable, Equatable {
         lastNotified = try Alert.date(c, .lastNotified)
         message = try c.decode(String.self, forKey: .message)
         resolvedAt = try Alert.date(c, .resolvedAt)
+        undeliveredVia = try c.decodeIfPresent([String].self, forKey: .undeliveredVia)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -73,6 +79,7 @@ public struct Alert: Codable, Sendable, Equatable {
         try c.encode(lastNotified.map(Timestamp.format), forKey: .lastNotified)
         try c.encode(message, forKey: .message)
         try c.encodeIfPresent(resolvedAt.map(Timestamp.format), forKey: .resolvedAt)
+        try c.encodeIfPresent(undeliveredVia, forKey: .undeliveredVia)
     }
 
     static func date(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Date? {

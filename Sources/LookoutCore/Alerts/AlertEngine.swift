@@ -137,10 +137,10 @@ public enum AlertEngine {
             if let told, told.open {
                 if alert.severity > told.severity {
                     kind = .escalated
-                } else if alert.severity < told.severity, now.timeIntervalSince(told.at) >= cooldown {
+                } else if alert.severity < told.severity, cooldownExpired(since: told.at, now: now, cooldown: cooldown) {
                     kind = .deescalated
                 }
-            } else if told == nil || now.timeIntervalSince(told!.at) >= cooldown {
+            } else if told == nil || cooldownExpired(since: told!.at, now: now, cooldown: cooldown) {
                 kind = .opened
             }
             if let kind {
@@ -161,11 +161,22 @@ public enum AlertEngine {
             }
         }
         // Forget what was told about alerts that are gone and past their cooldown.
-        notified = notified.filter { id, told in current[id] != nil || now.timeIntervalSince(told.at) < cooldown }
+        notified = notified.filter { id, told in
+            current[id] != nil || !cooldownExpired(since: told.at, now: now, cooldown: cooldown)
+        }
         let alerts = current.values.sorted {
             ($0.severity, $1.since, $1.id) > ($1.severity, $0.since, $0.id)
         }
         return Result(state: AlertState(alerts: alerts, notified: notified, updatedAt: now), notices: notices, resolved: resolved)
+    }
+
+    /// Whether the cooldown after a notice sent at `told` is over at `now`. A negative
+    /// elapsed time (the hub's clock was stepped back, by NTP or by hand, past the last
+    /// notice) counts as over: otherwise a clock set back a day would hold every notice for
+    /// that day, and holding a notice is the failure an operator cannot see.
+    static func cooldownExpired(since told: Date, now: Date, cooldown: TimeInterval) -> Bool {
+        let elapsed = now.timeIntervalSince(told)
+        return elapsed < 0 || elapsed >= cooldown
     }
 
     static func threshold(_ kind: String, _ thresholds: Thresholds) -> Threshold? {

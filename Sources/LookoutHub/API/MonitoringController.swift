@@ -65,7 +65,8 @@ struct MonitoringController: Sendable {
         let now = now()
         let healths = fleet.entries().map { VMHealth.evaluate($0.document, config: config, now: now) }
         let worst = healths.map(\.status).max() ?? .ok
-        let body = StatusBody(status: worst, generatedAt: Timestamp.format(now), vms: healths)
+        let channels = ChannelHealth.report(storePath: ingestor.store.path, channelIDs: config.channelIDs)
+        let body = StatusBody(status: worst, generatedAt: Timestamp.format(now), vms: healths, channels: channels)
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)))
     }
 

@@ -6,7 +6,9 @@ struct StatusBody: Encodable {
     let status: VMHealth.Status
     let generatedAt: String
     let vms: [VMHealth]
-    enum CodingKeys: String, CodingKey { case status, generatedAt = "generated_at", vms }
+    /// Every configured notification channel and how its deliveries went.
+    var channels: [ChannelHealth] = []
+    enum CodingKeys: String, CodingKey { case status, generatedAt = "generated_at", vms, channels }
 }
 
 struct ServiceRow: Encodable {

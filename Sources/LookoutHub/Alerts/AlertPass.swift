@@ -5,40 +5,61 @@ import Foundation
 #endif
 import LookoutCore
 import Logging
-import ServiceLifecycle
+import Synchronization
 
-/// One alert pass over the fleet: evaluate, save `alerts.json`, record resolved alerts,
-/// queue notices in the outbox, deliver what is due. `lookout check` runs one; `lookout
-/// serve` runs one a minute. Both take the same lock, so running both, or `check` twice
-/// at once, never evaluates or sends twice.
+/// One alert pass over the fleet: evaluate, save `alerts.json`, record resolved alerts and
+/// queue notices in the outbox. `lookout check` runs one and then delivers; `lookout serve`
+/// runs one a minute while ``DeliveryService`` delivers on its own. The pass holds the alert
+/// lock (so `serve` beside a cron `check`, or two `check`s, never evaluate twice) but never
+/// waits for a channel: delivery takes no part in it.
+///
+/// What the pass cannot write does not stop it: a store that fails (disk full, I/O error)
+/// is logged and the pass runs on the documents in memory; an `alerts.json` or outbox that
+/// cannot be written is kept in memory for this process (the next pass starts from it, the
+/// outbox delivers from it) and written once writing works again.
 public struct AlertPass: Sendable {
     public let dataFolder: String
     let store: HistoryStore
     let config: MonitoringConfig
-    let channels: [any NotificationChannel]
+    public let channels: [any NotificationChannel]
     let logger: Logger
-    let outbox: Outbox
+    public let outbox: Outbox
     let stateFile: AlertStateFile
     let lock: FileLock
+    let memory: AlertMemory
 
     public struct Report: Sendable, Equatable {
         public var active = 0
         public var notices = 0
-        public var delivery = Outbox.Report()
+        /// Outbox entries only in memory (the outbox folder cannot be written).
+        public var unwritten = 0
+        /// Problems the pass worked around (store, alerts.json), for the caller's log and exit code.
+        public var problems: [String] = []
     }
 
-    public init(dataFolder: String, store: HistoryStore, config: MonitoringConfig, channels: [any NotificationChannel], logger: Logger) {
+    public init(
+        dataFolder: String, store: HistoryStore, config: MonitoringConfig, channels: [any NotificationChannel],
+        logger: Logger
+    ) {
         self.dataFolder = dataFolder
         self.store = store
         self.config = config
         self.channels = channels
         self.logger = logger
-        self.outbox = Outbox(dataFolder: dataFolder, logger: logger)
+        self.outbox = Outbox(dataFolder: dataFolder, logger: logger) { [store, logger] alert, channel in
+            do {
+                try await store.recordUndelivered(alert, channel: channel)
+            } catch {
+                logger.error("could not note in the alert history that \(channel) missed \(alert.id): \(error)")
+            }
+        }
         self.stateFile = AlertStateFile(dataFolder: dataFolder)
         self.lock = FileLock(path: "\(dataFolder)/.alerts.lock")
+        self.memory = AlertMemory()
     }
 
-    /// Evaluates every VM's latest document at `now` and delivers due notices.
+    /// Evaluates every VM's latest document at `now` and queues the notices; it does not
+    /// deliver (see ``deliver(now:)``).
     ///
     /// `documents` is what the caller holds in memory; under the lock it is merged with
     /// the store's latest documents, newest per VM, because another process (`serve`
@@ -46,66 +67,96 @@ public struct AlertPass: Sendable {
     /// older view must never resolve or re-open what a newer one decided.
     public func run(documents: [MetricsDocument], now: Date) async throws(HubError) -> Report {
         try await lock.withLock { () async throws(HubError) -> Report in
+            var report = Report()
+            var stored: [MetricsDocument] = []
+            do {
+                stored = try await store.latestDocuments()
+            } catch {
+                report.problems.append("the history store failed, judging the documents in memory only: \(error)")
+            }
             var newest: [VMID: MetricsDocument] = [:]
-            for document in documents + (try await store.latestDocuments())
+            for document in documents + stored
             where newest[document.vmID].map({ $0.timestamp < document.timestamp }) ?? true {
                 newest[document.vmID] = document
             }
             let documents = newest.keys.sorted().map { newest[$0]! }
-            let previous = try stateFile.load()
-            let recent = try await recentValues(for: documents)
-            let result = AlertEngine.evaluate(documents: documents, config: config, previous: previous, now: now, recent: recent)
-            // Queue first, then save: a crash in between resends (at most once more) rather than losing a notice.
-            try outbox.enqueue(result.notices, channels: channels, now: now)
-            try stateFile.save(result.state)
-            try await store.recordResolved(result.resolved)
+            let previous: AlertState
+            if let unsaved = memory.unsavedState() { previous = unsaved } else { previous = try stateFile.load() }
+            let recent = await recentValues(for: documents, previous: previous, problems: &report.problems)
+            let result = AlertEngine.evaluate(
+                documents: documents, config: config, previous: previous, now: now, recent: recent)
+            // Queue first, then save: a crash in between queues the same files again (same
+            // names: overwritten, not doubled) rather than losing a notice.
+            report.unwritten = outbox.enqueue(result.notices, channels: channels, now: now)
+            do {
+                try stateFile.save(result.state)
+                memory.setUnsavedState(nil)
+            } catch {
+                memory.setUnsavedState(result.state)
+                report.problems.append("\(error); the alert state is kept in memory until it can be written")
+            }
+            let resolved = memory.takeUnrecorded() + result.resolved
+            do {
+                try await store.recordResolved(resolved)
+            } catch {
+                memory.addUnrecorded(resolved)
+                report.problems.append("could not record \(resolved.count) resolved alert(s), will retry: \(error)")
+            }
             for notice in result.notices {
                 logger.notice("\(notice.kind.rawValue): \(notice.alert.vmID) \(notice.alert.message)")
             }
             if !result.notices.isEmpty && channels.isEmpty {
                 logger.warning("no notification channel is configured: \(result.notices.count) notice(s) only logged")
             }
-            let delivery = await outbox.deliver(channels: channels, now: now)
-            return Report(active: result.state.alerts.count, notices: result.notices.count, delivery: delivery)
+            for problem in report.problems { logger.error("alert pass: \(problem)") }
+            report.active = result.state.alerts.count
+            report.notices = result.notices.count
+            return report
         }
     }
 
-    /// The last values of the metrics whose rule has `sustained_samples` > 1.
-    func recentValues(for documents: [MetricsDocument]) async throws(HubError) -> AlertEngine.RecentValues {
+    /// One delivery round over every channel, each channel on its own (see ``Outbox``).
+    public func deliver(now: Date) async -> Outbox.Report {
+        await outbox.deliver(channels: channels, now: now)
+    }
+
+    /// The last values of the metrics whose rule has `sustained_samples` > 1. When the store
+    /// cannot say, an alert that is open stays judged on the current value alone (so a
+    /// failing store neither resolves it nor holds it open), and no new one opens.
+    func recentValues(
+        for documents: [MetricsDocument], previous: AlertState, problems: inout [String]
+    ) async -> AlertEngine.RecentValues {
         var result: AlertEngine.RecentValues = [:]
         for document in documents {
             let t = config.thresholds(for: document.vmID)
-            let rules: [(String, Metric, Threshold)] = [("cpu", .cpu, t.cpu), ("memory", .memory, t.memory),
-                                                        ("disk", .disk, t.disk), ("load", .load5, t.load)]
+            let system = document.system
+            let rules: [(String, Metric, Threshold, Double)] = [
+                ("cpu", .cpu, t.cpu, system.cpu.percent), ("memory", .memory, t.memory, system.memory.percent),
+                ("disk", .disk, t.disk, system.disk.percent), ("load", .load5, t.load, system.load.five),
+            ]
             let sustained = rules.filter { $0.2.sustainedSamples > 1 }
             guard let longest = sustained.map(\.2.sustainedSamples).max() else { continue }
-            let values = try await store.recentValues(vmID: document.vmID, metrics: sustained.map(\.1), limit: longest)
-            result[document.vmID] = Dictionary(uniqueKeysWithValues: sustained.map { ($0.0, values[$0.1] ?? []) })
+            do {
+                let values = try await store.recentValues(vmID: document.vmID, metrics: sustained.map(\.1), limit: longest)
+                result[document.vmID] = Dictionary(uniqueKeysWithValues: sustained.map { ($0.0, values[$0.1] ?? []) })
+            } catch {
+                problems.append("recent samples of \(document.vmID) unavailable (\(error)); sustained rules use the current value")
+                let open = Set(previous.alerts.filter { $0.vmID == document.vmID }.map(\.kind))
+                result[document.vmID] = Dictionary(uniqueKeysWithValues: sustained.map { rule in
+                    (rule.0, open.contains(rule.0) ? Array(repeating: rule.3, count: rule.2.sustainedSamples) : [])
+                })
+            }
         }
         return result
     }
 }
 
-/// Runs an alert pass every `interval` inside `lookout serve`.
-struct AlertService: Service {
-    let pass: AlertPass
-    let fleet: Fleet
-    let interval: Duration
-    let logger: Logger
-    let now: @Sendable () -> Date
+/// What a pass could not write, kept for the next pass of this process.
+final class AlertMemory: Sendable {
+    private let state = Mutex((unsaved: AlertState?.none, unrecorded: [Alert]()))
 
-    func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let report = try await pass.run(documents: fleet.entries().map(\.document), now: now())
-                if report.notices + report.delivery.delivered + report.delivery.failed > 0 {
-                    logger.info(
-                        "alert pass: \(report.active) active, \(report.notices) new notice(s), \(report.delivery.delivered) sent, \(report.delivery.failed) failed")
-                }
-            } catch {
-                logger.error("alert pass failed: \(error)")
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-        }
-    }
+    func unsavedState() -> AlertState? { state.withLock { $0.unsaved } }
+    func setUnsavedState(_ value: AlertState?) { state.withLock { $0.unsaved = value } }
+    func takeUnrecorded() -> [Alert] { state.withLock { state in defer { state.unrecorded = [] }; return state.unrecorded } }
+    func addUnrecorded(_ alerts: [Alert]) { state.withLock { $0.unrecorded = Array(($0.unrecorded + alerts).suffix(10_000)) } }
 }

@@ -46,29 +46,3 @@ struct AlertStateFile: Sendable {
         }
     }
 }
-
-/// An exclusive `flock` on a file, so that `lookout serve`'s alert pass and a cron run of
-/// `lookout check` never evaluate or deliver at the same time (which could send a notice
-/// twice). The kernel drops the lock when the process dies, so a crash never wedges it.
-struct FileLock: Sendable {
-    let path: String
-
-    /// Runs `body` holding the lock, waiting up to `timeout` for it.
-    func withLock<T: Sendable>(
-        timeout: Duration = .seconds(60), _ body: () async throws(HubError) -> T
-    ) async throws(HubError) -> T {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw HubError("could not open the lock file \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR, clock.now < deadline else {
-                throw HubError("another alert pass holds \(path) (waited \(timeout))")
-            }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        defer { flock(fd, LOCK_UN) }
-        return try await body()
-    }
-}

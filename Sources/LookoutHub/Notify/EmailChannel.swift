@@ -13,40 +13,87 @@ public struct EmailChannel: NotificationChannel {
     let from: String
     let publicURL: String?
 
-    public init(settings: EmailSettings, credentials: SMTPCredentials?, publicURL: String?, hostName: String, logger: Logger) {
+    /// - Parameter from: the sender; the caller resolves the default (see
+    ///   ``MonitoringConfig/notificationChannels(environment:hostName:logger:domainName:)``).
+    public init(
+        settings: EmailSettings, credentials: SMTPCredentials?, publicURL: String?, from: String,
+        timeout: Duration = .seconds(30), logger: Logger
+    ) {
         self.settings = settings
-        self.client = SMTPClient(settings: settings, credentials: credentials, logger: logger)
-        self.from = settings.from ?? "lookout@\(hostName)"
+        self.client = SMTPClient(settings: settings, credentials: credentials, timeout: timeout, logger: logger)
+        self.from = from
         self.publicURL = publicURL
     }
 
-    public var name: String { "email" }
+    public var id: String { ChannelID.email }
 
-    public func send(_ notice: Notice) async throws(DeliveryError) {
-        let message = EmailMessage(from: from, to: settings.recipients, subject: notice.subject, body: notice.body(publicURL: publicURL))
+    public func send(_ notice: Notice, deliveryID: String) async throws(DeliveryError) {
+        let message = EmailMessage(
+            from: from, to: settings.recipients, subject: notice.subject, body: notice.body(publicURL: publicURL))
         do {
-            try await client.send(message)
+            try await client.send(message, messageID: Self.messageID(deliveryID: deliveryID, from: from))
         } catch {
-            throw DeliveryError("email via \(settings.smtpHost):\(settings.port): \(error)")
+            throw DeliveryError("email via \(settings.smtpHost):\(settings.port): \(error)", permanent: Self.isPermanent(error))
         }
+    }
+
+    /// `<delivery id@domain of From>`: the same for every attempt at one notice.
+    static func messageID(deliveryID: String, from: String) -> String {
+        let domain = from.split(separator: "@").last.map(String.init) ?? "lookout.invalid"
+        return "<\(deliveryID)@\(EmailMessage.headerSafe(domain))>"
+    }
+
+    /// A 5xx to MAIL FROM or RCPT TO (sender or recipient refused) will be refused again;
+    /// so will a password we refuse to send in clear text. Everything else (a relay down, a
+    /// 4xx, a timeout) may pass later.
+    static func isPermanent(_ error: SMTPError) -> Bool {
+        if let code = error.code, code >= 500, error.stage.hasPrefix("MAIL FROM") || error.stage.hasPrefix("RCPT TO") {
+            return true
+        }
+        return error.stage == "AUTH" && error.code == nil
     }
 }
 
 extension MonitoringConfig {
     /// Every channel the config enables: email (when `enabled`) and each webhook.
-    /// - Throws: ``HubError`` when the SMTP credentials cannot be read.
+    /// - Parameters:
+    ///   - hostName: kept for callers; the sender's domain comes from `domainName`.
+    ///   - domainName: this machine's fully qualified name, for the default `From`
+    ///     (`lookout@<fqdn>`); resolved when not given.
+    /// - Throws: ``HubError`` when the SMTP credentials cannot be read, would be sent in
+    ///   clear text to another machine, or `from` is unset and this host has no domain.
     public func notificationChannels(
-        environment: [String: String], hostName: String, logger: Logger
+        environment: [String: String], hostName: String, logger: Logger, domainName: String?? = nil
     ) throws(HubError) -> [any NotificationChannel] {
         var channels: [any NotificationChannel] = []
         let email = notifications.email
         if email.enabled {
             let credentials = try SMTPCredentials.load(settings: email, environment: environment)
-            channels.append(EmailChannel(settings: email, credentials: credentials, publicURL: publicURL, hostName: hostName, logger: logger))
+            if credentials != nil, email.security == .none, !Self.isLoopback(email.smtpHost) {
+                throw HubError(
+                    "notifications.email.security: \"none\" sends the SMTP password in clear text, which is allowed "
+                        + "only to a relay on a loopback address, not \(email.smtpHost); use \"starttls\" or \"tls\"")
+            }
+            let domain = domainName ?? HostDomain.fullyQualifiedName()
+            guard let from = email.from ?? domain.map({ "lookout@\($0)" }) else {
+                throw HubError(
+                    "notifications.email.from: not set, and this host (\(hostName)) has no fully qualified domain "
+                        + "name for the default lookout@<host>; set \"from\" to an address your relay accepts, "
+                        + "e.g. \"lookout@example.com\"")
+            }
+            channels.append(
+                EmailChannel(settings: email, credentials: credentials, publicURL: publicURL, from: from, logger: logger))
         }
         for webhook in notifications.webhooks {
             channels.append(WebhookChannel(webhook: webhook, publicURL: publicURL))
         }
         return channels
+    }
+
+    /// `localhost`, 127.0.0.0/8 or `::1`, by name (the config check cannot connect).
+    static func isLoopback(_ host: String) -> Bool {
+        let lower = host.lowercased()
+        return lower == "localhost" || lower.hasSuffix(".localhost") || lower.hasPrefix("127.") || lower == "::1"
+            || lower == "[::1]"
     }
 }

@@ -8,140 +8,427 @@ import Glibc
 #endif
 import LookoutCore
 import Logging
+import Synchronization
 
 /// Notices waiting to be delivered, one file per notice and channel in `DATA/outbox/`.
 ///
 /// A notice is written here before anything is sent, and its file is removed only once
 /// the channel accepted it: an SMTP server that is down, or a webhook answering 5xx,
 /// delays the notice (retried with backoff: 30 s, 1, 2, 4 … up to 60 min) but never
-/// loses it, and a restart picks up where the last process stopped. One file per channel
-/// means a notice that reached Slack is not sent there again while email is retried.
-public struct Outbox: Sendable {
-    public struct Entry: Codable, Sendable, Equatable {
-        public var channel: String
-        public var notice: Notice
-        public var attempts: Int
-        public var nextAttempt: Date
-        public var lastError: String?
-
-        enum CodingKeys: String, CodingKey {
-            case channel, notice, attempts, nextAttempt = "next_attempt", lastError = "last_error"
-        }
-
-        public init(channel: String, notice: Notice, attempts: Int = 0, nextAttempt: Date, lastError: String? = nil) {
-            self.channel = channel
-            self.notice = notice
-            self.attempts = attempts
-            self.nextAttempt = nextAttempt
-            self.lastError = lastError
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            channel = try c.decode(String.self, forKey: .channel)
-            notice = try c.decode(Notice.self, forKey: .notice)
-            attempts = try c.decode(Int.self, forKey: .attempts)
-            nextAttempt = Timestamp.parse(try c.decode(String.self, forKey: .nextAttempt)) ?? Date(timeIntervalSince1970: 0)
-            lastError = try c.decodeIfPresent(String.self, forKey: .lastError)
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(channel, forKey: .channel)
-            try c.encode(notice, forKey: .notice)
-            try c.encode(attempts, forKey: .attempts)
-            try c.encode(Timestamp.format(nextAttempt), forKey: .nextAttempt)
-            try c.encodeIfPresent(lastError, forKey: .lastError)
-        }
-    }
-
+/// loses it, and a restart picks up where the last process stopped.
+///
+/// Delivery is per channel and independent: each channel's round takes that channel's
+/// lock (so `serve` and a cron `check` never send one file twice), sends its due notices
+/// oldest first, and stops at its first failure, so a relay that never answers costs one
+/// timeout per round and holds up no other channel. Within an alert the order is kept: a
+/// notice waits while an earlier one of the same alert waits. An "opened" still waiting
+/// when its "resolved" arrives is dropped with it (nobody heard of the alert there), and
+/// the alert's history says so (``Alert/undeliveredVia``).
+///
+/// A file name is derived from (alert id, transition, since, channel id), so a pass that
+/// is repeated after a crash or a full disk overwrites what it queued before instead of
+/// queueing it twice. When the folder cannot be written (ENOSPC, EIO), entries are kept in
+/// memory for this process, delivered from there, and written out once writing works.
+public final class Outbox: Sendable {
     /// What one delivery round did.
     public struct Report: Sendable, Equatable {
         public var delivered = 0
         public var failed = 0
+        /// Not due yet, behind an earlier notice of the same alert, or after the channel's
+        /// failure in this round.
         public var waiting = 0
+        /// Opened/resolved pairs dropped (counted per notice).
+        public var dropped = 0
+        /// Refused for good after ``Outbox/maxPermanentAttempts`` tries; moved to `outbox/failed/`.
+        public var gaveUp = 0
+        /// Per channel id, the failure of this round.
+        public var errors: [String: String] = [:]
+
+        static func + (a: Report, b: Report) -> Report {
+            Report(
+                delivered: a.delivered + b.delivered, failed: a.failed + b.failed, waiting: a.waiting + b.waiting,
+                dropped: a.dropped + b.dropped, gaveUp: a.gaveUp + b.gaveUp,
+                errors: a.errors.merging(b.errors) { first, _ in first })
+        }
     }
+
+    /// Tries of a notice that the target refused for good before it is set aside: a
+    /// refusal can be a passing misconfiguration on the other side, but not for hours.
+    public static let maxPermanentAttempts = 3
 
     public let folder: String
+    let dataFolder: String
     let logger: Logger
+    /// Told about every alert whose opened/resolved pair was dropped on a channel.
+    let undelivered: @Sendable (_ alert: Alert, _ channelID: String) async -> Void
+    private let state = Mutex(State())
 
-    public init(dataFolder: String, logger: Logger) {
-        self.folder = "\(dataFolder)/outbox"
-        self.logger = logger
+    struct State {
+        /// Entries that could not be written, by file name (newer than any copy on disk).
+        var memory: [String: Entry] = [:]
+        /// Delivered, but the file could not be removed: never sent again by this process.
+        var gone: Set<String> = []
+        /// Channels with a round running in this process.
+        var busy: Set<String> = []
+        /// Per channel, the streams of ``wakeups(for:)``.
+        var wakeups: [String: [AsyncStream<Void>.Continuation]] = [:]
+        /// Files whose read failed, logged once until they read again.
+        var unreadable: Set<String> = []
     }
 
-    /// Queues `notice` for every channel. File names sort in queueing order.
-    public func enqueue(_ notices: [Notice], channels: [any NotificationChannel], now: Date) throws(HubError) {
-        guard !notices.isEmpty, !channels.isEmpty else { return }
-        do {
-            try AtomicFile.makeDirectories(folder, mode: 0o700)
-        } catch {
-            throw HubError("outbox: \(error)")
-        }
-        var sequence = 0
+    public init(
+        dataFolder: String, logger: Logger,
+        undelivered: @escaping @Sendable (_ alert: Alert, _ channelID: String) async -> Void = { _, _ in }
+    ) {
+        self.dataFolder = dataFolder
+        self.folder = "\(dataFolder)/outbox"
+        self.logger = logger
+        self.undelivered = undelivered
+    }
+
+    // MARK: - Queueing
+
+    /// Queues every notice for every channel and wakes those channels' delivery.
+    /// - Returns: how many entries are held in memory only, because the folder cannot be
+    ///   written (they are delivered from memory, and written once writing works).
+    @discardableResult
+    public func enqueue(_ notices: [Notice], channels: [any NotificationChannel], now: Date) -> Int {
+        guard !notices.isEmpty, !channels.isEmpty else { return 0 }
+        var entries: [(String, Entry)] = []
         for notice in notices {
             for channel in channels {
-                sequence += 1
-                let entry = Entry(channel: channel.name, notice: notice, nextAttempt: now)
-                let stamp = String(Int64(now.timeIntervalSince1970 * 1000))
-                let name = "\(stamp)-\(String(format6(sequence)))-\(String(UInt32.random(in: 0...UInt32.max), radix: 16)).json"
-                do {
-                    try AtomicFile.write(JSONEncoder.lookout().encode(entry), to: "\(folder)/\(name)", mode: 0o600)
-                } catch {
-                    throw HubError("outbox: could not queue a notice: \(error)")
+                let key = Self.key(notice, channel: channel.id)
+                entries.append((key.fileName, Entry(channel: channel.id, notice: notice, nextAttempt: now, deliveryID: key.deliveryID)))
+            }
+        }
+        var failure: FileError?
+        for (name, entry) in entries {
+            do {
+                try write(entry, name: name)
+                state.withLock { _ = $0.memory.removeValue(forKey: name) }
+            } catch {
+                failure = failure ?? error
+                state.withLock { $0.memory[name] = entry }
+            }
+        }
+        let inMemory = state.withLock { $0.memory.count }
+        if let failure {
+            logger.error(
+                .init(stringLiteral: "outbox: cannot write (\(failure)); \(inMemory) notice(s) kept in memory, delivered from there, "
+                    + "and written out when the disk works again (a restart before that loses them)"))
+        }
+        wake(channels.map(\.id))
+        return inMemory
+    }
+
+    /// The file names of `notice` per channel: where ``enqueue(_:channels:now:)`` puts it.
+    public static func fileName(of notice: Notice, channelID: String) -> String {
+        key(notice, channel: channelID).fileName
+    }
+
+    /// Whether `name` still waits (on disk or in memory).
+    public func isQueued(_ name: String) -> Bool {
+        state.withLock { $0.memory[name] != nil } || access("\(folder)/\(name)", F_OK) == 0
+    }
+
+    /// Removes a queued entry (a test notice that failed is not retried).
+    public func discard(_ name: String) {
+        state.withLock { _ = $0.memory.removeValue(forKey: name) }
+        unlink("\(folder)/\(name)")
+    }
+
+    /// Queued files on disk, oldest name first.
+    public func pending() -> [String] {
+        entryNames().sorted().map { "\(folder)/\($0)" }
+    }
+
+    /// Entries held in memory because they could not be written.
+    public var inMemoryCount: Int { state.withLock { $0.memory.count } }
+
+    // MARK: - Waking
+
+    /// A stream that yields when something was queued for `channelID` (or ``wakeAll()``).
+    public func wakeups(for channelID: String) -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        state.withLock { $0.wakeups[channelID, default: []].append(continuation) }
+        return stream
+    }
+
+    public func wakeAll() { wake(state.withLock { Array($0.wakeups.keys) }) }
+
+    private func wake(_ ids: [String]) {
+        let continuations = state.withLock { state in ids.flatMap { state.wakeups[$0] ?? [] } }
+        for continuation in continuations { continuation.yield() }
+    }
+
+    // MARK: - Delivering
+
+    /// One round for every channel, all channels at once; entries of channels that are no
+    /// longer configured are dropped (or, queued by an earlier version, renamed to their
+    /// channel's id).
+    public func deliver(channels: [any NotificationChannel], now: Date) async -> Report {
+        sweepUnknown(channels: channels)
+        return await withTaskGroup(of: Report.self) { group in
+            for channel in channels {
+                group.addTask { await self.deliver(channel: channel, now: now) }
+            }
+            var total = Report()
+            for await report in group { total = total + report }
+            return total
+        }
+    }
+
+    /// One round for one channel: its due entries, in order, until the first failure.
+    /// A round already running for this channel (in this process or another) makes this
+    /// one return at once.
+    public func deliver(channel: any NotificationChannel, now: Date) async -> Report {
+        let id = channel.id
+        guard state.withLock({ $0.busy.insert(id).inserted }) else { return Report() }
+        defer { state.withLock { _ = $0.busy.remove(id) } }
+        let lock = FileLock(path: "\(folder)/.\(ChannelID.hash(id, digits: 8)).lock")
+        switch await lock.ifFree({ await round(channel, now: now) }) {
+        case .ran(let report): return report
+        case .busy:
+            logger.debug("outbox: another process is delivering via \(id)")
+            return Report()
+        }
+    }
+
+    private func round(_ channel: any NotificationChannel, now: Date) async -> Report {
+        persistMemory()
+        let id = channel.id
+        var report = Report()
+        var (entries, unreadable) = load(channel: id)
+        report.dropped = await dropUnheardPairs(&entries, channel: id)
+        // Alert ids (their file-name form) whose earlier notice waits: their later ones wait too.
+        var blocked = Set(unreadable)
+        var failure: DeliveryError?
+        let before = ChannelHealth.load(dataFolder: dataFolder)[id] ?? ChannelHealth(id: id)
+        var health = before
+        for (name, entry) in entries {
+            let alert = Self.alertPart(of: name)
+            if failure != nil || blocked.contains(alert) || entry.nextAttempt > now {
+                report.waiting += 1
+                blocked.insert(alert)
+                continue
+            }
+            health.lastAttempt = now
+            do {
+                try await channel.send(entry.notice, deliveryID: entry.deliveryID)
+                remove(name)
+                report.delivered += 1
+                health.status = .ok
+                health.failingSince = nil
+                logger.info("sent \(entry.notice.kind.rawValue) notice for \(entry.notice.alert.id) via \(id)")
+            } catch {
+                failure = error
+                report.errors[id] = error.message
+                blocked.insert(alert)
+                if health.status == .ok { health.failingSince = now }
+                health.lastError = error.message
+                if failed(entry, name: name, error: error, now: now) {
+                    report.gaveUp += 1
+                    health.status = .refused
+                } else {
+                    report.failed += 1
+                    health.status = error.permanent ? .refused : .failing
                 }
             }
         }
-    }
-
-    /// Sends every entry that is due, oldest first; failures are rescheduled with backoff.
-    public func deliver(channels: [any NotificationChannel], now: Date) async -> Report {
-        var report = Report()
-        let byName = Dictionary(channels.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for path in pending() {
-            guard let bytes = try? AtomicFile.read(path, limit: 1 << 20),
-                var entry = try? JSONDecoder().decode(Entry.self, from: Data(bytes))
-            else {
-                logger.error("outbox: \(path) is unreadable; moving it aside")
-                rename(path, path + ".bad")
-                continue
-            }
-            guard entry.nextAttempt <= now else {
-                report.waiting += 1
-                continue
-            }
-            guard let channel = byName[entry.channel] else {
-                logger.warning("outbox: channel \(entry.channel) is no longer configured; dropping \(entry.notice.subject)")
-                unlink(path)
-                continue
-            }
-            do {
-                try await channel.send(entry.notice)
-                unlink(path)
-                report.delivered += 1
-                logger.info("sent \(entry.notice.kind.rawValue) notice for \(entry.notice.alert.id) via \(channel.name)")
-            } catch {
-                entry.attempts += 1
-                entry.lastError = error.message
-                let backoff = min(3600, 30 * pow(2, Double(entry.attempts - 1)))
-                entry.nextAttempt = now.addingTimeInterval(backoff)
-                report.failed += 1
-                logger.warning(
-                    "could not send via \(channel.name) (attempt \(entry.attempts)): \(error.message); retrying in \(Int(backoff)) s")
-                try? AtomicFile.write(JSONEncoder.lookout().encode(entry), to: path, mode: 0o600)
-            }
-        }
+        health.queued = report.waiting + report.failed
+        if health != before { ChannelHealth.save(health, dataFolder: dataFolder) }
         return report
     }
 
-    /// Queued files, oldest first.
-    public func pending() -> [String] {
-        AtomicFile.fileNames(in: folder).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
-            .map { "\(folder)/\($0)" }
+    /// Records a failed attempt with backoff; a permanent refusal after
+    /// ``maxPermanentAttempts`` tries goes to `outbox/failed/` instead. Returns whether it gave up.
+    private func failed(_ entry: Entry, name: String, error: DeliveryError, now: Date) -> Bool {
+        var entry = entry
+        entry.attempts += 1
+        entry.lastError = error.message
+        entry.permanent = error.permanent
+        if error.permanent && entry.attempts >= Self.maxPermanentAttempts {
+            logger.error(
+                .init(stringLiteral: "giving up on the \(entry.notice.kind.rawValue) notice for \(entry.notice.alert.id) via \(entry.channel) "
+                    + "after \(entry.attempts) refusals: \(error.message); kept in \(folder)/failed/\(name)"))
+            do {
+                try AtomicFile.makeDirectories("\(folder)/failed", mode: 0o700)
+                try AtomicFile.write(JSONEncoder.lookout().encode(entry), to: "\(folder)/failed/\(name)", mode: 0o600)
+            } catch {
+                logger.error("outbox: could not keep the refused notice in \(folder)/failed: \(error)")
+            }
+            remove(name)
+            return true
+        }
+        let backoff = min(3600, 30 * pow(2, Double(entry.attempts - 1)))
+        entry.nextAttempt = now.addingTimeInterval(backoff)
+        logger.warning(
+            .init(stringLiteral: "could not send via \(entry.channel) (attempt \(entry.attempts)\(error.permanent ? ", refused" : "")): "
+                + "\(error.message); retrying in \(Int(backoff)) s"))
+        do {
+            try write(entry, name: name)
+            state.withLock { _ = $0.memory.removeValue(forKey: name) }
+        } catch {
+            state.withLock { $0.memory[name] = entry }
+        }
+        return false
     }
 
-    private func format6(_ n: Int) -> String {
-        let text = String(n)
-        return String(repeating: "0", count: max(0, 6 - text.count)) + text
+    /// Drops each "opened" that still waits when the "resolved" of the same alert (same
+    /// `since`) is queued behind it, together with everything of that alert up to the
+    /// resolved: the people on this channel never heard of it, and a late pair would only
+    /// page them for something over. Returns the number of entries dropped.
+    private func dropUnheardPairs(_ entries: inout [(String, Entry)], channel: String) async -> Int {
+        var dropped: Set<String> = []
+        var alerts: [Alert] = []
+        for (_, resolved) in entries where resolved.notice.kind == .resolved {
+            let alert = resolved.notice.alert
+            let same = entries.filter { $0.1.notice.alert.id == alert.id && $0.1.notice.alert.since == alert.since }
+            guard same.contains(where: { $0.1.notice.kind == .opened }) else { continue }
+            dropped.formUnion(same.filter { $0.1.notice.at <= resolved.notice.at }.map(\.0))
+            alerts.append(alert)
+        }
+        guard !dropped.isEmpty else { return 0 }
+        for name in dropped { remove(name) }
+        entries.removeAll { dropped.contains($0.0) }
+        for alert in alerts {
+            logger.notice(
+                .init(stringLiteral: "\(alert.id) resolved while its opened notice still waited for \(channel): dropped both there; "
+                    + "the alert history records it"))
+            await undelivered(alert, channel)
+        }
+        return dropped.count
+    }
+
+    // MARK: - Files
+
+    /// `channel`'s entries, oldest first (by the time of the notice, then opened before
+    /// resolved), memory over disk; and the alert parts of files that could not be read.
+    private func load(channel: String) -> (entries: [(String, Entry)], unreadable: [String]) {
+        let prefix = Self.channelPrefix(channel)
+        let (memory, gone) = state.withLock { ($0.memory, $0.gone) }
+        var found: [String: Entry] = memory.filter { $0.key.hasPrefix(prefix) }
+        var unreadable: [String] = []
+        for name in entryNames() where name.hasPrefix(prefix) && found[name] == nil {
+            if gone.contains(name) {
+                remove(name)
+                continue
+            }
+            switch read(name) {
+            case .entry(let entry): found[name] = entry
+            case .unreadable: unreadable.append(Self.alertPart(of: name))
+            case .damaged: break
+            }
+        }
+        let sorted = found.sorted { a, b in
+            (a.value.notice.at, a.value.notice.kind.rank, a.key) < (b.value.notice.at, b.value.notice.kind.rank, b.key)
+        }
+        return (sorted.map { ($0.key, $0.value) }, unreadable)
+    }
+
+    enum ReadResult {
+        case entry(Entry)
+        /// A read error (EMFILE, EIO): tried again next round.
+        case unreadable
+        /// Not an entry: moved aside as `<name>.bad`.
+        case damaged
+    }
+
+    func read(_ name: String) -> ReadResult {
+        let path = "\(folder)/\(name)"
+        let bytes: [UInt8]
+        do {
+            bytes = try AtomicFile.read(path, limit: 1 << 20)
+            state.withLock { _ = $0.unreadable.remove(name) }
+        } catch {
+            if state.withLock({ $0.unreadable.insert(name).inserted }) {
+                logger.warning("outbox: cannot read \(path) (\(error)); trying again next round")
+            }
+            return .unreadable
+        }
+        do {
+            return .entry(try JSONDecoder().decode(Entry.self, from: Data(bytes)))
+        } catch {
+            logger.error("outbox: \(path) is not an outbox entry (\(error)); moving it aside")
+            rename(path, path + ".bad")
+            return .damaged
+        }
+    }
+
+    private func write(_ entry: Entry, name: String) throws(FileError) {
+        try AtomicFile.makeDirectories(folder, mode: 0o700)
+        let bytes: Data
+        do {
+            bytes = try JSONEncoder.lookout().encode(entry)
+        } catch {
+            // An entry is plain strings, numbers and dates: encoding cannot fail.
+            preconditionFailure("outbox entry did not encode: \(error)")
+        }
+        try AtomicFile.write(bytes, to: "\(folder)/\(name)", mode: 0o600)
+    }
+
+    /// Writes out what only memory holds, now that writing may work again.
+    private func persistMemory() {
+        let memory = state.withLock { $0.memory }
+        guard !memory.isEmpty else { return }
+        var written = 0
+        for (name, entry) in memory {
+            guard (try? write(entry, name: name)) != nil else { break }
+            state.withLock { state in
+                if state.memory[name] == entry { state.memory.removeValue(forKey: name) }
+            }
+            written += 1
+        }
+        if written == memory.count { logger.notice("outbox: wrote the \(written) notice(s) held in memory") }
+    }
+
+    /// Removes a delivered (or dropped) entry; one that cannot be removed is remembered, so
+    /// this process does not send it again.
+    private func remove(_ name: String) {
+        state.withLock { _ = $0.memory.removeValue(forKey: name) }
+        if unlink("\(folder)/\(name)") == 0 || errno == ENOENT {
+            state.withLock { _ = $0.gone.remove(name) }
+        } else {
+            state.withLock { _ = $0.gone.insert(name) }
+        }
+    }
+
+    private func entryNames() -> [String] {
+        AtomicFile.fileNames(in: folder).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+    }
+
+    /// The sanitised alert id inside a file name (between the channel prefix and the
+    /// transition); for a name of another form, the whole name.
+    static func alertPart(of name: String) -> String {
+        let body = name.dropFirst(9)
+        guard let dash = body.dropLast(5).lastIndex(of: "-"),
+            let second = body[..<dash].lastIndex(of: "-")
+        else { return name }
+        return String(body[..<second])
+    }
+
+    /// Entries whose channel is not configured: those an earlier version queued under
+    /// `webhook:<kind>:<host>` are renamed to the one channel that name means now; the
+    /// rest are dropped with a warning.
+    func sweepUnknown(channels: [any NotificationChannel]) {
+        let prefixes = Set(channels.map { Self.channelPrefix($0.id) })
+        for name in entryNames() where !prefixes.contains(String(name.prefix(9))) {
+            guard case .entry(var entry) = read(name) else { continue }
+            let matches = channels.filter { Self.legacyID(of: $0.id) == entry.channel || $0.id == entry.channel }
+            unlink("\(folder)/\(name)")
+            guard matches.count == 1, let channel = matches.first else {
+                logger.warning(
+                    "outbox: channel \(entry.channel) is no longer configured; dropping \(entry.notice.subject)")
+                continue
+            }
+            entry.channel = channel.id
+            let key = Self.key(entry.notice, channel: channel.id)
+            if (try? write(entry, name: key.fileName)) == nil { state.withLock { $0.memory[key.fileName] = entry } }
+        }
+    }
+
+    /// `webhook:ntfy:ntfy.sh:3f9a1c2b` → `webhook:ntfy:ntfy.sh`, the name before ids had a hash.
+    static func legacyID(of id: String) -> String {
+        id.hasPrefix("webhook:") ? id.split(separator: ":").dropLast().joined(separator: ":") : id
     }
 }

@@ -138,8 +138,11 @@ public struct SMTPClient: Sendable {
     /// Delivers one message: connect (TLS first for `tls`), greeting, EHLO, STARTTLS and
     /// EHLO again (required for `starttls`: no STARTTLS offered means nothing is sent),
     /// AUTH, MAIL FROM, RCPT TO for each recipient, DATA (dot-stuffed), QUIT.
+    /// - Parameter messageID: the `Message-ID` header (`local@domain`); a retry passes the one
+    ///   of the first attempt, so a message delivered twice (a crash during DATA) is
+    ///   recognisably one. `nil` makes a fresh one.
     /// - Throws: `SMTPError` with the stage and, when the server refused, its code and text.
-    public func send(_ message: EmailMessage) async throws(SMTPError) {
+    public func send(_ message: EmailMessage, messageID: String? = nil) async throws(SMTPError) {
         for address in [message.from] + message.to where !Self.isPlainAddress(address) {
             throw SMTPError(stage: "address", description: "\"\(address.prefix(200))\" is not a usable email address")
         }
@@ -150,7 +153,7 @@ public struct SMTPClient: Sendable {
         let started = ContinuousClock.now
         let session = try await connect()
         do {
-            try await converse(message, session)
+            try await converse(message, messageID: messageID ?? EmailMessage.makeMessageID(from: message.from), session)
             await session.close()
         } catch {
             await session.close()
@@ -164,7 +167,7 @@ public struct SMTPClient: Sendable {
             ])
     }
 
-    private func converse(_ message: EmailMessage, _ session: SMTPSession) async throws(SMTPError) {
+    private func converse(_ message: EmailMessage, messageID: String, _ session: SMTPSession) async throws(SMTPError) {
         try await session.exchange(nil, stage: "greeting", expect: 2)
         var ehlo = try await session.exchange("EHLO \(heloName)", stage: "EHLO", expect: 2)
         if settings.security == .starttls {
@@ -177,13 +180,23 @@ public struct SMTPClient: Sendable {
             try await session.exchange("STARTTLS", stage: "STARTTLS", expect: 2, startTLS: (try tls.get(), sniName))
             ehlo = try await session.exchange("EHLO \(heloName)", stage: "EHLO", expect: 2)
         }
-        if let credentials { try await authenticate(credentials, ehlo: ehlo, session) }
+        if let credentials {
+            // The password in clear text may only travel to this machine itself.
+            guard settings.security != .none || session.peerIsLoopback else {
+                throw SMTPError(
+                    stage: "AUTH",
+                    description: "refusing to send the SMTP password to \(target) over an unencrypted connection "
+                        + "(security is \"none\", which is for a relay on a loopback address only): "
+                        + "use security \"starttls\" or \"tls\"")
+            }
+            try await authenticate(credentials, ehlo: ehlo, session)
+        }
         try await session.exchange("MAIL FROM:<\(message.from)>", stage: "MAIL FROM", expect: 2)
         for recipient in message.to {
             try await session.exchange("RCPT TO:<\(recipient)>", stage: "RCPT TO <\(recipient)>", expect: 2)
         }
         try await session.exchange("DATA", stage: "DATA", expect: 3)
-        let text = message.rendered(date: Date(), messageID: EmailMessage.makeMessageID(from: message.from))
+        let text = message.rendered(date: Date(), messageID: messageID)
         try await session.exchange(Self.dataPayload(text), stage: "message", expect: 2)
         // The message is accepted; a server that hangs up instead of answering QUIT is fine.
         _ = try? await session.exchange("QUIT", stage: "QUIT", expect: 2)
@@ -264,27 +277,8 @@ public struct SMTPClient: Sendable {
                 channel: channel, handler: handler, host: settings.smtpHost, port: settings.port,
                 stepTimeout: TimeAmount(timeout), deadline: deadline, logger: logger)
         } catch {
-            throw SMTPError(stage: "connect", description: "cannot connect to \(target): \(Self.reason(error))")
+            throw SMTPError(stage: "connect", description: "cannot connect: \(NetworkErrorText.reason(error, target: target))")
         }
-    }
-
-    /// A short reason from NIO's connection errors, which otherwise list every attempt.
-    static func reason(_ error: any Error) -> String {
-        if let error = error as? NIOConnectionError {
-            if let first = error.connectionErrors.first { return reason(first.error) }
-            if let dns = error.dnsAError ?? error.dnsAAAAError { return "cannot resolve the host name (\(dns))" }
-            return "the host name has no address"
-        }
-        if let error = error as? IOError {
-            // "connect(descriptor:addr:size:): Connection refused) (errno: 111)": the reason,
-            // without the system call, and without the stray ")" NIO 2.x prints.
-            let text = "\(error)".replacing(") (errno:", with: " (errno:")
-            return text.split(separator: ": ", maxSplits: 1).last.map(String.init) ?? text
-        }
-        if case ChannelError.connectTimeout(let amount) = error {
-            return "no connection within \(Duration(amount))"
-        }
-        return "\(error)"
     }
 }
 
@@ -317,6 +311,13 @@ struct SMTPSession: Sendable {
 
     var target: String { "\(host):\(port)" }
 
+    /// Whether the connection goes to this machine (127.0.0.0/8 or ::1), judged by the
+    /// address actually connected to, not by the name in the config.
+    var peerIsLoopback: Bool {
+        guard let address = channel.remoteAddress?.ipAddress else { return false }
+        return address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
+    }
+
     @discardableResult
     func exchange(
         _ line: String?, stage: String, expect: Int, startTLS: (NIOSSLContext, String?)? = nil, secrets: [String] = []
@@ -332,7 +333,12 @@ struct SMTPSession: Sendable {
         logger.trace("SMTP \(stage)", metadata: ["smtp.server": "\(target)"])
         let reply: SMTPReply
         do {
-            reply = try await promise.futureResult.get()
+            // A cancelled delivery (the hub shutting down) ends the wait now, not at the timeout.
+            reply = try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                promise.fail(CancellationError())
+            }
             timer.cancel()
         } catch {
             timer.cancel()

@@ -7,64 +7,102 @@ import AsyncHTTPClient
 import LookoutCore
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// Posts notices to a webhook in the shape its service accepts:
 /// - `generic`: `{"event": "opened", "subject": …, "text": …, "alert": {…}}`
 /// - `ntfy`: the text as the body, with `Title`, `Priority` (5 critical, 3 warning, 2 resolved) and `Tags` headers
-/// - `slack`: `{"text": …}` (incoming webhooks)
-/// - `discord`: `{"content": …}` (at most 2000 characters)
+/// - `slack`: `{"text": …}` (incoming webhooks), `&`, `<` and `>` escaped as Slack's mrkdwn asks,
+///   so a container named `<!channel>` cannot page a whole workspace
+/// - `discord`: `{"content": …, "allowed_mentions": {"parse": []}}` (at most 2000 characters;
+///   no `@everyone` or role mention in a notice pings anyone)
+///
+/// Every request carries `X-Lookout-Delivery` (the same on every attempt at one notice).
 public struct WebhookChannel: NotificationChannel {
     public let webhook: Webhook
     let publicURL: String?
     let httpClient: HTTPClient
     let timeout: Duration
 
-    public init(webhook: Webhook, publicURL: String?, httpClient: HTTPClient = .shared, timeout: Duration = .seconds(15)) {
+    /// - Parameter timeout: the whole request, connection included (the client's own
+    ///   connect timeout is 5 s).
+    public init(
+        webhook: Webhook, publicURL: String?, httpClient: HTTPClient = WebhookChannel.sharedClient,
+        timeout: Duration = .seconds(15)
+    ) {
         self.webhook = webhook
         self.publicURL = publicURL
         self.httpClient = httpClient
         self.timeout = timeout
     }
 
-    public var name: String {
-        let host = URL(string: webhook.url)?.host ?? "?"
-        return "webhook:\(webhook.kind.rawValue):\(host)"
+    /// One client for every webhook: 5 s to connect, and no retrying of a failed connection
+    /// inside the pool (AsyncHTTPClient's default retries a refused connection with backoff
+    /// until the request's deadline, which made a closed port cost the whole timeout; the
+    /// outbox does the retrying, with its own backoff).
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(15))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+    }()
+
+    public var id: String { ChannelID.webhook(webhook) }
+
+    var target: String {
+        guard let url = URL(string: webhook.url), let host = url.host else { return "?" }
+        let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
-    public func send(_ notice: Notice) async throws(DeliveryError) {
+    public func send(_ notice: Notice, deliveryID: String) async throws(DeliveryError) {
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST
         request.headers.add(name: "User-Agent", value: "lookout/\(LookoutVersion.current)")
-        let text = notice.body(publicURL: publicURL)
-        switch webhook.kind {
-        case .generic:
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: Self.json(GenericPayload(
-                event: notice.kind.rawValue, subject: notice.subject, text: text, alert: notice.alert))))
-        case .ntfy:
-            request.headers.add(name: "Title", value: Self.headerSafe(notice.subject))
-            let priority = notice.kind == .resolved ? "2" : notice.alert.severity == .critical ? "5" : "3"
-            request.headers.add(name: "Priority", value: priority)
-            request.headers.add(name: "Tags", value: notice.kind == .resolved ? "white_check_mark" : "warning")
-            request.body = .bytes(ByteBuffer(string: text))
-        case .slack:
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: Self.json(["text": "*\(notice.subject)*\n\(text)"])))
-        case .discord:
-            request.headers.add(name: "Content-Type", value: "application/json")
-            let content = "**\(notice.subject)**\n\(text)"
-            request.body = .bytes(ByteBuffer(bytes: Self.json(["content": String(content.prefix(2000))])))
-        }
+        request.headers.add(name: "X-Lookout-Delivery", value: deliveryID)
+        let payload = Self.payload(webhook.kind, notice: notice, publicURL: publicURL)
+        for (name, value) in payload.headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: payload.body))
         let response: HTTPClientResponse
         do {
-            let (seconds, attoseconds) = timeout.components
-            response = try await httpClient.execute(request, timeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+            response = try await httpClient.execute(request, timeout: TimeAmount(timeout))
         } catch {
-            throw DeliveryError("\(name): \(error)")
+            throw DeliveryError("\(id): \(NetworkErrorText.reason(error, target: target))")
         }
-        guard (200..<300).contains(Int(response.status.code)) else {
+        let code = Int(response.status.code)
+        guard (200..<300).contains(code) else {
             let body = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
-            throw DeliveryError("\(name): HTTP \(response.status.code) \(body.prefix(200))")
+            let reply = String(body.prefix(200).map { $0.isNewline ? " " : $0 })
+            throw DeliveryError("\(id): HTTP \(code) \(reply)", permanent: Self.isPermanent(status: code))
+        }
+    }
+
+    /// A 4xx says the request itself is wrong (a deleted webhook answers 404, a revoked
+    /// token 401 or 403) and will be refused again; 408 and 429 ask to come back later.
+    static func isPermanent(status: Int) -> Bool {
+        (400..<500).contains(status) && status != 408 && status != 429
+    }
+
+    /// The headers and body for `kind`.
+    static func payload(_ kind: Webhook.Kind, notice: Notice, publicURL: String?) -> (headers: [(String, String)], body: [UInt8]) {
+        let text = notice.body(publicURL: publicURL)
+        let json = [("Content-Type", "application/json")]
+        switch kind {
+        case .generic:
+            return (json, Self.json(GenericPayload(event: notice.kind.rawValue, subject: notice.subject, text: text, alert: notice.alert)))
+        case .ntfy:
+            let priority = notice.kind == .resolved ? "2" : notice.alert.severity == .critical ? "5" : "3"
+            let headers = [
+                ("Title", Self.headerSafe(notice.subject)), ("Priority", priority),
+                ("Tags", notice.kind == .resolved ? "white_check_mark" : "warning"),
+            ]
+            return (headers, Array(text.utf8))
+        case .slack:
+            return (json, Self.json(["text": "*\(slackEscaped(notice.subject))*\n\(slackEscaped(text))"]))
+        case .discord:
+            let content = "**\(notice.subject)**\n\(text)"
+            return (json, Self.json(DiscordPayload(content: String(content.prefix(2000)))))
         }
     }
 
@@ -73,6 +111,19 @@ public struct WebhookChannel: NotificationChannel {
         let subject: String
         let text: String
         let alert: Alert
+    }
+
+    struct DiscordPayload: Encodable {
+        struct AllowedMentions: Encodable { var parse: [String] = [] }
+        let content: String
+        var allowedMentions = AllowedMentions()
+        enum CodingKeys: String, CodingKey { case content, allowedMentions = "allowed_mentions" }
+    }
+
+    /// Slack's mrkdwn control characters as entities (its "escaping text" rules): `&`
+    /// first, so the others' entities are not escaped again.
+    static func slackEscaped(_ text: String) -> String {
+        text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
     }
 
     static func json(_ value: some Encodable) -> [UInt8] {

@@ -8,24 +8,39 @@ import LookoutCore
 
 extension HistoryStore {
     /// Keeps alerts that cleared. Idempotent on (id, since): a pass that is retried after a
-    /// crash does not list an alert twice.
+    /// crash does not list an alert twice (and keeps what ``recordUndelivered(_:channel:)``
+    /// noted on the row).
     public func recordResolved(_ alerts: [Alert]) async throws(HubError) {
         guard !alerts.isEmpty else { return }
-        let rows = try alerts.map { alert throws(HubError) -> (String, String, Int64, Int64, Data) in
-            do {
-                return (alert.id, alert.vmID.rawValue, Self.seconds(alert.since),
-                        Self.seconds(alert.resolvedAt ?? alert.since), try JSONEncoder.lookout().encode(alert))
-            } catch {
-                throw HubError("could not encode alert \(alert.id): \(error)")
-            }
-        }
         try await write("recording resolved alerts") { db in
-            for row in rows {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO alert_history (id, vm_id, since, resolved_at, alert) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [row.0, row.1, row.2, row.3, row.4])
-            }
+            for alert in alerts { try Self.upsert(alert, db) }
         }
+    }
+
+    /// Notes on the history row of `alert` (which cleared) that `channel` was told nothing
+    /// of it: its opened notice still waited there when it resolved, so both were dropped.
+    public func recordUndelivered(_ alert: Alert, channel: String) async throws(HubError) {
+        var alert = alert
+        alert.undeliveredVia = [channel]
+        try await write("recording an undelivered alert") { [alert] db in try Self.upsert(alert, db) }
+    }
+
+    /// Inserts or replaces the row of (id, since), merging `undelivered_via` with the row's.
+    private static func upsert(_ alert: Alert, _ db: Database) throws {
+        var alert = alert
+        let since = seconds(alert.since)
+        if let blob = try Data.fetchOne(
+            db, sql: "SELECT alert FROM alert_history WHERE id = ? AND since = ?", arguments: [alert.id, since]),
+            let existing = try? JSONDecoder().decode(Alert.self, from: blob)
+        {
+            let channels = Set((existing.undeliveredVia ?? []) + (alert.undeliveredVia ?? []))
+            alert.undeliveredVia = channels.isEmpty ? nil : channels.sorted()
+            alert.resolvedAt = alert.resolvedAt ?? existing.resolvedAt
+        }
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO alert_history (id, vm_id, since, resolved_at, alert) VALUES (?, ?, ?, ?, ?)",
+            arguments: [alert.id, alert.vmID.rawValue, since, seconds(alert.resolvedAt ?? alert.since),
+                        try JSONEncoder.lookout().encode(alert)])
     }
 
     /// The most recently resolved alerts, newest first; `from`/`to` bound `resolved_at`.

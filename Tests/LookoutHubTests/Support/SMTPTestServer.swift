@@ -22,6 +22,8 @@ final class SMTPTestServer {
         var auth: (user: String, password: String)?
         var loginOnly = false
         var host = "127.0.0.1"
+        /// Answer 550 to RCPT TO this address.
+        var rejectRecipient: String?
     }
 
     /// What the server saved for one message: the raw text and its JSON sidecar.
@@ -64,6 +66,7 @@ final class SMTPTestServer {
             repositoryRoot.appendingPathComponent("tests/smtp_server.py").path,
             "--host", options.host, "--port", "0", "--mailbox", mailbox.path,
         ]
+        if let address = options.rejectRecipient { arguments += ["--reject-rcpt", address] }
         var certificate: String?
         if options.plain {
             arguments.append("--plain")

@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+import Logging
+import LookoutCore
+import Testing
+
+@testable import LookoutHub
+
+/// The alert pass against a real SQLite store that fails underneath it: the pass still
+/// judges the documents it holds in memory, queues the notices, and records the resolved
+/// alerts once the store works again (a full disk: tests/test_delivery.py).
+@Suite struct AlertPassTests {
+    static let t0 = Date(timeIntervalSince1970: 1_765_276_200)
+    let folder = NSTemporaryDirectory() + "lookout-pass-\(UUID().uuidString)"
+
+    func open() throws -> (HistoryStore, AlertPass, RecordingChannel) {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let store = try HistoryStore(path: "\(folder)/lookout.sqlite", logger: Logger(label: "test"))
+        let channel = RecordingChannel()
+        let pass = AlertPass(
+            dataFolder: folder, store: store, config: MonitoringConfig(), channels: [channel], logger: Logger(label: "test"))
+        return (store, pass, channel)
+    }
+
+    /// Renames the tables the pass reads and writes, so every query of them fails as it
+    /// would on a damaged or unreachable database; `false` puts them back.
+    func breakStore(_ store: HistoryStore, _ broken: Bool) async throws {
+        try await store.pool.write { db in
+            for table in ["latest", "samples", "alert_history"] {
+                let (from, to) = broken ? (table, "gone_\(table)") : ("gone_\(table)", table)
+                try db.execute(sql: "ALTER TABLE \(from) RENAME TO \(to)")
+            }
+        }
+    }
+
+    @Test func aFailingStoreDoesNotStopThePassAndResolvedAlertsAreRecordedLater() async throws {
+        let (store, pass, channel) = try open()
+        try await breakStore(store, true)
+
+        let opened = try await pass.run(documents: [makeDocument("web-1", at: Self.t0, disk: 93)], now: Self.t0)
+        #expect(opened.notices == 1 && opened.active == 1)
+        #expect(opened.problems.contains { $0.contains("judging the documents in memory only") }, "\(opened.problems)")
+        _ = await pass.deliver(now: Self.t0)
+        #expect(channel.delivered.map(\.kind) == [.opened])
+
+        let t1 = Self.t0.addingTimeInterval(60)
+        let resolved = try await pass.run(documents: [makeDocument("web-1", at: t1, disk: 50)], now: t1)
+        #expect(resolved.notices == 1 && resolved.active == 0)
+        #expect(resolved.problems.contains { $0.contains("could not record 1 resolved alert(s), will retry") })
+        _ = await pass.deliver(now: t1)
+        #expect(channel.delivered.map(\.kind) == [.opened, .resolved])
+
+        // The store works again: the next pass records what the failing one could not.
+        try await breakStore(store, false)
+        let t2 = Self.t0.addingTimeInterval(120)
+        let later = try await pass.run(documents: [makeDocument("web-1", at: t2, disk: 50)], now: t2)
+        #expect(later.problems.isEmpty, "\(later.problems)")
+        #expect(try await store.alertHistory(limit: 10).map(\.id) == ["web-1/disk"])
+    }
+}
