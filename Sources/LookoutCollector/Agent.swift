@@ -15,67 +15,86 @@ public struct Agent: Sendable {
     let logger: Logger
 
     /// How a run ended, as the process exit code tells cron or systemd.
-    public enum Status: Int32, Sendable {
-        case ok = 0
-        /// The sample could not be taken or written anywhere.
-        case failed = 1
-        /// The hub was unreachable; the sample is kept in the spool for the next run.
-        case spooled = 75
+    public enum Status: Sendable, Equatable {
+        case ok
+        /// The sample could not be taken or written anywhere (a pushed one not spooled either).
+        case failed
+        /// The hub was unreachable; the sample is on disk in the spool for the next run.
+        case spooled
+        /// Another `collect` held the state file's lock for the whole wait: this run took
+        /// no sample, and the next one reports the time since the last.
+        case busy
+
+        /// 0, 1, or 75 (EX_TEMPFAIL: try again later, nothing was lost).
+        public var exitCode: Int32 {
+            switch self {
+            case .ok: 0
+            case .failed: 1
+            case .spooled, .busy: 75
+            }
+        }
     }
 
     public init(settings: AgentSettings, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.settings = settings
         self.logger = logger
         let httpClient = AgentHTTPClient(caFile: settings.caFile)
-        self.collector = Collector(
-            vmID: settings.vmID, procfs: settings.procfs, diskPath: settings.diskPath,
-            dockerSocket: settings.dockerSocket, serviceChecks: settings.serviceChecks,
-            intervalSeconds: settings.intervalSeconds, httpClient: httpClient, logger: logger, now: now)
+        var collector = Collector(settings: settings, httpClient: httpClient, logger: logger)
+        collector.now = now
+        self.collector = collector
         self.pusher = settings.push.map {
             Pusher(
                 url: $0.url, token: $0.token, spool: Spool(folder: $0.spoolFolder, limit: $0.spoolLimit),
-                httpClient: httpClient, logger: logger)
+                replayLimit: $0.replayLimit, httpClient: httpClient, logger: logger)
         }
     }
 
-    /// One sample for cron: read the state file, collect, deliver, save the state.
+    /// One sample for cron: lock the state file, read it, collect, deliver, save the state.
     public func collectOnce() async -> Status {
-        let state = loadState()
-        let (status, next) = await sampleAndDeliver(state: state)
-        if let next { saveState(next) }
-        return status
-    }
-
-    /// Samples every `interval` seconds until the task is cancelled, keeping counters in
-    /// memory. Ticks are aligned to the start time, so the cadence does not drift; a
-    /// sample that overruns skips the ticks it missed instead of bunching up.
-    public func run(interval: Duration) async {
-        var state = loadState()
-        let clock = ContinuousClock()
-        var deadline = clock.now
-        logger.info("lookout-agent \(LookoutVersion.current) sampling \(settings.vmID) every \(interval)")
-        while !Task.isCancelled {
-            let (_, next) = await sampleAndDeliver(state: state)
-            if let next { state = next }
-            deadline = deadline.advanced(by: interval)
-            while deadline < clock.now { deadline = deadline.advanced(by: interval) }
-            do {
-                try await Task.sleep(until: deadline, clock: clock)
-            } catch {
-                break
+        let lockPath = StateLock.path(forState: settings.statePath)
+        let lock: StateLock?
+        do {
+            lock = try await StateLock.acquire(path: lockPath, wait: settings.lockWait) {
+                logger.info("another collect holds \(lockPath): waiting up to \(settings.lockWait) for it")
+            }
+        } catch {
+            switch error {
+            case .busy:
+                logger.error(
+                    """
+                    another collect still holds \(lockPath) after \(settings.lockWait): skipping this run \
+                    (exit 75); the next run reports the time since the last sample
+                    """)
+                return .busy
+            case .unavailable(let reason):
+                // Without the folder there is no state to save and no spool either: nothing to race over.
+                logger.warning("running without the state lock: \(reason)")
+                lock = nil
             }
         }
-    }
-
-    func sampleAndDeliver(state: AgentState) async -> (Status, AgentState?) {
+        defer { withExtendedLifetime(lock) {} }
         let document: MetricsDocument
         let next: AgentState
         do {
-            (document, next) = try await collector.collect(state: state)
+            (document, next) = try await collector.collect(state: loadState())
         } catch {
             logger.error("sample failed: \(error)")
-            return (.failed, nil)
+            return .failed
         }
+        let status = await deliver(document)
+        saveState(next)
+        return status
+    }
+
+    /// Samples every `interval` until the task is cancelled, keeping counters in memory.
+    public func run(interval: Duration) async {
+        logger.info("lookout-agent \(LookoutVersion.current) sampling \(settings.vmID) every \(interval)")
+        let loop = SamplingLoop(collector: collector, interval: interval, logger: logger)
+        await loop.run(from: loadState()) { document in _ = await deliver(document) }
+    }
+
+    /// Sends one document to every destination of the settings.
+    func deliver(_ document: MetricsDocument) async -> Status {
         var status = Status.ok
         if settings.stdout {
             let text = String(decoding: document.encoded(pretty: true), as: UTF8.self)
@@ -99,11 +118,11 @@ public struct Agent: Sendable {
                 logger.debug("pushed to \(pusher.url)")
             case .spooled:
                 if status == .ok { status = .spooled }
-            case .rejected:
+            case .rejected, .lost:
                 status = .failed
             }
         }
-        return (status, next)
+        return status
     }
 
     func loadState() -> AgentState {

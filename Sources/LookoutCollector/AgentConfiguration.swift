@@ -16,7 +16,8 @@ import LookoutCore
 ///   "docker_socket": "/var/run/docker.sock",
 ///   "interval_seconds": 300,
 ///   "services": [ { "id": "site", "url": "https://example.com/health", "keyword": "ok" } ],
-///   "push": { "url": "https://hub.example.com/api/monitoring/ingest", "token_file": "/etc/lookout/token" },
+///   "push": { "url": "https://hub.example.com/api/monitoring/ingest", "token_file": "/etc/lookout/token",
+///             "spool_limit": 2016, "replay_limit": 288 },
 ///   "ca_file": "/etc/lookout/private-ca.pem"
 /// }
 /// ```
@@ -100,15 +101,18 @@ public struct PushConfiguration: Codable, Sendable, Equatable {
     public var tokenFile: String?
     /// How many undelivered documents to keep while the hub is unreachable.
     public var spoolLimit: Int?
+    /// How many spooled documents one run sends at most (the rest wait for the next run).
+    public var replayLimit: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case url, tokenFile = "token_file", spoolLimit = "spool_limit"
+        case url, tokenFile = "token_file", spoolLimit = "spool_limit", replayLimit = "replay_limit"
     }
 
-    public init(url: String, tokenFile: String? = nil, spoolLimit: Int? = nil) {
+    public init(url: String, tokenFile: String? = nil, spoolLimit: Int? = nil, replayLimit: Int? = nil) {
         self.url = url
         self.tokenFile = tokenFile
         self.spoolLimit = spoolLimit
+        self.replayLimit = replayLimit
     }
 
     public init(from decoder: any Decoder) throws {
@@ -119,10 +123,15 @@ public struct PushConfiguration: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: problem)
         }
         tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
-        spoolLimit = try c.decodeIfPresent(Int.self, forKey: .spoolLimit)
-        if let limit = spoolLimit, !(1...100_000).contains(limit) {
-            throw DecodingError.dataCorruptedError(
-                forKey: .spoolLimit, in: c, debugDescription: "\(limit) is not between 1 and 100000")
+        func count(_ key: CodingKeys) throws -> Int? {
+            let value = try c.decodeIfPresent(Int.self, forKey: key)
+            if let value, !(1...100_000).contains(value) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: c, debugDescription: "\(value) is not between 1 and 100000")
+            }
+            return value
         }
+        spoolLimit = try count(.spoolLimit)
+        replayLimit = try count(.replayLimit)
     }
 }

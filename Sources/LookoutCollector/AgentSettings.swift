@@ -16,6 +16,10 @@ public struct AgentOptions: Sendable {
     public var pushURL: String?
     public var token: String?
     public var intervalSeconds: Int?
+    /// `--replay-limit`: spooled documents sent per run at most.
+    public var replayLimit: Int?
+    /// `--lock-wait`: how long `collect` waits for another run's lock on the state file.
+    public var lockWaitSeconds: Int?
 
     public init() {}
 }
@@ -35,13 +39,20 @@ public struct AgentSettings: Sendable {
     public var intervalSeconds: Int
     /// Extra CAs for https checks and push (config `ca_file`).
     public var caFile: String?
+    /// How long `collect` waits for an overlapping run to release the state file's lock.
+    public var lockWait: Duration
 
     public struct Push: Sendable {
         public var url: String
         public var token: String?
         public var spoolFolder: String
         public var spoolLimit: Int
+        public var replayLimit: Int
     }
+
+    /// Long enough for a run that is only slow (a service check timing out), short enough
+    /// that a wedged run does not stack cron jobs for minutes.
+    public static let defaultLockWaitSeconds = 10
 
     /// Documents kept while the hub is unreachable: a week of 5-minute samples.
     public static let defaultSpoolLimit = 2016
@@ -96,10 +107,18 @@ public struct AgentSettings: Sendable {
             if let token, token.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
                 throw CollectorError("push token: it holds a control character (a line break?); it must be one line")
             }
+            let replayLimit = options.replayLimit ?? config.push?.replayLimit ?? Pusher.defaultReplayLimit
+            guard (1...100_000).contains(replayLimit) else {
+                throw CollectorError("--replay-limit: \(replayLimit) is not between 1 and 100000")
+            }
             let stateFolder = AtomicFile.folder(of: statePath)
             push = Push(
                 url: url, token: token, spoolFolder: "\(stateFolder)/spool",
-                spoolLimit: config.push?.spoolLimit ?? defaultSpoolLimit)
+                spoolLimit: config.push?.spoolLimit ?? defaultSpoolLimit, replayLimit: replayLimit)
+        }
+        let lockWait = options.lockWaitSeconds ?? defaultLockWaitSeconds
+        guard (0...3600).contains(lockWait) else {
+            throw CollectorError("--lock-wait: \(lockWait) is not between 0 and 3600 seconds")
         }
         if let caFile = config.caFile {
             // Read now, so a wrong path stops the agent at start instead of failing every https check.
@@ -121,7 +140,8 @@ public struct AgentSettings: Sendable {
             stdout: options.stdout || !anyDestination,
             push: push,
             intervalSeconds: interval,
-            caFile: config.caFile)
+            caFile: config.caFile,
+            lockWait: .seconds(lockWait))
     }
 
     /// `/var/lib/lookout-agent/state.json` for root, else under `$XDG_STATE_HOME`

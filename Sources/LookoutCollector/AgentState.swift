@@ -25,16 +25,23 @@ public struct CPUCounters: Codable, Sendable, Equatable {
     public var total: UInt64
     /// idle + iowait: time the CPU did no work.
     public var idle: UInt64
-    /// `btime` of `/proc/stat`: a different value means the machine rebooted in between.
+    /// `btime` of `/proc/stat`: the fallback reboot sign where there is no ``bootID``.
+    /// It is derived from the wall clock, so it may jitter by a second between reads.
     public var bootTime: UInt64?
+    /// `/proc/sys/kernel/random/boot_id`: new at every boot, so a different value means
+    /// the machine rebooted in between (exact, unlike ``bootTime``).
+    public var bootID: String?
     /// The busy share reported at this reading, repeated when the next sample comes less
     /// than a clock tick later and so has nothing new to measure.
     public var percent: Double?
 
-    public init(total: UInt64, idle: UInt64, bootTime: UInt64? = nil, percent: Double? = nil) {
+    public init(
+        total: UInt64, idle: UInt64, bootTime: UInt64? = nil, bootID: String? = nil, percent: Double? = nil
+    ) {
         self.total = total
         self.idle = idle
         self.bootTime = bootTime
+        self.bootID = bootID
         self.percent = percent
     }
 }

@@ -32,27 +32,41 @@ public struct Collector: Sendable {
         self.now = now
     }
 
+    /// The collector the settings describe (what an agent run or the hub's local agent samples).
+    public init(settings: AgentSettings, httpClient: AgentHTTPClient = .init(), logger: Logger) {
+        self.init(
+            vmID: settings.vmID, procfs: settings.procfs, diskPath: settings.diskPath,
+            dockerSocket: settings.dockerSocket, serviceChecks: settings.serviceChecks,
+            intervalSeconds: settings.intervalSeconds, httpClient: httpClient, logger: logger)
+    }
+
     /// Samples the machine. `state` holds the previous counters; the returned state is
     /// what the next sample needs.
+    ///
+    /// CPU is read first, alone: with no usable previous counters that is a short sample
+    /// (a sleep between two reads), and Docker's and the service checks' own work must not
+    /// count as the machine's. Containers, checks and the rest of the system figures then
+    /// run concurrently.
     /// - Throws: ``CollectorError`` when a system figure cannot be read; containers and
     ///   services never fail a sample (they report empty or unhealthy instead).
     public func collect(
         state: AgentState, firstSampleDelay: Duration = .milliseconds(250)
     ) async throws(CollectorError) -> (document: MetricsDocument, state: AgentState) {
+        let cpu = try await system.readCPU(previous: state.cpu, firstSampleDelay: firstSampleDelay)
         async let containers = docker.collect(previous: state.containers)
         async let checks = serviceChecks.isEmpty ? [] : services.run(serviceChecks)
-        let system: (metrics: SystemMetrics, cpu: CPUCounters)
+        let metrics: SystemMetrics
         do {
-            system = try await self.system.collect(previousCPU: state.cpu, firstSampleDelay: firstSampleDelay)
+            metrics = try system.readRest(cpu: cpu)
         } catch {
             _ = await (containers, checks)
             throw error
         }
         let (containerResult, serviceResult) = await (containers, checks)
         let document = MetricsDocument(
-            vmID: vmID, timestamp: now(), system: system.metrics, containers: containerResult.containers,
+            vmID: vmID, timestamp: now(), system: metrics, containers: containerResult.containers,
             services: serviceResult, intervalSeconds: intervalSeconds,
             agent: "lookout-agent \(LookoutVersion.current)")
-        return (document, AgentState(cpu: system.cpu, containers: containerResult.counters))
+        return (document, AgentState(cpu: cpu.counters, containers: containerResult.counters))
     }
 }

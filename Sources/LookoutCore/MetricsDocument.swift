@@ -76,13 +76,23 @@ public struct SystemMetrics: Codable, Sendable, Equatable {
     public var disk: DiskMetrics
     public var uptime: UptimeMetrics
     public var load: LoadMetrics
+    /// The kernel's id of this boot (an extra field): a new value means the VM rebooted.
+    public var bootID: String?
 
-    public init(cpu: CPUMetrics, memory: MemoryMetrics, disk: DiskMetrics, uptime: UptimeMetrics, load: LoadMetrics) {
+    public init(
+        cpu: CPUMetrics, memory: MemoryMetrics, disk: DiskMetrics, uptime: UptimeMetrics, load: LoadMetrics,
+        bootID: String? = nil
+    ) {
         self.cpu = cpu
         self.memory = memory
         self.disk = disk
         self.uptime = uptime
         self.load = load
+        self.bootID = bootID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cpu, memory, disk, uptime, load, bootID = "boot_id"
     }
 }
 

@@ -22,8 +22,10 @@ struct LookoutAgentCommand: AsyncParsableCommand {
             --data DIR (DIR/<vm_id>/metrics.json, for Syncthing or rsync to carry to the hub), to --push URL \
             (the hub's /api/monitoring/ingest), or to standard output (the default when neither is given).
 
-            Exit codes: 0 ok; 1 the sample could not be taken or written; 64 bad usage; 75 the hub was \
-            unreachable and the document was spooled for the next run; 78 bad configuration.
+            Exit codes: 0 ok; 1 the sample could not be taken or written (or pushed and not spooled: a \
+            full disk); 64 bad usage; 75 try again later, nothing lost: the hub was unreachable and the \
+            document is on disk in the spool, or another collect held the state file's lock; 78 bad \
+            configuration.
             """,
         version: LookoutVersion.current,
         subcommands: [Collect.self, Run.self]
@@ -61,13 +63,21 @@ struct SharedOptions: ParsableArguments {
     @Option(help: ArgumentHelp("POST the document to this hub ingest URL; undelivered documents are spooled and resent.", valueName: "url"))
     var push: String?
 
+    @Option(
+        name: .customLong("replay-limit"),
+        help: ArgumentHelp(
+            "Spooled documents sent per run at most, oldest first; the rest wait for the next run. "
+                + "Default: push.replay_limit in the config, else 288 (a day at 5 minutes).",
+            valueName: "count"))
+    var replayLimit: Int?
+
     @Option(help: ArgumentHelp("Bearer token for --push. Default: $LOOKOUT_TOKEN, else push.token_file in the config.", valueName: "token"))
     var token: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
-    func agentOptions(interval: Int?) -> AgentOptions {
+    func agentOptions(interval: Int?, lockWait: Int? = nil) -> AgentOptions {
         var options = AgentOptions()
         options.vmID = vmID
         options.procfs = procfs
@@ -80,12 +90,14 @@ struct SharedOptions: ParsableArguments {
         options.pushURL = push
         options.token = token
         options.intervalSeconds = interval
+        options.replayLimit = replayLimit
+        options.lockWaitSeconds = lockWait
         return options
     }
 
     /// Bootstraps logging to standard error and builds the agent, or exits 78 with the
     /// configuration error.
-    func makeAgent(interval: Int?) throws -> Agent {
+    func makeAgent(interval: Int?, lockWait: Int? = nil) throws -> Agent {
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -94,7 +106,8 @@ struct SharedOptions: ParsableArguments {
         }
         let logger = Logger(label: "lookout-agent")
         do {
-            let settings = try AgentSettings.resolve(agentOptions(interval: interval), environment: environment())
+            let settings = try AgentSettings.resolve(
+                agentOptions(interval: interval, lockWait: lockWait), environment: environment())
             return Agent(settings: settings, logger: logger)
         } catch {
             logger.critical("\(error)")
@@ -112,17 +125,29 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 struct Collect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Take one sample and exit (for cron).",
-        discussion: "The first run with no state file samples CPU for 250 ms; later runs report the average since the previous run.")
+        discussion: """
+            The first run with no state file samples CPU for 250 ms; later runs report the average since the \
+            previous run. Runs that overlap take turns: each holds a lock on <state>.lock from reading the \
+            state file to saving it.
+            """)
 
     @OptionGroup var options: SharedOptions
 
     @Option(help: ArgumentHelp("How often cron runs this, in seconds; the hub calls the VM stale after 3 × this.", valueName: "seconds"))
     var interval: Int?
 
+    @Option(
+        name: .customLong("lock-wait"),
+        help: ArgumentHelp(
+            "Seconds to wait while another collect holds the state file's lock (<state>.lock) before "
+                + "giving up with exit 75 (default: 10).",
+            valueName: "seconds"))
+    var lockWait: Int?
+
     func run() async throws {
-        let agent = try options.makeAgent(interval: interval)
+        let agent = try options.makeAgent(interval: interval, lockWait: lockWait)
         let status = await agent.collectOnce()
-        if status != .ok { throw ExitCode(status.rawValue) }
+        if status != .ok { throw ExitCode(status.exitCode) }
     }
 }
 

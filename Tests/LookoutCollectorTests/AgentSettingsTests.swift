@@ -77,6 +77,7 @@ import Testing
         (#"{"push": {"url": "ftp://hub/x"}}"#, "push.url: \"ftp://hub/x\" must start with http:// or https://"),
         (#"{"push": {"url": "http://hub/x", "token": "secret"}}"#, "push.token: unknown key"),
         (#"{"push": {"url": "http://hub/x", "spool_limit": -5}}"#, "push.spool_limit: -5 is not between"),
+        (#"{"push": {"url": "http://hub/x", "replay_limit": 0}}"#, "push.replay_limit: 0 is not between 1 and 100000"),
         (#"{"services": {"id": "x"}}"#, "services: expected a list"),
         (#"{"disk_path": 7}"#, "disk_path: expected a string"),
         (#"{"vm_id": "a""#, "not valid JSON"),
@@ -90,6 +91,34 @@ import Testing
         }
         #expect(error.message.contains(folder + "/agent.json"), "\(error)")
         #expect(error.message.contains(expected), "\(error)")
+    }
+
+    @Test func replayLimitComesFromTheFlagThenTheConfigThenTheDefault() throws {
+        var options = AgentOptions()
+        options.pushURL = "http://127.0.0.1:1/api/monitoring/ingest"
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").push?.replayLimit == 288)
+        options.pushURL = nil
+        options.configPath = writeConfig(#"{"push": {"url": "http://127.0.0.1:1/x", "replay_limit": 50}}"#)
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").push?.replayLimit == 50)
+        options.replayLimit = 7
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").push?.replayLimit == 7)
+        options.replayLimit = 0
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(options, environment: [:], hostName: "h")
+        }
+        #expect(error.message == "--replay-limit: 0 is not between 1 and 100000")
+    }
+
+    @Test func lockWaitDefaultsToTenSecondsAndIsBounded() throws {
+        var options = AgentOptions()
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").lockWait == .seconds(10))
+        options.lockWaitSeconds = 0
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").lockWait == .zero)
+        options.lockWaitSeconds = -1
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(options, environment: [:], hostName: "h")
+        }
+        #expect(error.message == "--lock-wait: -1 is not between 0 and 3600 seconds")
     }
 
     @Test func aMissingCAFileStopsTheAgentAtStart() throws {

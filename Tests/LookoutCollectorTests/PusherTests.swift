@@ -20,9 +20,25 @@ import Testing
         }
     }
 
-    func pusher(_ url: String, token: String? = "s3cret", limit: Int = 100) -> Pusher {
-        Pusher(url: url, token: token, spool: Spool(folder: spoolFolder, limit: limit), timeout: .seconds(5), logger: logger)
+    func pusher(_ url: String, token: String? = "s3cret", limit: Int = 100, replayLimit: Int = 288) -> Pusher {
+        Pusher(
+            url: url, token: token, spool: Spool(folder: spoolFolder, limit: limit), replayLimit: replayLimit,
+            timeout: .seconds(5), logger: logger)
     }
+
+    /// The hub's rule for a per-VM token: it may push only its own VM's documents (403 for
+    /// another's), and an unknown token is refused with 403 too.
+    func perVMHub() -> FixtureHTTPServer {
+        FixtureHTTPServer { request in
+            guard request.bearerToken == "web-1-token" else { return .json(#"{"error":"Invalid token"}"#, status: .forbidden) }
+            guard request.bodyText.contains(#""vm":"web-1""#) else {
+                return .json(#"{"error":"this token may only push documents of web-1"}"#, status: .forbidden)
+            }
+            return .json(#"{"status":"stored"}"#, status: .created)
+        }
+    }
+
+    func document(_ n: Int, vm: String) -> [UInt8] { Array(#"{"vm":"\#(vm)","n":\#(n)}"#.utf8) }
 
     @Test func deliversWithTheBearerTokenAndJSON() async throws {
         let server = hub()
@@ -101,5 +117,76 @@ import Testing
             #expect(outcome == .spooled(pending: 2, reason: #"HTTP 503: {"error":"database is locked"}"#))
             #expect(server.requests.count == 1)
         }
+    }
+
+    @Test func replayIsCappedPerRunAndTheRestWaitsForTheNext() async throws {
+        let spool = Spool(folder: spoolFolder, limit: 100)
+        for n in 1...5 { try spool.add(document(n), timestamp: Int64(n)) }
+        let server = hub()
+        try await server.run { server in
+            let url = server.url("/api/monitoring/ingest")
+            #expect(await pusher(url, replayLimit: 2).deliver(document(6), timestamp: 6) == .delivered(replayed: 2))
+            #expect(server.requests.map(\.bodyText) == [1, 2, 6].map { #"{"n":\#($0)}"# })
+            #expect(spool.pending().count == 3)
+            #expect(await pusher(url, replayLimit: 2).deliver(document(7), timestamp: 7) == .delivered(replayed: 2))
+            #expect(await pusher(url, replayLimit: 2).deliver(document(8), timestamp: 8) == .delivered(replayed: 1))
+            #expect(server.requests.map(\.bodyText) == [1, 2, 6, 3, 4, 7, 5, 8].map { #"{"n":\#($0)}"# })
+        }
+        #expect(spool.pending().isEmpty)
+    }
+
+    @Test func aSpooledDocumentOfAVMThisTokenMayNotPushIsDropped() async throws {
+        // Spooled under the VM's old name, before it got a per-VM token for its new one.
+        let spool = Spool(folder: spoolFolder, limit: 100)
+        try spool.add(document(1, vm: "old-name"), timestamp: 1)
+        try spool.add(document(2, vm: "web-1"), timestamp: 2)
+        try spool.add(document(3, vm: "old-name"), timestamp: 3)
+        let server = perVMHub()
+        try await server.run { server in
+            let outcome = await pusher(server.url("/api/monitoring/ingest"), token: "web-1-token")
+                .deliver(document(4, vm: "web-1"), timestamp: 4)
+            #expect(outcome == .delivered(replayed: 1))
+            // The new document went out as soon as a 403 needed telling apart from a bad token.
+            #expect(
+                server.requests.map(\.bodyText)
+                    == [document(1, vm: "old-name"), document(4, vm: "web-1"), document(2, vm: "web-1"),
+                        document(3, vm: "old-name")].map { String(decoding: $0, as: UTF8.self) })
+        }
+        #expect(spool.pending().isEmpty)
+    }
+
+    @Test func aTokenTheHubRefusesKeepsTheWholeSpool() async throws {
+        let spool = Spool(folder: spoolFolder, limit: 100)
+        try spool.add(document(1, vm: "old-name"), timestamp: 1)
+        try spool.add(document(2, vm: "web-1"), timestamp: 2)
+        let server = perVMHub()
+        try await server.run { server in
+            let outcome = await pusher(server.url("/api/monitoring/ingest"), token: "mistyped")
+                .deliver(document(3, vm: "web-1"), timestamp: 3)
+            #expect(outcome == .spooled(pending: 3, reason: #"HTTP 403: {"error":"Invalid token"}"#))
+            // One spooled document and the new one tell that the token is wrong; no more requests.
+            #expect(server.requests.count == 2)
+        }
+        #expect(spool.pending().count == 3)
+    }
+
+    @Test func aDocumentThatCannotBeSpooledIsReportedLostNotSpooled() async throws {
+        // The spool's folder cannot be created: its parent is a file.
+        let blocker = NSTemporaryDirectory() + "lookout-blocker-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: blocker, contents: Data())
+        defer { try? FileManager.default.removeItem(atPath: blocker) }
+        let gone = hub()
+        try await gone.start()
+        let deadURL = gone.url("/api/monitoring/ingest")
+        await gone.shutdown()
+        let pusher = Pusher(
+            url: deadURL, token: nil, spool: Spool(folder: blocker + "/spool", limit: 10), timeout: .seconds(5),
+            logger: logger)
+        let outcome = await pusher.deliver(document(1), timestamp: 1)
+        guard case .lost(let reason) = outcome else {
+            Issue.record("expected lost, got \(outcome)")
+            return
+        }
+        #expect(reason.contains("could not spool the document") && reason.contains("Not a directory"), "\(reason)")
     }
 }

@@ -64,11 +64,31 @@ private let fake = "/fake"
         ("rounds up to 1 decimal", .init(total: 0, idle: 0), .init(total: 3, idle: 1), 66.7),
         ("no time passed", .init(total: 2000, idle: 1000), .init(total: 2000, idle: 1000), nil),
         ("reboot: total went backwards", .init(total: 2000, idle: 1000), .init(total: 1000, idle: 500), nil),
-        // iowait may step back (proc(5)): clamped to no idle time, not taken for a reboot.
-        ("idle went backwards", .init(total: 2000, idle: 1000), .init(total: 3000, idle: 900), 100),
+        // iowait may step back (proc(5)): the delta restarts instead of reading 100 % busy.
+        ("idle went backwards", .init(total: 2000, idle: 1000), .init(total: 3000, idle: 900), nil),
         ("idle grew faster than total", .init(total: 2000, idle: 1000), .init(total: 2100, idle: 1200), 0),
-        ("boot time changed", .init(total: 2000, idle: 1000, bootTime: 1), .init(total: 9000, idle: 3000, bootTime: 2), nil),
+        (
+            "boot time changed", .init(total: 2000, idle: 1000, bootTime: 1_765_000_000),
+            .init(total: 9000, idle: 3000, bootTime: 1_765_086_400), nil
+        ),
         ("same boot", .init(total: 2000, idle: 1000, bootTime: 1), .init(total: 3000, idle: 1250, bootTime: 1), 75),
+        // btime is derived from the wall clock and may jitter by a second between reads.
+        ("btime jitter", .init(total: 2000, idle: 1000, bootTime: 100), .init(total: 3000, idle: 1250, bootTime: 101), 75),
+        ("btime 5 s off", .init(total: 2000, idle: 1000, bootTime: 105), .init(total: 3000, idle: 1250, bootTime: 100), 75),
+        ("btime 6 s off", .init(total: 2000, idle: 1000, bootTime: 100), .init(total: 3000, idle: 1250, bootTime: 106), nil),
+        // boot_id, where both readings have one, decides alone.
+        (
+            "boot_id changed, btime equal", .init(total: 2000, idle: 1000, bootTime: 100, bootID: "a"),
+            .init(total: 3000, idle: 1250, bootTime: 100, bootID: "b"), nil
+        ),
+        (
+            "same boot_id, btime far off", .init(total: 2000, idle: 1000, bootTime: 100, bootID: "a"),
+            .init(total: 3000, idle: 1250, bootTime: 900, bootID: "a"), 75
+        ),
+        (
+            "boot_id only now (state of an older agent): btime decides",
+            .init(total: 2000, idle: 1000, bootTime: 100), .init(total: 3000, idle: 1250, bootTime: 100, bootID: "a"), 75
+        ),
         ("saved state with idle above total", .init(total: 100, idle: 200), .init(total: 300, idle: 250), 75),
     ] as [(String, CPUCounters, CPUCounters, Double?)])
     func busyPercent(_ label: String, previous: CPUCounters, current: CPUCounters, expected: Double?) {
@@ -235,6 +255,41 @@ private let fake = "/fake"
         #expect(try UptimeProbe.read(from: procfs) == uptime)
     }
 
+    @Test(arguments: [
+        ("6f1c2a4e-3b8d-4e51-9a0c-2d7e5b9f1a38\n", "6f1c2a4e-3b8d-4e51-9a0c-2d7e5b9f1a38"),
+        ("ABCDEF01-2345", "ABCDEF01-2345"),
+        ("", nil), ("\n", nil), ("6f1c2a4e 3b8d\n", nil), ("not-an-id\n", nil), ("6f1c\u{1b}[2J\n", nil),
+        (String(repeating: "a", count: 65), nil),
+    ] as [(String, String?)])
+    func parsesBootID(text: String, expected: String?) {
+        #expect(BootIDProbe.parse(text) == expected)
+    }
+
+    @Test func bootIDIsReadUnderTheProcfsRootAndMissingIsNil() {
+        #expect(BootIDProbe.read(from: fixture("x86_64-1cpu")) == "6f1c2a4e-3b8d-4e51-9a0c-2d7e5b9f1a38")
+        #expect(BootIDProbe.read(from: fixture("no-memavailable")) == nil)
+    }
+
+    /// Fixture readings of one machine (`boot/before`) and what came after it: the same
+    /// boot with btime a second later, a reboot with a new boot_id and the same btime, and
+    /// idle + iowait stepping back. A restarted delta takes a short sample of a tree that
+    /// does not change, so it reads 0; a measured one reads the fixtures' 50 %.
+    @Test(arguments: [
+        ("jitter", 50.0, "3d5f0a6c-1e2b-4c7d-8e9f-a0b1c2d3e4f5"),
+        ("rebooted", 0, "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"),
+        ("idle-backwards", 0, "3d5f0a6c-1e2b-4c7d-8e9f-a0b1c2d3e4f5"),
+    ] as [(String, Double, String)])
+    func rebootsAreToldByBootID(after tree: String, percent: Double, bootID: String) async throws {
+        let before = try await SystemProbe(procfs: fixture("boot/before"), diskPath: "/")
+            .readCPU(previous: nil, firstSampleDelay: .zero).counters
+        #expect(before.bootID == "3d5f0a6c-1e2b-4c7d-8e9f-a0b1c2d3e4f5")
+        #expect(before.bootTime == 1_765_000_000)
+        let reading = try await SystemProbe(procfs: fixture("boot/\(tree)"), diskPath: "/")
+            .readCPU(previous: before, firstSampleDelay: .zero)
+        #expect(reading.percent == percent)
+        #expect(reading.counters.bootID == bootID)
+    }
+
     @Test func rebootBetweenSamplesRestartsTheDelta() throws {
         let before = try CPUProbe.read(from: fixture("counters-backwards/before")).counters
         let after = try CPUProbe.read(from: fixture("counters-backwards/after")).counters
@@ -285,7 +340,10 @@ private let fake = "/fake"
         #expect(metrics.cpu == CPUMetrics(percent: percent, cores: cores))
         var expected = try CPUProbe.read(from: procfs).counters
         expected.percent = percent
+        expected.bootID = BootIDProbe.read(from: procfs)
+        #expect(expected.bootID != nil)
         #expect(latest == expected)
+        #expect(metrics.bootID == expected.bootID)
         #expect(metrics.memory == (try MemoryProbe.read(from: procfs)))
         #expect(metrics.uptime == (try UptimeProbe.read(from: procfs)))
         #expect(metrics.load == (try LoadProbe.read(from: procfs)))
@@ -298,7 +356,11 @@ private let fake = "/fake"
         let probe = SystemProbe(procfs: fixture("x86_64-1cpu"), diskPath: "/tmp")
         let (metrics, latest) = try await probe.collect(previousCPU: nil, firstSampleDelay: .zero)
         #expect(metrics.cpu == CPUMetrics(percent: 0, cores: 1))
-        #expect(latest == CPUCounters(total: 43_200_000, idle: 39_300_000, bootTime: 1_764_841_800, percent: 0))
+        #expect(
+            latest
+                == CPUCounters(
+                    total: 43_200_000, idle: 39_300_000, bootTime: 1_764_841_800,
+                    bootID: "6f1c2a4e-3b8d-4e51-9a0c-2d7e5b9f1a38", percent: 0))
         #expect(metrics.memory == MemoryMetrics(totalMB: 992, usedMB: 744, availableMB: 248, percent: 75))
     }
 
@@ -308,7 +370,9 @@ private let fake = "/fake"
         let probe = SystemProbe(procfs: fixture("x86_64-1cpu"), diskPath: "/tmp")
         let (metrics, latest) = try await probe.collect(previousCPU: previous, firstSampleDelay: .seconds(30))
         #expect(metrics.cpu.percent == 42.5)
-        #expect(latest == previous)
+        var expected = previous
+        expected.bootID = "6f1c2a4e-3b8d-4e51-9a0c-2d7e5b9f1a38"
+        #expect(latest == expected)
     }
 
     @Test func countersThatWentBackwardsTakeAShortSample() async throws {

@@ -59,18 +59,34 @@ public enum CPUProbe {
         return Sample(counters: counters, cores: cores)
     }
 
+    /// How far two readings of `btime` may differ and still be the same boot: the kernel
+    /// derives it from the wall clock, which some kernels round differently between reads.
+    public static let bootTimeTolerance: UInt64 = 5
+
+    /// Whether two readings come from the same boot: by `boot_id` where both have one
+    /// (exact), else by `btime` within ``bootTimeTolerance`` seconds; with neither, the
+    /// counters alone decide (see ``percent(previous:current:)``).
+    public static func sameBoot(_ previous: CPUCounters, _ current: CPUCounters) -> Bool {
+        if let before = previous.bootID, let now = current.bootID { return before == now }
+        if let before = previous.bootTime, let now = current.bootTime {
+            return (before > now ? before - now : now - before) <= bootTimeTolerance
+        }
+        return true
+    }
+
     /// The busy share of all cores between two samples, 0–100, rounded to 1 decimal.
     ///
-    /// - Returns: `nil` when the delta means nothing: the machine rebooted between the
-    ///   samples (the boot time changed, or the total went backwards), so the delta must
-    ///   restart; or no time passed. The idle counter alone may step back (the kernel's
-    ///   iowait is not monotonic, see proc(5)); that is clamped, not treated as a reboot,
-    ///   so a cron run never falls back to a short sample for it.
+    /// - Returns: `nil` when the delta means nothing and must restart from a new baseline:
+    ///   the machine rebooted between the samples (``sameBoot(_:_:)`` says no, or the total
+    ///   went backwards); no time passed; or the idle counters (idle + iowait) went
+    ///   backwards. The kernel's iowait is not monotonic (proc(5)); a clamped idle delta
+    ///   would read as 100 % busy, so such a pair is not measured at all.
     public static func percent(previous: CPUCounters, current: CPUCounters) -> Double? {
-        if let before = previous.bootTime, let now = current.bootTime, before != now { return nil }
-        guard current.total > previous.total else { return nil }
+        guard sameBoot(previous, current), current.total > previous.total, current.idle >= previous.idle else {
+            return nil
+        }
         let total = current.total - previous.total
-        let idle = current.idle >= previous.idle ? min(current.idle - previous.idle, total) : 0
+        let idle = min(current.idle - previous.idle, total)
         return SystemProbe.oneDecimal(Double(total - idle) / Double(total) * 100)
     }
 

@@ -16,12 +16,8 @@ public struct SystemProbe: Sendable {
         self.diskPath = diskPath
     }
 
-    /// Reads the system metrics once.
-    ///
-    /// CPU is the busy share since `previousCPU`, so a cron run every five minutes reports
-    /// the average over those five minutes without sleeping. With no usable previous
-    /// sample (the first run ever, or counters that went backwards after a reboot) it takes
-    /// a short sample of `firstSampleDelay` instead.
+    /// Reads the system metrics once: ``readCPU(previous:firstSampleDelay:)``, then
+    /// ``readRest(cpu:)``.
     /// - Parameters:
     ///   - previousCPU: the counters this method returned last time, if any.
     ///   - firstSampleDelay: the length of the short sample; tests pass `.zero`.
@@ -29,17 +25,38 @@ public struct SystemProbe: Sendable {
     public func collect(
         previousCPU: CPUCounters?, firstSampleDelay: Duration = .milliseconds(250)
     ) async throws(CollectorError) -> (metrics: SystemMetrics, cpu: CPUCounters) {
+        let cpu = try await readCPU(previous: previousCPU, firstSampleDelay: firstSampleDelay)
+        return (try readRest(cpu: cpu), cpu.counters)
+    }
+
+    /// The CPU part of a sample: the busy share, the cores, and the counters to keep.
+    public struct CPUReading: Sendable, Equatable {
+        public var percent: Double
+        public var cores: Int
+        /// The latest counters (with this boot's id and the figure), for the next sample.
+        public var counters: CPUCounters
+    }
+
+    /// Reads the CPU busy share since `previous`, so a cron run every five minutes reports
+    /// the average over those five minutes without sleeping. With no usable previous
+    /// sample (the first run ever, a reboot, idle counters that went backwards) it takes a
+    /// short sample of `firstSampleDelay` instead; the collector does this before it
+    /// starts Docker and service checks, so their work does not count as the machine's.
+    public func readCPU(
+        previous: CPUCounters?, firstSampleDelay: Duration = .milliseconds(250)
+    ) async throws(CollectorError) -> CPUReading {
+        let bootID = BootIDProbe.read(from: procfs)
         var sample = try CPUProbe.read(from: procfs)
+        sample.counters.bootID = bootID
         var percent: Double?
-        if let previous = previousCPU, previous.total == sample.counters.total,
-            previous.bootTime == sample.counters.bootTime
-        {
+        if let previous, previous.total == sample.counters.total, CPUProbe.sameBoot(previous, sample.counters) {
             // Less than one clock tick since the previous sample: nothing to measure, and
             // no reason to sleep. Repeat its figure and keep its counters as the baseline,
             // so the next sample averages over the whole time since then.
             percent = previous.percent ?? 0
             sample.counters = previous
-        } else if let previous = previousCPU {
+            sample.counters.bootID = bootID
+        } else if let previous {
             percent = CPUProbe.percent(previous: previous, current: sample.counters)
         }
         if percent == nil {
@@ -50,16 +67,22 @@ public struct SystemProbe: Sendable {
                 throw CollectorError("cancelled while sampling \(procfs.path(CPUProbe.file))")
             }
             sample = try CPUProbe.read(from: procfs)
+            sample.counters.bootID = bootID
             percent = CPUProbe.percent(previous: first, current: sample.counters)
         }
         sample.counters.percent = percent ?? 0
-        let metrics = SystemMetrics(
-            cpu: CPUMetrics(percent: percent ?? 0, cores: sample.cores),
+        return CPUReading(percent: percent ?? 0, cores: sample.cores, counters: sample.counters)
+    }
+
+    /// Reads memory, disk, uptime and load, and completes the section with `cpu`.
+    public func readRest(cpu: CPUReading) throws(CollectorError) -> SystemMetrics {
+        SystemMetrics(
+            cpu: CPUMetrics(percent: cpu.percent, cores: cpu.cores),
             memory: try MemoryProbe.read(from: procfs),
             disk: try DiskProbe.read(path: diskPath),
             uptime: try UptimeProbe.read(from: procfs),
-            load: try LoadProbe.read(from: procfs))
-        return (metrics, sample.counters)
+            load: try LoadProbe.read(from: procfs),
+            bootID: cpu.counters.bootID)
     }
 
     /// Rounds to one decimal, the precision every figure of the document is given in.

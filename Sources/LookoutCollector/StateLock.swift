@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LookoutCore
+
+/// An exclusive `flock` on `<state file>.lock`, held by `collect` from reading the state
+/// file to saving it, so two overlapping cron runs never interleave: one would otherwise
+/// measure CPU against counters the other is replacing, and both would replay the same
+/// spool.
+///
+/// The lock is on a file of its own because the state file is replaced by a rename: a
+/// lock on the old inode would not exclude a run that opens the new one. The kernel drops
+/// the lock when the process dies, so a killed run never wedges the next; the file stays
+/// (removing it would let two runs lock two different files).
+public final class StateLock: Sendable {
+    public let path: String
+    private let fd: Int32
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit {
+        close(fd)
+    }
+
+    public enum Failure: Error, Sendable {
+        /// Another process held the lock for the whole wait.
+        case busy(path: String)
+        /// The lock file could not be opened (a read-only or missing folder).
+        case unavailable(FileError)
+    }
+
+    /// The lock file of `statePath`.
+    public static func path(forState statePath: String) -> String { "\(statePath).lock" }
+
+    /// Takes the lock, polling every 50 ms for up to `wait` while another process holds it.
+    /// - Parameter onWait: called once, when the lock is found held, before waiting.
+    public static func acquire(
+        path: String, wait: Duration, onWait: () -> Void = {}
+    ) async throws(Failure) -> StateLock {
+        do {
+            try AtomicFile.makeDirectories(AtomicFile.folder(of: path), mode: 0o700)
+        } catch {
+            throw .unavailable(error)
+        }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .unavailable(FileError(path: path, operation: "open", errno: errno)) }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: wait)
+        var waiting = false
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            guard code == EWOULDBLOCK || code == EINTR else {
+                close(fd)
+                throw .unavailable(FileError(path: path, operation: "lock", errno: code))
+            }
+            guard clock.now < deadline else {
+                close(fd)
+                throw .busy(path: path)
+            }
+            if !waiting {
+                waiting = true
+                onWait()
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return StateLock(path: path, fd: fd)
+    }
+}
