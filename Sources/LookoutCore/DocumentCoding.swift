@@ -78,6 +78,7 @@ extension MetricsDocument {
         try plain(system.uptime.human, "system.uptime.human")
         try optionalText(system.disk.path, "system.disk.path", max: 4096)
         try optionalText(agent, "agent", max: 256)
+        try optionalText(system.bootID, "system.boot_id", max: 64)
         try percent(system.cpu.percent, "system.cpu.percent")
         guard system.cpu.cores >= 1, system.cpu.cores <= 4096 else {
             throw DocumentError(path: "system.cpu.cores", reason: "\(system.cpu.cores) is not between 1 and 4096")

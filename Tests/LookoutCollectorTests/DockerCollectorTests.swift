@@ -294,6 +294,15 @@ final class CapturedLogs: Sendable {
         #expect(counters == ContainerCPUCounters(usage: 5000, system: 90000))
     }
 
+    /// Whatever answers on the socket names the containers; a name the hub would refuse must
+    /// not cost the VM its whole document.
+    @Test func controlCharactersInNamesAndStatesBecomeSpaces() throws {
+        let summary = DockerContainerSummary(id: "abc", names: ["/evil\r\nlookout_up 1"], state: "run\u{1B}ning")
+        let (metrics, _) = DockerCollector.metrics(for: summary, stats: nil, previous: nil)
+        #expect(metrics.name == "evil  lookout_up 1")
+        #expect(metrics.status == "run ning")
+    }
+
     @Test func fixtureListDecodes() throws {
         let list = try DockerCollector.parseContainers(Data(DockerFixture.bytes("containers.json")))
         #expect(list.map(\.displayName) == ["redis", "worker", "backup", "postgres", "mailu-front"])

@@ -88,6 +88,7 @@ let designExample = """
         (#""percent": 25.5"#, #""percent": 25.5, "path": "/\u0085x""#, "system.disk.path", "U+0085"),
         (#""vm_id": "oci-f-micro_1""#, #""vm_id": "oci-f-micro_1", "agent": "a\u007fb""#, "agent", "U+007F"),
         (#""vm_id": "oci-f-micro_1""#, #""vm_id": "oci-f\nmicro_1""#, "vm_id", "invalid vm_id"),
+        (#""human": "5 days" }"#, #""human": "5 days" }, "boot_id": "6f1c\r""#, "system.boot_id", "U+000D"),
     ])
     func refusesControlCharactersInEveryStringField(
         original: String, replacement: String, path: String, expected: String

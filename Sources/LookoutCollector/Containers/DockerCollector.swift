@@ -151,14 +151,17 @@ public struct DockerCollector: Sendable {
     static func metrics(
         for summary: DockerContainerSummary, stats: DockerStats?, previous: ContainerCPUCounters?
     ) -> (ContainerMetrics, ContainerCPUCounters?) {
-        let status = summary.state.isEmpty ? "unknown" : summary.state
+        // Whatever answers on the socket (Docker, Podman, a proxy) names the containers; the
+        // hub refuses a document with a control character in any string.
+        let name = summary.displayName.replacingControlCharacters()
+        let status = summary.state.isEmpty ? "unknown" : summary.state.replacingControlCharacters()
         guard let stats else {
-            return (ContainerMetrics(name: summary.displayName, status: status, cpuPercent: 0, memoryMB: 0), nil)
+            return (ContainerMetrics(name: name, status: status, cpuPercent: 0, memoryMB: 0), nil)
         }
         let current = stats.cpuStats.counters
         let baseline = previous.flatMap { $0.system > 0 ? $0 : nil } ?? stats.precpuStats.counters
         let metrics = ContainerMetrics(
-            name: summary.displayName, status: status,
+            name: name, status: status,
             cpuPercent: cpuPercent(current: current, previous: baseline),
             memoryMB: memoryMB(stats.memoryStats))
         return (metrics, current)

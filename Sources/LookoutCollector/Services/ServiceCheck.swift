@@ -67,6 +67,9 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         guard !id.isEmpty, id.utf8.count <= Self.maxIDLength else {
             throw invalid(.id, "\"\(id.prefix(40))\" must be 1 to \(Self.maxIDLength) bytes long")
         }
+        if let (scalar, offset) = ControlCharacters.first(in: id) {
+            throw invalid(.id, "holds the control character \(ControlCharacters.name(scalar)) at position \(offset)")
+        }
 
         let url = try c.decodeIfPresent(String.self, forKey: .url)
         let tcp = try c.decodeIfPresent(String.self, forKey: .tcp)

@@ -73,7 +73,8 @@ public struct ServiceChecker: Sendable {
         }
         return ServiceStatus(
             id: check.id, healthy: problem == nil, responseMS: SystemProbe.oneDecimal(max(0, milliseconds)),
-            error: problem)
+            // A reason can quote a server's or OpenSSL's text; the hub refuses control characters.
+            error: problem?.replacingControlCharacters())
     }
 
     /// GETs `url`; `nil` when the status is in range and the keyword (if any) is in the body.
