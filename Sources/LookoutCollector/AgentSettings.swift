@@ -16,8 +16,6 @@ public struct AgentOptions: Sendable {
     public var pushURL: String?
     public var token: String?
     public var intervalSeconds: Int?
-    /// `--replay-limit`: spooled documents sent per run at most.
-    public var replayLimit: Int?
     /// `--lock-wait`: how long `collect` waits for another run's lock on the state file.
     public var lockWaitSeconds: Int?
 
@@ -107,14 +105,11 @@ public struct AgentSettings: Sendable {
             if let token, token.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
                 throw CollectorError("push token: it holds a control character (a line break?); it must be one line")
             }
-            let replayLimit = options.replayLimit ?? config.push?.replayLimit ?? Pusher.defaultReplayLimit
-            guard (1...100_000).contains(replayLimit) else {
-                throw CollectorError("--replay-limit: \(replayLimit) is not between 1 and 100000")
-            }
             let stateFolder = AtomicFile.folder(of: statePath)
             push = Push(
                 url: url, token: token, spoolFolder: "\(stateFolder)/spool",
-                spoolLimit: config.push?.spoolLimit ?? defaultSpoolLimit, replayLimit: replayLimit)
+                spoolLimit: config.push?.spoolLimit ?? defaultSpoolLimit,
+                replayLimit: config.push?.replayLimit ?? Pusher.defaultReplayLimit)
         }
         let lockWait = options.lockWaitSeconds ?? defaultLockWaitSeconds
         guard (0...3600).contains(lockWait) else {

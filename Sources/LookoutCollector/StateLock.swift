@@ -40,12 +40,16 @@ public final class StateLock: Sendable {
     public static func acquire(
         path: String, wait: Duration, onWait: () -> Void = {}
     ) async throws(Failure) -> StateLock {
-        do {
-            try AtomicFile.makeDirectories(AtomicFile.folder(of: path), mode: 0o700)
-        } catch {
-            throw .unavailable(error)
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 && errno == ENOENT {
+            // The first run ever: the state folder does not exist yet.
+            do {
+                try AtomicFile.makeDirectories(AtomicFile.folder(of: path), mode: 0o700)
+            } catch {
+                throw .unavailable(error)
+            }
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         }
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .unavailable(FileError(path: path, operation: "open", errno: errno)) }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: wait)

@@ -63,14 +63,6 @@ struct SharedOptions: ParsableArguments {
     @Option(help: ArgumentHelp("POST the document to this hub ingest URL; undelivered documents are spooled and resent.", valueName: "url"))
     var push: String?
 
-    @Option(
-        name: .customLong("replay-limit"),
-        help: ArgumentHelp(
-            "Spooled documents sent per run at most, oldest first; the rest wait for the next run. "
-                + "Default: push.replay_limit in the config, else 288 (a day at 5 minutes).",
-            valueName: "count"))
-    var replayLimit: Int?
-
     @Option(help: ArgumentHelp("Bearer token for --push. Default: $LOOKOUT_TOKEN, else push.token_file in the config.", valueName: "token"))
     var token: String?
 
@@ -90,7 +82,6 @@ struct SharedOptions: ParsableArguments {
         options.pushURL = push
         options.token = token
         options.intervalSeconds = interval
-        options.replayLimit = replayLimit
         options.lockWaitSeconds = lockWait
         return options
     }

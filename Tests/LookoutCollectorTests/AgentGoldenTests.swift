@@ -100,7 +100,7 @@ import Testing
         let result = try AgentProcess.run(["collect", "--help"])
         #expect(result.status == 0)
         for option in ["--vm-id", "--procfs", "--disk-path", "--state", "--config", "--docker-socket", "--data",
-                       "--stdout", "--push", "--token", "--interval", "--replay-limit", "--lock-wait"] {
+                       "--stdout", "--push", "--token", "--interval", "--lock-wait"] {
             #expect(result.stdout.contains(option), "\(option) missing from --help")
         }
         #expect(try AgentProcess.run(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == LookoutVersion.current)

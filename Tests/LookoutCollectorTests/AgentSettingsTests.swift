@@ -93,20 +93,13 @@ import Testing
         #expect(error.message.contains(expected), "\(error)")
     }
 
-    @Test func replayLimitComesFromTheFlagThenTheConfigThenTheDefault() throws {
+    @Test func replayLimitComesFromTheConfigElseTheDefault() throws {
         var options = AgentOptions()
         options.pushURL = "http://127.0.0.1:1/api/monitoring/ingest"
         #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").push?.replayLimit == 288)
         options.pushURL = nil
         options.configPath = writeConfig(#"{"push": {"url": "http://127.0.0.1:1/x", "replay_limit": 50}}"#)
         #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").push?.replayLimit == 50)
-        options.replayLimit = 7
-        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").push?.replayLimit == 7)
-        options.replayLimit = 0
-        let error = try #require(throws: CollectorError.self) {
-            try AgentSettings.resolve(options, environment: [:], hostName: "h")
-        }
-        #expect(error.message == "--replay-limit: 0 is not between 1 and 100000")
     }
 
     @Test func lockWaitDefaultsToTenSecondsAndIsBounded() throws {

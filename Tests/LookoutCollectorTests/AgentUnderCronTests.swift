@@ -108,7 +108,8 @@ import Glibc
         #expect(freed.status == 75, "\(freed.stderr)")
         let spooled = try FileManager.default.contentsOfDirectory(atPath: spool).filter { $0.hasSuffix(".json") }
         #expect(spooled.count == 1)
-        let document = try MetricsDocument.decode(Array(Data(contentsOf: URL(fileURLWithPath: "\(spool)/\(spooled[0])"))))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(spool)/\(spooled[0])"))
+        let document = try MetricsDocument.decode(Array(bytes))
         #expect(document.vmID.rawValue == "web-1")
     }
 }

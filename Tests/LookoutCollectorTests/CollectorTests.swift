@@ -2,6 +2,7 @@ import Foundation
 import LookoutCollector
 import LookoutCore
 import Logging
+import Synchronization
 import Testing
 
 @Suite struct CollectorTests {
@@ -43,5 +44,35 @@ import Testing
             #expect(document.system.cpu.percent == 0)
             #expect(state.cpu?.total == 43_200_000)
         }
+    }
+
+    /// The loop of `lookout-agent run` and the hub's local agent: one document per tick,
+    /// counters carried from one sample to the next, deadlines one interval apart, and it
+    /// ends when its sleep throws (cancellation, or the hub's graceful shutdown).
+    @Test func theSamplingLoopDeliversEveryTickUntilItsSleepThrows() async throws {
+        let root = try Self.copyOfFixture("x86_64-1cpu")
+        let collector = Collector(
+            vmID: try VMID(validating: "web-1"), procfs: ProcFS(root: root), diskPath: "/",
+            dockerSocket: root + "/no-docker.sock", serviceChecks: [], intervalSeconds: 60,
+            logger: Logger(label: "test.loop"))
+        let loop = SamplingLoop(collector: collector, interval: .seconds(60), logger: Logger(label: "test.loop"))
+        let deadlines = Mutex<[ContinuousClock.Instant]>([])
+        var percents: [Double] = []
+        // 1000 ticks before the fixture's counters, half of them idle: 50 %.
+        let start = AgentState(cpu: CPUCounters(total: 43_199_000, idle: 39_299_500))
+        await loop.run(
+            from: start,
+            sleep: { deadline in
+                let count = deadlines.withLock { $0.append(deadline); return $0.count }
+                if count == 3 { throw CancellationError() }
+            },
+            deliver: { document in percents.append(document.system.cpu.percent) })
+        // The second and third samples see the same counters (less than a tick later):
+        // they repeat the figure measured against the first sample's baseline.
+        #expect(percents == [50, 50, 50])
+        let times = deadlines.withLock { $0 }
+        #expect(times.count == 3)
+        #expect(times[1] - times[0] == .seconds(60))
+        #expect(times[2] - times[1] == .seconds(60))
     }
 }

@@ -30,7 +30,9 @@ import Testing
     /// another's), and an unknown token is refused with 403 too.
     func perVMHub() -> FixtureHTTPServer {
         FixtureHTTPServer { request in
-            guard request.bearerToken == "web-1-token" else { return .json(#"{"error":"Invalid token"}"#, status: .forbidden) }
+            guard request.bearerToken == "web-1-token" else {
+                return .json(#"{"error":"Invalid token"}"#, status: .forbidden)
+            }
             guard request.bodyText.contains(#""vm":"web-1""#) else {
                 return .json(#"{"error":"this token may only push documents of web-1"}"#, status: .forbidden)
             }

@@ -43,7 +43,9 @@ enum AgentProcess {
         try execute(URL(fileURLWithPath: "/usr/bin/env"), arguments, environment: ProcessInfo.processInfo.environment)
     }
 
-    private static func execute(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Result {
+    private static func execute(
+        _ executable: URL, _ arguments: [String], environment: [String: String]
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -101,6 +103,9 @@ final class RunningAgent: @unchecked Sendable {
     }
 
     var stderr: String { output.withLock { String(decoding: $0.stderr, as: UTF8.self) } }
+
+    /// Sends SIGTERM, as systemd does to stop a unit.
+    func terminate() { process.terminate() }
 
     /// Waits until standard error contains `text`; fails the test if the process ends or
     /// `bound` passes first (a failure bound only: the line normally comes in milliseconds).
