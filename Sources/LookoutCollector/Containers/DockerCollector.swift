@@ -4,7 +4,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
-import Synchronization
 import LookoutCore
 #if canImport(Glibc)
 import Glibc
@@ -266,19 +265,6 @@ public struct DockerCollector: Sendable {
             struct Message: Decodable { var message: String }
             let detail = (try? JSONDecoder().decode(Message.self, from: data)).map { ": \($0.message.prefix(200))" }
             throw CollectorError("GET \(path) answered \(answer.status)\(detail ?? "")")
-        }
-    }
-}
-
-/// A flag that is true exactly once, shared by every copy of the struct holding it.
-final class Once: Sendable {
-    private let done = Mutex(false)
-
-    /// `true` the first time only.
-    func claim() -> Bool {
-        done.withLock { done in
-            defer { done = true }
-            return !done
         }
     }
 }
