@@ -143,6 +143,19 @@ import Testing
         #expect(store.health == .ok)
     }
 
+    /// With nothing arriving (every agent down), a probe write notices that writes work again.
+    @Test func aProbeClearsAPassingFailureWhenNothingArrives() async throws {
+        let store = try HistoryStore(path: path, logger: Logger(label: "test"), probeInterval: .milliseconds(10))
+        store.condition.failed(DatabaseError(resultCode: .SQLITE_IOERR, message: "disk I/O error"), task: "storing")
+        #expect(store.health.status == .degraded)
+        store.probeWhileFailing()
+        for _ in 0..<1000 where store.health != .ok {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(store.health == .ok)
+        #expect(try await store.latestDocuments().isEmpty)  // the probe wrote no data
+    }
+
     /// A document that the store could not take (503) and that the sender sends again is
     /// `stored`, not `storedOlder`: the fleet already held it.
     @Test func aResentDocumentAfterAFailureIsStored() async throws {

@@ -29,6 +29,8 @@ public final class HistoryStore: Sendable {
 
     /// What the store learned about its file while running (`/healthz`).
     let condition: StoreCondition
+    /// Time between two probe writes while writes fail (``probeWhileFailing()``).
+    let probeInterval: Duration
 
     /// Most bytes the WAL keeps after a checkpoint (it is truncated to this), and about when
     /// SQLite checkpoints on its own (1000 pages of 4 KB): the WAL never holds much more than
@@ -42,13 +44,15 @@ public final class HistoryStore: Sendable {
     /// - Parameters:
     ///   - path: usually `DATA/lookout.sqlite`; its folder must exist.
     ///   - logger: where the store reports what it could not do on its own (a failed batch).
+    ///   - probeInterval: how often to try a write while writes fail (tests shorten it).
     /// - Throws: ``HubError`` naming `path` and what to do: of kind ``HubError/Kind/needsOperator``
     ///   when the file is damaged, 0 bytes, not a database, may not be opened, or was written by
     ///   a newer Lookout (an unknown migration); ``HubError/Kind/failure`` for a full disk and
     ///   other conditions that may pass.
-    public init(path: String, logger: Logger) throws(HubError) {
+    public init(path: String, logger: Logger, probeInterval: Duration = .seconds(30)) throws(HubError) {
         self.path = path
         self.logger = logger
+        self.probeInterval = probeInterval
         condition = StoreCondition(path: path, logger: logger)
         try StoreCheck.verify(path: path)
         // A first start on a full disk must not leave a 0-byte file behind: the next start
@@ -216,7 +220,10 @@ public final class HistoryStore: Sendable {
             return result
         } catch {
             let failure = condition.failed(error, task: task)
-            if StoreCondition.isStoreWide(error) { await checkpoint() }
+            if StoreCondition.isStoreWide(error) {
+                await checkpoint()
+                probeWhileFailing()
+            }
             throw failure
         }
     }

@@ -16,6 +16,7 @@ final class StoreCondition: Sendable {
     private struct State {
         var damage: HubError?
         var failure: String?
+        var probing = false
     }
 
     let path: String
@@ -31,6 +32,21 @@ final class StoreCondition: Sendable {
 
     /// The error every write gets once the file is known to be damaged.
     var damage: HubError? { state.withLock { $0.damage } }
+
+    /// Whether writes fail for a reason that may pass (and the file is not damaged).
+    var isFailing: Bool { state.withLock { $0.damage == nil && $0.failure != nil } }
+
+    /// Claims the one probe task; false when one runs already.
+    func startProbing() -> Bool {
+        state.withLock { state in
+            defer { state.probing = true }
+            return !state.probing
+        }
+    }
+
+    func stopProbing() {
+        state.withLock { $0.probing = false }
+    }
 
     var health: StoreHealth {
         state.withLock { state in
