@@ -195,7 +195,17 @@ def test_a_hub_started_on_a_full_disk_names_the_cause(lookout_bin: Path, small_d
     filler.unlink()
     result = run_lookout(lookout_bin, "aggregate", "--data", str(data))
     assert result.returncode == 0, result.stderr
-    assert (data / "lookout.sqlite").stat().st_size > 0
+    db = data / "lookout.sqlite"
+    assert db.stat().st_size > 0
+    # An existing database on a full disk: the same message, and the file is left alone.
+    filler = fill(small_disk)
+    before = digest(db)
+    result = run_serve(lookout_bin, data)
+    output = f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+    assert result.returncode == 1, output
+    assert "is full (ENOSPC" in result.stderr and "start again" in result.stderr, output
+    assert digest(db) == before
+    filler.unlink()
 
 
 def health(hub: Hub) -> dict[str, Any]:

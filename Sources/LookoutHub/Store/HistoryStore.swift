@@ -101,13 +101,16 @@ public final class HistoryStore: Sendable {
 
     static func openError(path: String, _ error: any Error) -> HubError {
         let code = (error as? DatabaseError)?.resultCode
+        // A full disk shows as an I/O error, "full", or a -wal/-shm that cannot be created.
+        if code == .SQLITE_FULL || code == .SQLITE_IOERR || code == .SQLITE_CANTOPEN,
+            let full = DiskSpace.fullMessage(folder: AtomicFile.folder(of: path))
+        {
+            return HubError("cannot open the history database \(path): \(full); then start again (systemd does every 5 s)")
+        }
         switch code {
         case .SQLITE_NOTADB?, .SQLITE_CORRUPT?:
             return StoreCheck.damaged(path, detail: "\(error)", notADatabase: code == .SQLITE_NOTADB)
         case .SQLITE_FULL?, .SQLITE_IOERR?:
-            if let full = DiskSpace.fullMessage(folder: AtomicFile.folder(of: path)) {
-                return HubError("cannot open the history database \(path): \(full)")
-            }
             return HubError("cannot open the history database \(path): \(error); the disk may be failing (see dmesg)")
         case .SQLITE_CANTOPEN?, .SQLITE_READONLY?, .SQLITE_PERM?:
             return HubError(

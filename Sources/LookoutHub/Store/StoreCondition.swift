@@ -78,7 +78,7 @@ final class StoreCondition: Sendable {
         let folder = AtomicFile.folder(of: path)
         let cause: String =
             if code == .SQLITE_FULL || code == .SQLITE_IOERR, let full = DiskSpace.fullMessage(folder: folder) {
-                full
+                full + "; writes resume by themselves once there is room"
             } else if code == .SQLITE_IOERR {
                 "\(error); the disk may be failing (see dmesg)"
             } else {
