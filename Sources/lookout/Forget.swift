@@ -52,7 +52,8 @@ struct Forget: AsyncParsableCommand {
             guard try await store.knows(vmID: vm) || FileManager.default.fileExists(atPath: "\(options.data)/\(vm)")
                 || ForgetRequests(dataFolder: options.data).load(vm) != nil
             else {
-                print("\(vm) is not known to this hub (no document, no history, no folder in \(options.data)): nothing to do")
+                print("\(vm) is not known to this hub (no document, no history, no folder in \(options.data)): "
+                    + "nothing to do")
                 throw ExitCode(1)
             }
             report = try await forgetter.forget(vm, purge: purge, wait: .seconds(wait))
@@ -61,13 +62,18 @@ struct Forget: AsyncParsableCommand {
             throw error.exitCode
         }
         var lines = ["forgot \(vm):"]
-        lines.append("  removed: " + (report.removedFiles.isEmpty ? "no files" : report.removedFiles.joined(separator: ", ")))
+        let files = report.removedFiles.isEmpty ? "no files" : report.removedFiles.joined(separator: ", ")
+        lines.append("  removed: \(files)")
         lines.append("  latest document: \(report.latestRemoved ? "deleted" : "none stored")")
         lines.append("  active alerts removed: \(report.alertsRemoved)")
-        lines.append(purge ? "  history purged: \(report.samplesPurged) sample(s)" : "  history kept until retention takes it (--purge deletes it)")
+        lines.append(
+            purge
+                ? "  history purged: \(report.samplesPurged) sample(s)"
+                : "  history kept until retention takes it (--purge deletes it)")
         switch report.appliedByRunningHub {
         case true?: lines.append("  the running hub dropped it")
-        case false?: lines.append("  the running hub has not picked it up yet (within --wait \(wait) s); it will at its next scan")
+        case false?:
+            lines.append("  the running hub has not picked it up within --wait \(wait) s; it will at its next scan")
         case nil: lines.append("  no hub is running; the next one to start knows it was forgotten")
         }
         print(lines.joined(separator: "\n"))

@@ -15,7 +15,8 @@ import Testing
     let folder: String
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-forget-\(UUID().uuidString)").path
+        folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("lookout-forget-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
 

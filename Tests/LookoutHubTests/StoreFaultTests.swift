@@ -17,7 +17,8 @@ import Testing
     let path: String
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-faults-\(UUID().uuidString)").path
+        folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("lookout-faults-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         path = "\(folder)/lookout.sqlite"
     }
@@ -117,14 +118,14 @@ import Testing
         try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
-                let body = try JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8)) as? [String: Any]
+                let text = String(buffer: response.body)
+                let body = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
                 #expect(body?["status"] as? String == "degraded")
                 let reason = body?["reason"] as? String ?? ""
                 #expect(reason.contains(self.path) && reason.contains("damaged") && reason.contains("docs/install.md"))
             }
-            try await client.execute(uri: "/api/monitoring/ingest", method: .post,
-                                     body: ByteBuffer(bytes: makeDocument("web-1", at: Self.t0.addingTimeInterval(1)).encoded()))
-            { response in
+            let next = ByteBuffer(bytes: makeDocument("web-1", at: Self.t0.addingTimeInterval(1)).encoded())
+            try await client.execute(uri: "/api/monitoring/ingest", method: .post, body: next) { response in
                 #expect(response.status == .serviceUnavailable)
             }
         }
@@ -180,7 +181,8 @@ import Testing
             }
             // Exists but cannot be opened (a folder where the file should be).
             try FileManager.default.removeItem(atPath: "\(self.folder)/alerts.json")
-            try FileManager.default.createDirectory(atPath: "\(self.folder)/alerts.json", withIntermediateDirectories: false)
+            try FileManager.default.createDirectory(
+                atPath: "\(self.folder)/alerts.json", withIntermediateDirectories: false)
             try await client.execute(uri: "/api/monitoring/alerts", method: .get) { response in
                 #expect(response.status == .internalServerError)
                 #expect(!String(buffer: response.body).contains(#""alerts""#))

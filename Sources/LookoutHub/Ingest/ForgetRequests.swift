@@ -54,7 +54,8 @@ public struct ForgetRequest: Codable, Sendable, Equatable {
     private static func date(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Date {
         let text = try c.decode(String.self, forKey: key)
         guard let date = Timestamp.parse(text) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\"\(text.prefix(40))\" is not a timestamp")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: c, debugDescription: "\"\(text.prefix(40))\" is not a timestamp")
         }
         return date
     }

@@ -105,7 +105,8 @@ public final class HistoryStore: Sendable {
         if code == .SQLITE_FULL || code == .SQLITE_IOERR || code == .SQLITE_CANTOPEN,
             let full = DiskSpace.fullMessage(folder: AtomicFile.folder(of: path))
         {
-            return HubError("cannot open the history database \(path): \(full); then start again (systemd does every 5 s)")
+            return HubError(
+                "cannot open the history database \(path): \(full); then start again (systemd does every 5 s)")
         }
         switch code {
         case .SQLITE_NOTADB?, .SQLITE_CORRUPT?:
@@ -115,7 +116,8 @@ public final class HistoryStore: Sendable {
         case .SQLITE_CANTOPEN?, .SQLITE_READONLY?, .SQLITE_PERM?:
             return HubError(
                 "cannot open the history database \(path) for writing (\(error)); check that the user running "
-                    + "lookout owns it, its -wal and -shm files and its folder, and that the file system is not read-only",
+                    + "lookout owns it, its -wal and -shm files and its folder, and that the file system is not "
+                    + "read-only",
                 kind: .needsOperator)
         default:
             return HubError("cannot open the history database \(path): \(error)")
