@@ -19,6 +19,9 @@ struct Forget: AsyncParsableCommand {
             newer than the forget brings the VM back (it is alive); older ones (a late file, a spool replay) are \
             ignored. History stays until retention takes it, unless --purge. retention.forget_after_days in the \
             config does the same for every VM silent that long.
+
+            Exit codes: 0 forgotten; 1 the hub knows no such VM, or a failure; 64 not a valid vm_id; 78 a bad \
+            config or a damaged history database (named, left unchanged).
             """)
 
     @OptionGroup var options: HubOptions
