@@ -133,6 +133,25 @@ import Testing
         #expect(try await store.knows(vmID: vm("web-1")) == false)
     }
 
+    /// History stays after a forget "until retention takes it": the VM has no latest row any
+    /// more, and its old samples must still be pruned.
+    @Test func retentionStillPrunesAForgottenVM() async throws {
+        let hub = try await open()
+        let old = Self.t0.addingTimeInterval(-20 * 86_400)
+        let services = [ServiceStatus(id: "api", healthy: true, responseMS: 5)]
+        _ = try await hub.ingestor.store.insert(makeDocument("gone", at: old, services: services))
+        _ = try await hub.ingestor.store.insert(makeDocument("gone", at: Self.t0.addingTimeInterval(-3600)))
+        let forgetter = VMForgetter(dataFolder: folder, store: hub.ingestor.store, logger: Logger(label: "test"),
+                                    now: { Self.t0 })
+        _ = try await forgetter.forget(try vm("gone"), purge: false)
+        let report = try await hub.ingestor.store.applyRetention(now: Self.t0, retention: Retention())
+        #expect(report.rawDeleted == 1)
+        #expect(try await hub.ingestor.store.sampleCount(vmID: vm("gone")) == 1)
+        let oldServices = try await hub.ingestor.store.serviceSamples(
+            vmID: vm("gone"), from: old.addingTimeInterval(-1), to: Self.t0)
+        #expect(oldServices.isEmpty)
+    }
+
     @Test func forgetAfterDaysForgetsOnlyTheSilentVMs() async throws {
         let hub = try await open()
         _ = await hub.ingestor.ingest(makeDocument("gone", at: Self.t0.addingTimeInterval(-31 * 86_400)))
