@@ -54,7 +54,7 @@ public final class HistoryStore: Sendable {
         self.logger = logger
         self.probeInterval = probeInterval
         condition = StoreCondition(path: path, logger: logger)
-        try StoreCheck.verify(path: path)
+        let checked = try StoreCheck.verify(path: path)
         // A first start on a full disk must not leave a 0-byte file behind: the next start
         // would refuse it as damaged instead of trying again.
         let created = access(path, F_OK) != 0
@@ -83,6 +83,13 @@ public final class HistoryStore: Sendable {
             throw HistoryStore.openError(path: path, error)
         }
         do {
+            if !checked {
+                // The pool has rolled the hot journal back; now the file can be judged.
+                let findings = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+                guard findings == ["ok"] else {
+                    throw StoreCheck.damaged(path, detail: "PRAGMA quick_check found: " + findings.joined(separator: "; "))
+                }
+            }
             let superseded = try pool.read { db in try HistoryStore.migrator.hasBeenSuperseded(db) }
             guard !superseded else {
                 throw HubError(
