@@ -87,7 +87,8 @@ public final class HistoryStore: Sendable {
                 // The pool has rolled the hot journal back; now the file can be judged.
                 let findings = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
                 guard findings == ["ok"] else {
-                    throw StoreCheck.damaged(path, detail: "PRAGMA quick_check found: " + findings.joined(separator: "; "))
+                    let detail = "PRAGMA quick_check found: " + findings.joined(separator: "; ")
+                    throw StoreCheck.damaged(path, detail: detail)
                 }
             }
             let superseded = try pool.read { db in try HistoryStore.migrator.hasBeenSuperseded(db) }
