@@ -1,12 +1,13 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import ArgumentParser
+import Logging
 import LookoutCore
 import LookoutHub
-import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Forget: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,11 +53,13 @@ struct Forget: AsyncParsableCommand {
         do {
             let store = try HistoryStore(path: "\(options.data)/lookout.sqlite", logger: logger)
             let forgetter = VMForgetter(dataFolder: options.data, store: store, logger: logger)
-            guard try await store.knows(vmID: vm) || FileManager.default.fileExists(atPath: "\(options.data)/\(vm)")
-                || ForgetRequests(dataFolder: options.data).load(vm) != nil
+            guard
+                try await store.knows(vmID: vm) || FileManager.default.fileExists(atPath: "\(options.data)/\(vm)")
+                    || ForgetRequests(dataFolder: options.data).load(vm) != nil
             else {
-                print("\(vm) is not known to this hub (no document, no history, no folder in \(options.data)): "
-                    + "nothing to do")
+                print(
+                    "\(vm) is not known to this hub (no document, no history, no folder in \(options.data)): "
+                        + "nothing to do")
                 throw ExitCode(1)
             }
             report = try await forgetter.forget(vm, purge: purge, wait: .seconds(wait))

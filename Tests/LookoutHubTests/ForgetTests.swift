@@ -15,7 +15,8 @@ import Testing
     let folder: String
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory
+        folder =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("lookout-forget-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
@@ -43,9 +44,10 @@ import Testing
     func saveAlerts(_ vms: [String]) throws {
         var state = AlertState()
         for name in vms {
-            state.alerts.append(Alert(
-                id: "\(name)/stale", vmID: try vm(name), kind: "stale", metric: "stale", severity: .critical,
-                value: nil, threshold: nil, since: Self.t0, message: "\(name) stopped reporting"))
+            state.alerts.append(
+                Alert(
+                    id: "\(name)/stale", vmID: try vm(name), kind: "stale", metric: "stale", severity: .critical,
+                    value: nil, threshold: nil, since: Self.t0, message: "\(name) stopped reporting"))
             state.notified["\(name)/stale"] = AlertState.Told(open: true, severity: .critical, at: Self.t0)
         }
         try AlertStateFile(dataFolder: folder).save(state)
@@ -63,8 +65,9 @@ import Testing
         #expect(hub.ingestor.fleet.count == 2)
         try saveAlerts(["web-1", "web-2"])
 
-        let forgetter = VMForgetter(dataFolder: folder, store: hub.ingestor.store, logger: Logger(label: "test"),
-                                    now: { Self.t0 })
+        let forgetter = VMForgetter(
+            dataFolder: folder, store: hub.ingestor.store, logger: Logger(label: "test"),
+            now: { Self.t0 })
         let report = try await forgetter.forget(try vm("web-1"), purge: false)
         #expect(report.alertsRemoved == 1)
         #expect(report.latestRemoved)
@@ -141,8 +144,9 @@ import Testing
         let services = [ServiceStatus(id: "api", healthy: true, responseMS: 5)]
         _ = try await hub.ingestor.store.insert(makeDocument("gone", at: old, services: services))
         _ = try await hub.ingestor.store.insert(makeDocument("gone", at: Self.t0.addingTimeInterval(-3600)))
-        let forgetter = VMForgetter(dataFolder: folder, store: hub.ingestor.store, logger: Logger(label: "test"),
-                                    now: { Self.t0 })
+        let forgetter = VMForgetter(
+            dataFolder: folder, store: hub.ingestor.store, logger: Logger(label: "test"),
+            now: { Self.t0 })
         _ = try await forgetter.forget(try vm("gone"), purge: false)
         let report = try await hub.ingestor.store.applyRetention(now: Self.t0, retention: Retention())
         #expect(report.rawDeleted == 1)

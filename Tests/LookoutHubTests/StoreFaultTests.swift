@@ -17,7 +17,8 @@ import Testing
     let path: String
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory
+        folder =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("lookout-faults-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         path = "\(folder)/lookout.sqlite"
@@ -103,8 +104,9 @@ import Testing
         let store = hub.ingestor.store
         #expect(await hub.ingestor.ingest(makeDocument("web-1", at: Self.t0.addingTimeInterval(-60))) == .stored)
         await store.checkpoint()
-        store.condition.failed(DatabaseError(resultCode: .SQLITE_CORRUPT, message: "database disk image is malformed"),
-                               task: "reading")
+        store.condition.failed(
+            DatabaseError(resultCode: .SQLITE_CORRUPT, message: "database disk image is malformed"),
+            task: "reading")
         let before = try digest(path)
         let outcome = await hub.ingestor.ingest(makeDocument("web-1", at: Self.t0, disk: 97))
         guard case .failed(let reason) = outcome else {
@@ -136,8 +138,9 @@ import Testing
     @Test func aPassingFailureClearsWithTheNextWrite() async throws {
         let hub = try await Hub.open(Hub.Settings(dataFolder: folder), logger: Logger(label: "test"), now: { Self.t0 })
         let store = hub.ingestor.store
-        store.condition.failed(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"),
-                               task: "storing 1 document(s)")
+        store.condition.failed(
+            DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"),
+            task: "storing 1 document(s)")
         #expect(store.health.status == .degraded)
         #expect(store.health.reason?.contains("full") == true)
         #expect(await hub.ingestor.ingest(makeDocument("web-1", at: Self.t0)) == .stored)

@@ -1,12 +1,13 @@
+import LookoutCore
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import LookoutCore
 
 /// `DATA/.forget/<vm_id>`: a VM that was forgotten, and when.
 ///
