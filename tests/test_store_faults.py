@@ -129,6 +129,30 @@ def test_damage_found_while_running_stops_every_write(start_hub: Any, tmp_path: 
     assert hub.stop() == 0
 
 
+def test_a_hot_rollback_journal_is_rolled_back_not_refused(lookout_bin: Path, start_hub: Any, tmp_path: Path) -> None:
+    """A `sqlite3` session in rollback mode that crashed mid-transaction leaves a hot
+    `-journal`: not damage. Only a writer may roll it back, so the check runs after that."""
+    db = make_database(start_hub, tmp_path / "maker")
+    crash = (
+        "import os, sqlite3\n"
+        f"c = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
+        "c.execute('PRAGMA cache_size = 2')\n"
+        "c.execute('BEGIN')\n"
+        "c.execute('UPDATE samples SET cpu = cpu + 1')\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run(["python3", "-c", crash], check=True, timeout=COMMAND_TIMEOUT)
+    assert Path(str(db) + "-journal").exists(), "no hot journal left"
+    result = run_lookout(lookout_bin, "aggregate", "--data", str(db.parent))
+    assert result.returncode == 0, result.stderr
+    connection = sqlite3.connect(str(db))
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert connection.execute("SELECT MAX(cpu) FROM samples").fetchone()[0] == 12.5  # rolled back
+    finally:
+        connection.close()
+
+
 def test_zero_byte_database_is_refused_naming_the_cause(lookout_bin: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -195,7 +219,17 @@ def test_a_hub_started_on_a_full_disk_names_the_cause(lookout_bin: Path, small_d
     filler.unlink()
     result = run_lookout(lookout_bin, "aggregate", "--data", str(data))
     assert result.returncode == 0, result.stderr
-    assert (data / "lookout.sqlite").stat().st_size > 0
+    db = data / "lookout.sqlite"
+    assert db.stat().st_size > 0
+    # An existing database on a full disk: the same message, and the file is left alone.
+    filler = fill(small_disk)
+    before = digest(db)
+    result = run_serve(lookout_bin, data)
+    output = f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+    assert result.returncode == 1, output
+    assert "is full (ENOSPC" in result.stderr and "start again" in result.stderr, output
+    assert digest(db) == before
+    filler.unlink()
 
 
 def health(hub: Hub) -> dict[str, Any]:

@@ -408,7 +408,8 @@ extension Retention {
         forgetAfterDays = try c.decodeIfPresent(Int.self, forKey: .forgetAfterDays)
         if let days = forgetAfterDays, !(1...3650).contains(days) {
             throw DecodingError.dataCorruptedError(
-                forKey: .forgetAfterDays, in: c, debugDescription: "\(days) is not between 1 and 3650 days (or null: never)")
+                forKey: .forgetAfterDays, in: c,
+                debugDescription: "\(days) is not between 1 and 3650 days (or null: never)")
         }
     }
 }

@@ -149,11 +149,13 @@ public struct Hub: Sendable {
             bytes = try AtomicFile.read(path, limit: 16 << 20)
         } catch {
             if error.isNotFound { return ByteBuffer(string: #"{"alerts":[]}"#) }
-            throw HTTPError(.internalServerError, message: "the active alerts (alerts.json) cannot be read: \(error.reason)")
+            throw HTTPError(
+                .internalServerError, message: "the active alerts (alerts.json) cannot be read: \(error.reason)")
         }
         guard (try? JSONDecoder().decode(AlertState.self, from: Data(bytes))) != nil else {
             throw HTTPError(
-                .internalServerError, message: "the active alerts (alerts.json) are damaged: not valid alert state JSON")
+                .internalServerError,
+                message: "the active alerts (alerts.json) are damaged: not valid alert state JSON")
         }
         return ByteBuffer(bytes: bytes)
     }

@@ -1,12 +1,13 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import ArgumentParser
+import Logging
 import LookoutCore
 import LookoutHub
-import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Forget: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,6 +20,9 @@ struct Forget: AsyncParsableCommand {
             newer than the forget brings the VM back (it is alive); older ones (a late file, a spool replay) are \
             ignored. History stays until retention takes it, unless --purge. retention.forget_after_days in the \
             config does the same for every VM silent that long.
+
+            Exit codes: 0 forgotten; 1 the hub knows no such VM, or a failure; 64 not a valid vm_id; 78 a bad \
+            config or a damaged history database (named, left unchanged).
             """)
 
     @OptionGroup var options: HubOptions
@@ -49,10 +53,13 @@ struct Forget: AsyncParsableCommand {
         do {
             let store = try HistoryStore(path: "\(options.data)/lookout.sqlite", logger: logger)
             let forgetter = VMForgetter(dataFolder: options.data, store: store, logger: logger)
-            guard try await store.knows(vmID: vm) || FileManager.default.fileExists(atPath: "\(options.data)/\(vm)")
-                || ForgetRequests(dataFolder: options.data).load(vm) != nil
+            guard
+                try await store.knows(vmID: vm) || FileManager.default.fileExists(atPath: "\(options.data)/\(vm)")
+                    || ForgetRequests(dataFolder: options.data).load(vm) != nil
             else {
-                print("\(vm) is not known to this hub (no document, no history, no folder in \(options.data)): nothing to do")
+                print(
+                    "\(vm) is not known to this hub (no document, no history, no folder in \(options.data)): "
+                        + "nothing to do")
                 throw ExitCode(1)
             }
             report = try await forgetter.forget(vm, purge: purge, wait: .seconds(wait))
@@ -61,13 +68,18 @@ struct Forget: AsyncParsableCommand {
             throw error.exitCode
         }
         var lines = ["forgot \(vm):"]
-        lines.append("  removed: " + (report.removedFiles.isEmpty ? "no files" : report.removedFiles.joined(separator: ", ")))
+        let files = report.removedFiles.isEmpty ? "no files" : report.removedFiles.joined(separator: ", ")
+        lines.append("  removed: \(files)")
         lines.append("  latest document: \(report.latestRemoved ? "deleted" : "none stored")")
         lines.append("  active alerts removed: \(report.alertsRemoved)")
-        lines.append(purge ? "  history purged: \(report.samplesPurged) sample(s)" : "  history kept until retention takes it (--purge deletes it)")
+        lines.append(
+            purge
+                ? "  history purged: \(report.samplesPurged) sample(s)"
+                : "  history kept until retention takes it (--purge deletes it)")
         switch report.appliedByRunningHub {
         case true?: lines.append("  the running hub dropped it")
-        case false?: lines.append("  the running hub has not picked it up yet (within --wait \(wait) s); it will at its next scan")
+        case false?:
+            lines.append("  the running hub has not picked it up within --wait \(wait) s; it will at its next scan")
         case nil: lines.append("  no hub is running; the next one to start knows it was forgotten")
         }
         print(lines.joined(separator: "\n"))

@@ -11,7 +11,8 @@ struct LookoutCommand: AsyncParsableCommand {
             serves the dashboard on http://127.0.0.1:8080. VMs send their documents by file sync into \
             DATA/<vm_id>/metrics.json or by HTTP push to /api/monitoring/ingest.
 
-            Exit codes: 0 ok; 1 runtime failure; 64 bad usage; 75 (check) a notice is queued for retry; 78 bad configuration.
+            Exit codes: 0 ok; 1 runtime failure; 64 bad usage; 75 (check) a notice is queued for retry; 78 bad \
+            configuration or a damaged history database (left as it is; the message names the restore command).
             """,
         version: LookoutVersion.current,
         subcommands: [Serve.self, Check.self, Aggregate.self, Forget.self, NotifyTest.self]

@@ -96,7 +96,8 @@ import Testing
         try AtomicFile.makeDirectories(folder)
         let store = try HistoryStore(path: "\(folder)/lookout.sqlite", logger: Logger(label: "test"))
         let aggregator = DailyAggregator(dataFolder: folder, store: store)
-        let service = DailyAggregateService(aggregator: aggregator, logger: Logger(label: "test"), now: { Self.at(1436) })
+        let service = DailyAggregateService(
+            aggregator: aggregator, logger: Logger(label: "test"), now: { Self.at(1436) })
         #expect(try await store.insert(makeDocument("web-1", at: Self.at(1200), cpu: 10)))
         // 23:55: the day so far.
         let evening = DailyAggregateService.nextRun(after: Self.at(1200), minuteOfDay: 1435)
@@ -124,7 +125,8 @@ import Testing
             #expect(try await store.insert(makeDocument("web-1", at: Self.at(Double(day * 1440) + minute))))
         }
         let now = Self.at(2 * 1440 + 600)
-        let service = DailyAggregateService(aggregator: aggregator, rawDays: 5, logger: Logger(label: "test"), now: { now })
+        let service = DailyAggregateService(
+            aggregator: aggregator, rawDays: 5, logger: Logger(label: "test"), now: { now })
         // The 9th was written at 23:55 that day (file time before the day's end): incomplete.
         try await aggregator.run(day: Self.day)
         let ninth = "\(folder)/history/\(Self.day).json"

@@ -154,7 +154,8 @@ import Testing
         for minute in 0..<12 {
             clock.withLock { $0 = t0 + Double(minute * 60) }
             let entries = await watcher.scan()
-            #expect(entries.count == 3 && entries.allSatisfy { $0.result == .ingested(.failed("disk I/O error: the file system is full")) })
+            let failed = ScanEntry.Result.ingested(.failed("disk I/O error: the file system is full"))
+            #expect(entries.count == 3 && entries.allSatisfy { $0.result == failed })
         }
         let errors = logs.messages(at: .error)
         // Minute 0: the first failure; minutes 5 and 10: summaries. 36 failures, 3 lines.

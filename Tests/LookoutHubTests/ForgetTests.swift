@@ -15,7 +15,9 @@ import Testing
     let folder: String
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-forget-\(UUID().uuidString)").path
+        folder =
+            FileManager.default.temporaryDirectory
+            .appendingPathComponent("lookout-forget-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
 
@@ -42,9 +44,10 @@ import Testing
     func saveAlerts(_ vms: [String]) throws {
         var state = AlertState()
         for name in vms {
-            state.alerts.append(Alert(
-                id: "\(name)/stale", vmID: try vm(name), kind: "stale", metric: "stale", severity: .critical,
-                value: nil, threshold: nil, since: Self.t0, message: "\(name) stopped reporting"))
+            state.alerts.append(
+                Alert(
+                    id: "\(name)/stale", vmID: try vm(name), kind: "stale", metric: "stale", severity: .critical,
+                    value: nil, threshold: nil, since: Self.t0, message: "\(name) stopped reporting"))
             state.notified["\(name)/stale"] = AlertState.Told(open: true, severity: .critical, at: Self.t0)
         }
         try AlertStateFile(dataFolder: folder).save(state)
@@ -62,8 +65,9 @@ import Testing
         #expect(hub.ingestor.fleet.count == 2)
         try saveAlerts(["web-1", "web-2"])
 
-        let forgetter = VMForgetter(dataFolder: folder, store: hub.ingestor.store, logger: Logger(label: "test"),
-                                    now: { Self.t0 })
+        let forgetter = VMForgetter(
+            dataFolder: folder, store: hub.ingestor.store, logger: Logger(label: "test"),
+            now: { Self.t0 })
         let report = try await forgetter.forget(try vm("web-1"), purge: false)
         #expect(report.alertsRemoved == 1)
         #expect(report.latestRemoved)
@@ -130,6 +134,26 @@ import Testing
             maxPoints: 10, now: Self.t0.addingTimeInterval(86_400 * 60), retention: Retention())
         #expect(hourly.isEmpty)
         #expect(try await store.knows(vmID: vm("web-1")) == false)
+    }
+
+    /// History stays after a forget "until retention takes it": the VM has no latest row any
+    /// more, and its old samples must still be pruned.
+    @Test func retentionStillPrunesAForgottenVM() async throws {
+        let hub = try await open()
+        let old = Self.t0.addingTimeInterval(-20 * 86_400)
+        let services = [ServiceStatus(id: "api", healthy: true, responseMS: 5)]
+        _ = try await hub.ingestor.store.insert(makeDocument("gone", at: old, services: services))
+        _ = try await hub.ingestor.store.insert(makeDocument("gone", at: Self.t0.addingTimeInterval(-3600)))
+        let forgetter = VMForgetter(
+            dataFolder: folder, store: hub.ingestor.store, logger: Logger(label: "test"),
+            now: { Self.t0 })
+        _ = try await forgetter.forget(try vm("gone"), purge: false)
+        let report = try await hub.ingestor.store.applyRetention(now: Self.t0, retention: Retention())
+        #expect(report.rawDeleted == 1)
+        #expect(try await hub.ingestor.store.sampleCount(vmID: vm("gone")) == 1)
+        let oldServices = try await hub.ingestor.store.serviceSamples(
+            vmID: vm("gone"), from: old.addingTimeInterval(-1), to: Self.t0)
+        #expect(oldServices.isEmpty)
     }
 
     @Test func forgetAfterDaysForgetsOnlyTheSilentVMs() async throws {

@@ -17,7 +17,9 @@ import Testing
     let path: String
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-faults-\(UUID().uuidString)").path
+        folder =
+            FileManager.default.temporaryDirectory
+            .appendingPathComponent("lookout-faults-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         path = "\(folder)/lookout.sqlite"
     }
@@ -102,8 +104,9 @@ import Testing
         let store = hub.ingestor.store
         #expect(await hub.ingestor.ingest(makeDocument("web-1", at: Self.t0.addingTimeInterval(-60))) == .stored)
         await store.checkpoint()
-        store.condition.failed(DatabaseError(resultCode: .SQLITE_CORRUPT, message: "database disk image is malformed"),
-                               task: "reading")
+        store.condition.failed(
+            DatabaseError(resultCode: .SQLITE_CORRUPT, message: "database disk image is malformed"),
+            task: "reading")
         let before = try digest(path)
         let outcome = await hub.ingestor.ingest(makeDocument("web-1", at: Self.t0, disk: 97))
         guard case .failed(let reason) = outcome else {
@@ -117,14 +120,14 @@ import Testing
         try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
-                let body = try JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8)) as? [String: Any]
+                let text = String(buffer: response.body)
+                let body = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
                 #expect(body?["status"] as? String == "degraded")
                 let reason = body?["reason"] as? String ?? ""
                 #expect(reason.contains(self.path) && reason.contains("damaged") && reason.contains("docs/install.md"))
             }
-            try await client.execute(uri: "/api/monitoring/ingest", method: .post,
-                                     body: ByteBuffer(bytes: makeDocument("web-1", at: Self.t0.addingTimeInterval(1)).encoded()))
-            { response in
+            let next = ByteBuffer(bytes: makeDocument("web-1", at: Self.t0.addingTimeInterval(1)).encoded())
+            try await client.execute(uri: "/api/monitoring/ingest", method: .post, body: next) { response in
                 #expect(response.status == .serviceUnavailable)
             }
         }
@@ -135,12 +138,26 @@ import Testing
     @Test func aPassingFailureClearsWithTheNextWrite() async throws {
         let hub = try await Hub.open(Hub.Settings(dataFolder: folder), logger: Logger(label: "test"), now: { Self.t0 })
         let store = hub.ingestor.store
-        store.condition.failed(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"),
-                               task: "storing 1 document(s)")
+        store.condition.failed(
+            DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"),
+            task: "storing 1 document(s)")
         #expect(store.health.status == .degraded)
         #expect(store.health.reason?.contains("full") == true)
         #expect(await hub.ingestor.ingest(makeDocument("web-1", at: Self.t0)) == .stored)
         #expect(store.health == .ok)
+    }
+
+    /// With nothing arriving (every agent down), a probe write notices that writes work again.
+    @Test func aProbeClearsAPassingFailureWhenNothingArrives() async throws {
+        let store = try HistoryStore(path: path, logger: Logger(label: "test"), probeInterval: .milliseconds(10))
+        store.condition.failed(DatabaseError(resultCode: .SQLITE_IOERR, message: "disk I/O error"), task: "storing")
+        #expect(store.health.status == .degraded)
+        store.probeWhileFailing()
+        for _ in 0..<1000 where store.health != .ok {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(store.health == .ok)
+        #expect(try await store.latestDocuments().isEmpty)  // the probe wrote no data
     }
 
     /// A document that the store could not take (503) and that the sender sends again is
@@ -167,7 +184,8 @@ import Testing
             }
             // Exists but cannot be opened (a folder where the file should be).
             try FileManager.default.removeItem(atPath: "\(self.folder)/alerts.json")
-            try FileManager.default.createDirectory(atPath: "\(self.folder)/alerts.json", withIntermediateDirectories: false)
+            try FileManager.default.createDirectory(
+                atPath: "\(self.folder)/alerts.json", withIntermediateDirectories: false)
             try await client.execute(uri: "/api/monitoring/alerts", method: .get) { response in
                 #expect(response.status == .internalServerError)
                 #expect(!String(buffer: response.body).contains(#""alerts""#))

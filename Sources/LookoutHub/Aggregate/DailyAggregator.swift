@@ -132,7 +132,8 @@ public struct DailyAggregateService: Service {
                 continue
             }
             do {
-                guard !(try await aggregator.store.vmIDsWithSamples(from: day.start, to: day.end)).isEmpty else { continue }
+                let vms = try await aggregator.store.vmIDsWithSamples(from: day.start, to: day.end)
+                guard !vms.isEmpty else { continue }
             } catch {
                 logger.error("daily aggregate catch-up: \(error)")
                 return written

@@ -1,12 +1,13 @@
+import LookoutCore
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import LookoutCore
 
 /// `DATA/.forget/<vm_id>`: a VM that was forgotten, and when.
 ///
@@ -54,7 +55,8 @@ public struct ForgetRequest: Codable, Sendable, Equatable {
     private static func date(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Date {
         let text = try c.decode(String.self, forKey: key)
         guard let date = Timestamp.parse(text) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\"\(text.prefix(40))\" is not a timestamp")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: c, debugDescription: "\"\(text.prefix(40))\" is not a timestamp")
         }
         return date
     }

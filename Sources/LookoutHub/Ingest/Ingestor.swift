@@ -83,8 +83,8 @@ public struct Ingestor: Sendable {
         let forgotten = fleet.forgottenAt(document.vmID)
         if let forgotten, document.timestamp <= forgotten {
             return .rejected(
-                "\(document.vmID) was forgotten at \(Timestamp.format(forgotten)) (lookout forget); its documents up to "
-                    + "then are ignored, a newer one brings it back")
+                "\(document.vmID) was forgotten at \(Timestamp.format(forgotten)) (lookout forget); its documents "
+                    + "up to then are ignored, a newer one brings it back")
         }
         // Encoded once, for the store's latest row and the API's copy in memory.
         let encoded = document.encoded()

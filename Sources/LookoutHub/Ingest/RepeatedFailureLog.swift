@@ -1,11 +1,12 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import LookoutCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A failure that comes back on every scan or every write, logged once and then summarised.
 ///
@@ -71,12 +72,12 @@ final class RepeatedFailureLog: Sendable {
         }
         switch line {
         case .first:
-            logger.error(
-                "\(what) failed: \(item): \(reason) (retried; while it keeps failing, a summary every \(Int(interval / 60)) min)")
+            let every = "retried; while it keeps failing, a summary every \(Int(interval / 60)) min"
+            logger.error("\(what) failed: \(item): \(reason) (\(every))")
         case .summary(let items, let count, let minutes):
             let shown = items.prefix(3).joined(separator: ", ") + (items.count > 3 ? ", …" : "")
-            logger.error(
-                "\(what) still failing: \(items.count) item(s) (\(shown)), \(count) failure(s) in the last \(minutes) min, last error: \(reason)")
+            let failures = "\(count) failure(s) in the last \(minutes) min"
+            logger.error("\(what) still failing: \(items.count) item(s) (\(shown)), \(failures), last error: \(reason)")
         case nil:
             break
         }
@@ -94,7 +95,8 @@ final class RepeatedFailureLog: Sendable {
             return (state.failures, state.since ?? now())
         }
         if let recovered {
-            logger.notice("\(what) works again (\(recovered.failures) failure(s) since \(Timestamp.format(recovered.since)))")
+            let since = Timestamp.format(recovered.since)
+            logger.notice("\(what) works again (\(recovered.failures) failure(s) since \(since))")
         }
     }
 

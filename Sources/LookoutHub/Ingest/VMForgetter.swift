@@ -1,12 +1,13 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Makes the hub forget a VM that left (`lookout forget`, `retention.forget_after_days`):
@@ -23,7 +24,9 @@ public struct VMForgetter: Sendable {
     let logger: Logger
     let now: @Sendable () -> Date
 
-    public init(dataFolder: String, store: HistoryStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        dataFolder: String, store: HistoryStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.dataFolder = dataFolder
         self.store = store
         self.logger = logger
@@ -38,9 +41,6 @@ public struct VMForgetter: Sendable {
         public var samplesPurged = 0
         /// Whether a running hub dropped the VM from its fleet (`nil`: no hub was running).
         public var appliedByRunningHub: Bool?
-
-        /// Whether there was anything of the VM at all.
-        public var foundAnything: Bool { !removedFiles.isEmpty || alertsRemoved > 0 || latestRemoved || samplesPurged > 0 }
     }
 
     /// Forgets `vmID` as of now.
@@ -88,8 +88,11 @@ public struct VMForgetter: Sendable {
         let folder = "\(dataFolder)/\(vmID.rawValue)"
         var removed: [String] = []
         let manager = FileManager.default
-        for name in AtomicFile.fileNames(in: folder).sorted()
-        where name == "metrics.json" || name == "journal" || (name.hasPrefix("metrics.") && name.contains(".sync-conflict-")) {
+        let names = AtomicFile.fileNames(in: folder).sorted().filter { name in
+            name == "metrics.json" || name == "journal"
+                || (name.hasPrefix("metrics.") && name.contains(".sync-conflict-"))
+        }
+        for name in names {
             let path = "\(folder)/\(name)"
             do {
                 try manager.removeItem(atPath: path)

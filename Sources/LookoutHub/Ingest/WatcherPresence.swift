@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// `DATA/.watcher.lock`, held with a shared `flock` by every running folder watcher (`lookout

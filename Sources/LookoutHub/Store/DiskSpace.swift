@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Free space on the file system of the data folder, for messages that name the real cause:
@@ -22,6 +22,6 @@ enum DiskSpace {
     static func fullMessage(folder: String) -> String? {
         guard let space = of(folder: folder), space.free < nearlyFull else { return nil }
         return "the file system of \(folder) is full (ENOSPC: \(space.free) bytes free of \(space.total)); "
-            + "free some space there (old files, other programs' logs) and the hub resumes by itself"
+            + "free some space there (old files, other programs' logs)"
     }
 }

@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import GRDB
 import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension HistoryStore {
     /// Deletes the VM's latest document when it is not newer than `notAfter`, so a restart
@@ -40,8 +41,9 @@ extension HistoryStore {
     /// The VMs whose latest document is older than `before`, sorted (`forget_after_days`).
     public func silentVMs(before: Date) async throws(HubError) -> [(vmID: VMID, latest: Date)] {
         let rows = try await read("listing silent VMs") { db in
-            try Row.fetchAll(db, sql: "SELECT vm_id, ts FROM latest WHERE ts < ? ORDER BY vm_id", arguments: [Self.seconds(before)])
-                .map { row -> (String, Int64) in (row["vm_id"], row["ts"]) }
+            try Row.fetchAll(
+                db, sql: "SELECT vm_id, ts FROM latest WHERE ts < ? ORDER BY vm_id", arguments: [Self.seconds(before)]
+            ).map { row -> (String, Int64) in (row["vm_id"], row["ts"]) }
         }
         return rows.compactMap { vm, ts in
             (try? VMID(validating: vm)).map { ($0, Date(timeIntervalSince1970: Double(ts))) }
@@ -53,7 +55,10 @@ extension HistoryStore {
         try await read("looking up \(vmID)") { db in
             try Bool.fetchOne(
                 db,
-                sql: "SELECT EXISTS (SELECT 1 FROM latest WHERE vm_id = ?1) OR EXISTS (SELECT 1 FROM samples WHERE vm_id = ?1)",
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM latest WHERE vm_id = ?1)
+                        OR EXISTS (SELECT 1 FROM samples WHERE vm_id = ?1)
+                    """,
                 arguments: [vmID.rawValue]) ?? false
         }
     }

@@ -98,6 +98,7 @@ extension HistoryStore {
             let failure = condition.failed(error, task: "storing \(batch.count) document(s)")
             for pending in batch { pending.continuation.resume(returning: .failure(failure)) }
             await checkpoint()
+            probeWhileFailing()
             return
         } catch where batch.count > 1 {
             // One bad document must not fail the others: write each on its own.

@@ -25,12 +25,20 @@ extension HistoryStore {
             try HistoryStore.rollUp(db, now: nowSeconds, rawCutoff: rawCutoff)
         }
         let (rawDeleted, hourlyDeleted) = try await write("pruning old history") { db in
-            // Every VM with samples has a `latest` row (written in the same transaction), so
-            // each delete is a range scan of the primary key per VM, not a full table scan.
+            // Per VM a range scan of the primary key, not a full table scan. The VMs come from
+            // the table itself, one index seek each (a forgotten VM has no `latest` row, and its
+            // history must still go once it is old).
             var deleted: [Int] = []
             for table in ["samples", "service_samples", "container_samples"] {
                 try db.execute(
-                    sql: "DELETE FROM \(table) WHERE vm_id IN (SELECT vm_id FROM latest) AND ts < ?",
+                    sql: """
+                        WITH RECURSIVE vms (vm) AS (
+                            SELECT MIN(vm_id) FROM \(table)
+                            UNION ALL
+                            SELECT (SELECT MIN(vm_id) FROM \(table) WHERE vm_id > vms.vm) FROM vms WHERE vm IS NOT NULL
+                        )
+                        DELETE FROM \(table) WHERE vm_id IN (SELECT vm FROM vms WHERE vm IS NOT NULL) AND ts < ?
+                        """,
                     arguments: [rawCutoff])
                 deleted.append(db.changesCount)
             }

@@ -29,6 +29,8 @@ public final class HistoryStore: Sendable {
 
     /// What the store learned about its file while running (`/healthz`).
     let condition: StoreCondition
+    /// Time between two probe writes while writes fail (``probeWhileFailing()``).
+    let probeInterval: Duration
 
     /// Most bytes the WAL keeps after a checkpoint (it is truncated to this), and about when
     /// SQLite checkpoints on its own (1000 pages of 4 KB): the WAL never holds much more than
@@ -42,15 +44,17 @@ public final class HistoryStore: Sendable {
     /// - Parameters:
     ///   - path: usually `DATA/lookout.sqlite`; its folder must exist.
     ///   - logger: where the store reports what it could not do on its own (a failed batch).
+    ///   - probeInterval: how often to try a write while writes fail (tests shorten it).
     /// - Throws: ``HubError`` naming `path` and what to do: of kind ``HubError/Kind/needsOperator``
     ///   when the file is damaged, 0 bytes, not a database, may not be opened, or was written by
     ///   a newer Lookout (an unknown migration); ``HubError/Kind/failure`` for a full disk and
     ///   other conditions that may pass.
-    public init(path: String, logger: Logger) throws(HubError) {
+    public init(path: String, logger: Logger, probeInterval: Duration = .seconds(30)) throws(HubError) {
         self.path = path
         self.logger = logger
+        self.probeInterval = probeInterval
         condition = StoreCondition(path: path, logger: logger)
-        try StoreCheck.verify(path: path)
+        let checked = try StoreCheck.verify(path: path)
         // A first start on a full disk must not leave a 0-byte file behind: the next start
         // would refuse it as damaged instead of trying again.
         let created = access(path, F_OK) != 0
@@ -79,6 +83,14 @@ public final class HistoryStore: Sendable {
             throw HistoryStore.openError(path: path, error)
         }
         do {
+            if !checked {
+                // The pool has rolled the hot journal back; now the file can be judged.
+                let findings = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+                guard findings == ["ok"] else {
+                    let detail = "PRAGMA quick_check found: " + findings.joined(separator: "; ")
+                    throw StoreCheck.damaged(path, detail: detail)
+                }
+            }
             let superseded = try pool.read { db in try HistoryStore.migrator.hasBeenSuperseded(db) }
             guard !superseded else {
                 throw HubError(
@@ -97,18 +109,23 @@ public final class HistoryStore: Sendable {
 
     static func openError(path: String, _ error: any Error) -> HubError {
         let code = (error as? DatabaseError)?.resultCode
+        // A full disk shows as an I/O error, "full", or a -wal/-shm that cannot be created.
+        if code == .SQLITE_FULL || code == .SQLITE_IOERR || code == .SQLITE_CANTOPEN,
+            let full = DiskSpace.fullMessage(folder: AtomicFile.folder(of: path))
+        {
+            return HubError(
+                "cannot open the history database \(path): \(full); then start again (systemd does every 5 s)")
+        }
         switch code {
         case .SQLITE_NOTADB?, .SQLITE_CORRUPT?:
             return StoreCheck.damaged(path, detail: "\(error)", notADatabase: code == .SQLITE_NOTADB)
         case .SQLITE_FULL?, .SQLITE_IOERR?:
-            if let full = DiskSpace.fullMessage(folder: AtomicFile.folder(of: path)) {
-                return HubError("cannot open the history database \(path): \(full)")
-            }
             return HubError("cannot open the history database \(path): \(error); the disk may be failing (see dmesg)")
         case .SQLITE_CANTOPEN?, .SQLITE_READONLY?, .SQLITE_PERM?:
             return HubError(
                 "cannot open the history database \(path) for writing (\(error)); check that the user running "
-                    + "lookout owns it, its -wal and -shm files and its folder, and that the file system is not read-only",
+                    + "lookout owns it, its -wal and -shm files and its folder, and that the file system is not "
+                    + "read-only",
                 kind: .needsOperator)
         default:
             return HubError("cannot open the history database \(path): \(error)")
@@ -216,7 +233,10 @@ public final class HistoryStore: Sendable {
             return result
         } catch {
             let failure = condition.failed(error, task: task)
-            if StoreCondition.isStoreWide(error) { await checkpoint() }
+            if StoreCondition.isStoreWide(error) {
+                await checkpoint()
+                probeWhileFailing()
+            }
             throw failure
         }
     }

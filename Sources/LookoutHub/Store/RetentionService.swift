@@ -53,8 +53,8 @@ struct RetentionService: Service {
             for (vmID, latest) in try await store.silentVMs(before: now.addingTimeInterval(-Double(days) * 86_400)) {
                 _ = try await forgetter.forget(vmID, purge: false)
                 let since = Timestamp.format(latest)
-                logger.notice(
-                    "forgot \(vmID): silent since \(since), longer than retention.forget_after_days (\(days)); history stays")
+                let limit = "retention.forget_after_days (\(days))"
+                logger.notice("forgot \(vmID): silent since \(since), longer than \(limit); history stays")
             }
         } catch {
             logger.error("forgetting silent VMs failed: \(error)")

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import GRDBSQLite
 import LookoutCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// The check every command runs on `lookout.sqlite` before it opens it for writing.
 ///
@@ -16,11 +17,15 @@ import LookoutCore
 /// ``HubError/Kind/needsOperator`` that names the file, the cause and the restore command.
 enum StoreCheck {
     /// Passes for a missing file (a new data folder) and a sound database; throws otherwise.
-    static func verify(path: String) throws(HubError) {
+    /// - Returns: `false` when the check has to wait until the file is open read-write: a hot
+    ///   rollback journal beside it (a crashed `sqlite3` session in rollback mode) must be
+    ///   rolled back first, and only a writer may do that.
+    @discardableResult
+    static func verify(path: String) throws(HubError) -> Bool {
         var info = stat()
         if stat(path, &info) != 0 {
             let code = errno
-            if code == ENOENT { return }
+            if code == ENOENT { return true }
             throw HubError(
                 "cannot examine the history database \(path): \(String(cString: strerror(code)))",
                 kind: code == EACCES ? .needsOperator : .failure)
@@ -35,6 +40,7 @@ enum StoreCheck {
                     + "(rm \(path)*) to start with an empty history",
                 kind: .needsOperator)
         }
+        if access(path + "-journal", F_OK) == 0 { return false }
         let hasWAL = access(path + "-wal", F_OK) == 0
         var db: OpaquePointer?
         // `immutable` reads the main file as it is, taking no locks and creating nothing;
@@ -64,6 +70,7 @@ enum StoreCheck {
         guard findings == ["ok"] else {
             throw damaged(path, detail: "PRAGMA quick_check found: " + findings.prefix(3).joined(separator: "; "))
         }
+        return true
     }
 
     /// The error for a failed open or read of `path`, by SQLite's result code.

@@ -1,12 +1,13 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import GRDB
 import Logging
 import LookoutCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What the history store has learned about its file while running: sound, failing for a
 /// while (a full disk, an I/O error: writes are retried and the state clears on the first
@@ -16,6 +17,7 @@ final class StoreCondition: Sendable {
     private struct State {
         var damage: HubError?
         var failure: String?
+        var probing = false
     }
 
     let path: String
@@ -32,6 +34,21 @@ final class StoreCondition: Sendable {
     /// The error every write gets once the file is known to be damaged.
     var damage: HubError? { state.withLock { $0.damage } }
 
+    /// Whether writes fail for a reason that may pass (and the file is not damaged).
+    var isFailing: Bool { state.withLock { $0.damage == nil && $0.failure != nil } }
+
+    /// Claims the one probe task; false when one runs already.
+    func startProbing() -> Bool {
+        state.withLock { state in
+            defer { state.probing = true }
+            return !state.probing
+        }
+    }
+
+    func stopProbing() {
+        state.withLock { $0.probing = false }
+    }
+
     var health: StoreHealth {
         state.withLock { state in
             if let damage = state.damage { return StoreHealth(status: .degraded, reason: damage.message) }
@@ -44,8 +61,10 @@ final class StoreCondition: Sendable {
     /// the same way), rather than about one document.
     static func isStoreWide(_ error: any Error) -> Bool {
         guard let code = (error as? DatabaseError)?.resultCode else { return false }
-        return [.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_CANTOPEN, .SQLITE_READONLY,
-                .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM, .SQLITE_PERM].contains(code)
+        return [
+            .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_CANTOPEN, .SQLITE_READONLY,
+            .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM, .SQLITE_PERM,
+        ].contains(code)
     }
 
     /// Records a failed write (or a read that found corruption); returns the error for the caller.
@@ -62,7 +81,7 @@ final class StoreCondition: Sendable {
         let folder = AtomicFile.folder(of: path)
         let cause: String =
             if code == .SQLITE_FULL || code == .SQLITE_IOERR, let full = DiskSpace.fullMessage(folder: folder) {
-                full
+                full + "; writes resume by themselves once there is room"
             } else if code == .SQLITE_IOERR {
                 "\(error); the disk may be failing (see dmesg)"
             } else {
