@@ -34,7 +34,7 @@ def enough_descriptors_for_the_test():
     """The test process itself needs a descriptor per connection it holds."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < FLOOD + 500:
-        pytest.skip(f"the test needs {FLOOD + 500} descriptors; the hard limit is {hard}")
+        pytest.fail(f"the test needs {FLOOD + 500} descriptors; the hard limit is {hard} (raise it: ulimit -Hn)")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, FLOOD + 500), hard))
     yield
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
