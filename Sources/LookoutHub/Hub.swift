@@ -24,7 +24,7 @@ public struct Hub: Sendable {
         public var pollInterval: Duration
         /// Where notices go (email, webhooks).
         public var channels: [any NotificationChannel]
-        /// How often `serve` runs an alert pass; `nil` runs none (tests, `--no-alerts`).
+        /// How often `serve` runs an alert pass; `nil` runs none (tests that drive passes themselves).
         public var alertInterval: Duration?
         /// How long an HTTP connection may wait for a complete request head (idle
         /// keep-alive, nothing sent, or a head trickled byte by byte), and how long a

@@ -92,9 +92,6 @@ public final class Fleet: Sendable {
 
     public var count: Int { state.withLock { $0.entries.count } }
 
-    /// A number that changes whenever any VM's latest document does (for caches).
-    public var version: Int { state.withLock { $0.version } }
-
     /// `{"vms": {"<vm_id>": <document>, …}}`, built once per change.
     public func summaryBody() -> ByteBuffer {
         let (cached, entries, version) = state.withLock { state -> (ByteBuffer?, [VMID: Entry], Int) in

@@ -24,14 +24,6 @@ extension HistoryStore {
         }
     }
 
-    /// The oldest raw sample's time, if any: aggregating a day before it finds nothing,
-    /// because raw samples are kept only `raw_days`.
-    public func oldestSampleTime() async throws(HubError) -> Date? {
-        try await read("reading the oldest sample") { db in
-            try Int64.fetchOne(db, sql: "SELECT MIN(ts) FROM samples").map { Date(timeIntervalSince1970: Double($0)) }
-        }
-    }
-
     /// Everything the daily aggregate needs of one VM in [from, to), oldest first (so the
     /// sums, and the file, come out the same on every run).
     public func dailyInput(vmID: String, from: Date, to: Date) async throws(HubError) -> DailyAggregate.VMInput {
