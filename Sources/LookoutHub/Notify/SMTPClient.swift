@@ -5,9 +5,9 @@ import NIOPosix
 import NIOSSL
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The SMTP login. Secrets stay out of the JSON config (DESIGN section 5), and out of
@@ -277,7 +277,8 @@ public struct SMTPClient: Sendable {
                 channel: channel, handler: handler, host: settings.smtpHost, port: settings.port,
                 stepTimeout: TimeAmount(timeout), deadline: deadline, logger: logger)
         } catch {
-            throw SMTPError(stage: "connect", description: "cannot connect: \(NetworkErrorText.reason(error, target: target))")
+            throw SMTPError(
+                stage: "connect", description: "cannot connect: \(NetworkErrorText.reason(error, target: target))")
         }
     }
 }

@@ -1,13 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import AsyncHTTPClient
 import LookoutCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Posts notices to a webhook in the shape its service accepts:
 /// - `generic`: `{"event": "opened", "subject": …, "text": …, "alert": {…}}`
@@ -85,12 +86,19 @@ public struct WebhookChannel: NotificationChannel {
     }
 
     /// The headers and body for `kind`.
-    static func payload(_ kind: Webhook.Kind, notice: Notice, publicURL: String?) -> (headers: [(String, String)], body: [UInt8]) {
+    static func payload(_ kind: Webhook.Kind, notice: Notice, publicURL: String?) -> (
+        headers: [(String, String)], body: [UInt8]
+    ) {
         let text = notice.body(publicURL: publicURL)
         let json = [("Content-Type", "application/json")]
         switch kind {
         case .generic:
-            return (json, Self.json(GenericPayload(event: notice.kind.rawValue, subject: notice.subject, text: text, alert: notice.alert)))
+            return (
+                json,
+                Self.json(
+                    GenericPayload(
+                        event: notice.kind.rawValue, subject: notice.subject, text: text, alert: notice.alert))
+            )
         case .ntfy:
             let priority = notice.kind == .resolved ? "2" : notice.alert.severity == .critical ? "5" : "3"
             let headers = [
