@@ -192,6 +192,9 @@ public final class Outbox: Sendable {
         let id = channel.id
         guard state.withLock({ $0.busy.insert(id).inserted }) else { return Report() }
         defer { state.withLock { _ = $0.busy.remove(id) } }
+        // The folder first: a round that found none would run unlocked, and another process
+        // could queue (and deliver) in it meanwhile.
+        try? AtomicFile.makeDirectories(folder, mode: 0o700)
         let lock = FileLock(path: "\(folder)/.\(ChannelID.hash(id, digits: 8)).lock")
         switch await lock.ifFree({ await round(channel, now: now) }) {
         case .ran(let report): return report
