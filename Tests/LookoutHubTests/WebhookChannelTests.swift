@@ -105,10 +105,10 @@ import Testing
     }
 
     @Test(arguments: [
-        (HTTPResponse.Status.notFound, true), (.forbidden, true), (.tooManyRequests, false),
+        (HTTPResponse.Status.notFound, true), (.forbidden, true), (.movedPermanently, true), (.tooManyRequests, false),
         (.requestTimeout, false), (.badGateway, false),
     ])
-    func a4xxOtherThan408And429IsPermanent(_ status: HTTPResponse.Status, permanent: Bool) async throws {
+    func a4xxOtherThan408And429OrARedirectIsPermanent(_ status: HTTPResponse.Status, permanent: Bool) async throws {
         try await withReceiver(status: status) { port, _ in
             let channel = WebhookChannel(
                 webhook: Webhook(kind: .generic, url: "http://127.0.0.1:\(port)/x"), publicURL: nil)

@@ -73,6 +73,14 @@ public struct WebhookChannel: NotificationChannel {
         }
         let code = Int(response.status.code)
         guard (200..<300).contains(code) else {
+            if (300..<400).contains(code) {
+                // Not followed: a POST turned into a GET elsewhere delivers nothing, and a
+                // redirect may point anywhere (an address inside the network).
+                let location = response.headers.first(name: "Location").map { " to \(Self.headerSafe($0))" } ?? ""
+                throw DeliveryError(
+                    "\(id): HTTP \(code) redirect\(location), not followed: set the webhook's url to its target",
+                    permanent: true)
+            }
             let body = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
             let reply = String(body.prefix(200).map { $0.isNewline ? " " : $0 })
             throw DeliveryError("\(id): HTTP \(code) \(reply)", permanent: Self.isPermanent(status: code))
@@ -81,6 +89,7 @@ public struct WebhookChannel: NotificationChannel {
 
     /// A 4xx says the request itself is wrong (a deleted webhook answers 404, a revoked
     /// token 401 or 403) and will be refused again; 408 and 429 ask to come back later.
+    /// (A redirect is refused for good too, above.)
     static func isPermanent(status: Int) -> Bool {
         (400..<500).contains(status) && status != 408 && status != 429
     }
