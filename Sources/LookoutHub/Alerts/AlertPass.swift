@@ -1,6 +1,5 @@
 import Logging
 import LookoutCore
-import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -152,21 +151,5 @@ public struct AlertPass: Sendable {
             }
         }
         return result
-    }
-}
-
-/// What a pass could not write, kept for the next pass of this process.
-final class AlertMemory: Sendable {
-    private let state = Mutex((unsaved: AlertState?.none, unrecorded: [Alert]()))
-
-    func unsavedState() -> AlertState? { state.withLock { $0.unsaved } }
-    func setUnsavedState(_ value: AlertState?) { state.withLock { $0.unsaved = value } }
-    func takeUnrecorded() -> [Alert] {
-        state.withLock { state in
-            defer { state.unrecorded = [] }; return state.unrecorded
-        }
-    }
-    func addUnrecorded(_ alerts: [Alert]) {
-        state.withLock { $0.unrecorded = Array(($0.unrecorded + alerts).suffix(10_000)) }
     }
 }
