@@ -24,6 +24,7 @@ struct DeliveryService: Service {
             try? await gracefulShutdown()
             return
         }
+        logger.info("delivering notices via \(channels.map(\.id).joined(separator: ", "))")
         outbox.sweepUnknown(channels: channels)
         let streams = channels.map { outbox.wakeups(for: $0.id) }
         await cancelWhenGracefulShutdown {
