@@ -38,7 +38,7 @@ from alert_support import (  # noqa: F401 (webhook is a fixture)
     write_config,
     write_doc,
 )
-from conftest import find_free_port, make_doc, run_lookout
+from conftest import clean_env, find_free_port, make_doc, run_lookout
 from dashboard_support import PUBLIC, UI_TIMEOUT, chromium
 
 VM = "web-1"
@@ -167,6 +167,31 @@ def test_a_relay_that_never_answers_delays_neither_webhooks_nor_alert_passes(
     assert events(posts) == ["opened", "resolved"], hub.log()
     # Email still has its notice queued (its relay has not answered): nothing lost.
     assert any(json.loads(p.read_text())["channel"] == "email" for p in outbox_entries(data)), hub.log()
+
+
+def test_check_delivers_the_webhook_while_email_waits_on_a_silent_relay(
+    lookout_bin: Path, tmp_path: Path, webhook: WebhookReceiver, silent_relay: SilentRelay
+) -> None:
+    data = tmp_path / "data"
+    email = {"enabled": True, "smtp_host": "127.0.0.1", "smtp_port": silent_relay.port, "security": "none",
+             "from": FROM, "recipients": [RECIPIENT]}
+    path = write_config(tmp_path / "hub.json", config([{"kind": "generic", "url": webhook.url}], email=email))
+    write_doc(data, doc(93, int(time.time())))
+    process = subprocess.Popen(
+        [str(lookout_bin), "check", "--data", str(data), "--config", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    try:
+        # Email was queued first, and its relay holds it for the 30 s reply timeout; the
+        # webhook does not wait for it.
+        assert events(webhook.wait_for_posts(1, timeout=20)) == ["opened"]
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 75, out + err
+    assert re.search(rf"^email: FAILED: .*no reply from 127\.0\.0\.1:{silent_relay.port} within", out, re.M), out + err
+    assert [json.loads(p.read_text())["channel"] for p in outbox_entries(data)] == ["email"]
 
 
 def test_a_webhook_on_a_closed_port_fails_at_once_with_a_clean_reason(lookout_bin: Path, tmp_path: Path) -> None:

@@ -287,8 +287,9 @@ extension Notifications: Decodable {
         // notice there twice): refused by name, so the operator removes the copy.
         for (index, webhook) in webhooks.enumerated() {
             guard let first = webhooks[..<index].firstIndex(where: { $0.sameTarget(as: webhook) }) else { continue }
+            let path: [any CodingKey] = [CodingKeys.webhooks, AnyCodingKey(intValue: index), Webhook.CodingKeys.url]
             throw DecodingError.dataCorrupted(
-                .init(codingPath: c.codingPath + [CodingKeys.webhooks, AnyCodingKey(intValue: index), Webhook.CodingKeys.url],
+                .init(codingPath: c.codingPath + path,
                       debugDescription: "the same target as notifications.webhooks[\(first)]; "
                         + "every notice would go there twice: remove one of the two entries"))
         }

@@ -1,13 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import ArgumentParser
+import Logging
 import LookoutCollector
 import LookoutCore
 import LookoutHub
-import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Options `check` and `notify-test` share with `serve`.
 struct HubOptions: ParsableArguments {
@@ -23,7 +24,9 @@ struct HubOptions: ParsableArguments {
     /// The config and the notification channels, or exit 78 naming what is wrong.
     func load(logger: Logger, environment: [String: String]) throws -> (MonitoringConfig, [any NotificationChannel]) {
         do {
-            let monitoring = try config.map { path throws(ConfigError) in try MonitoringConfig.load(path: path) } ?? MonitoringConfig()
+            let monitoring =
+                try config.map { path throws(ConfigError) in try MonitoringConfig.load(path: path) }
+                ?? MonitoringConfig()
             let channels = try monitoring.notificationChannels(
                 environment: environment, hostName: AgentSettings.hostName(), logger: logger)
             return (monitoring, channels)
@@ -60,18 +63,21 @@ struct Check: AsyncParsableCommand {
             let report = try await pass.run(documents: hub.ingestor.fleet.entries().map(\.document), now: Date())
             let evaluated = clock.now
             let delivery = await pass.deliver(now: Date())
-            print("""
+            print(
+                """
                 \(hub.ingestor.fleet.count) VM(s), \(report.active) active alert(s), \(report.notices) new notice(s); \
                 sent \(delivery.delivered), failed \(delivery.failed), waiting \(delivery.waiting)
                 """)
             logger.info(
-                "alert pass took \(Self.milliseconds(evaluated - started)) ms, delivery \(Self.milliseconds(clock.now - evaluated)) ms")
+                "alert pass took \(Self.milliseconds(evaluated - started)) ms, delivery \(Self.milliseconds(clock.now - evaluated)) ms"
+            )
             for (channel, error) in delivery.errors.sorted(by: { $0.key < $1.key }) {
                 print("\(channel): FAILED: \(error)")
             }
             let lost = pass.outbox.inMemoryCount
             if lost > 0 {
-                logger.critical("\(lost) notice(s) could not be written to \(pass.outbox.folder) nor delivered; they are lost")
+                logger.critical(
+                    "\(lost) notice(s) could not be written to \(pass.outbox.folder) nor delivered; they are lost")
                 throw ExitCode(1)
             }
             if !report.problems.isEmpty { throw ExitCode(1) }
@@ -110,7 +116,8 @@ struct NotifyTest: AsyncParsableCommand {
         let now = Date()
         let vmID = (try? VMID(validating: host)) ?? (try! VMID(validating: "lookout"))
         let alert = Alert(
-            id: "\(vmID)/test", vmID: vmID, kind: "test", metric: "test", severity: .warning, value: nil, threshold: nil,
+            id: "\(vmID)/test", vmID: vmID, kind: "test", metric: "test", severity: .warning, value: nil,
+            threshold: nil,
             since: now, message: "test notice from lookout notify-test")
         let notice = Notice(kind: .opened, alert: alert, at: now)
         let outbox = Outbox(dataFolder: options.data, logger: logger)
@@ -122,7 +129,9 @@ struct NotifyTest: AsyncParsableCommand {
             if outbox.isQueued(name) {
                 failed += 1
                 outbox.discard(name)
-                print("\(channel.id): FAILED: \(report.errors[channel.id] ?? "another process is delivering via this channel")")
+                print(
+                    "\(channel.id): FAILED: \(report.errors[channel.id] ?? "another process is delivering via this channel")"
+                )
             } else {
                 print("\(channel.id): sent")
             }

@@ -6,20 +6,25 @@ import Testing
 @Suite struct AlertEngineTests {
     static let t0 = Date(timeIntervalSince1970: 1_765_276_200)
 
-    static func doc(_ vm: String = "web-1", at minutes: Double, disk: Double = 50, cpu: Double = 10,
-                    services: [ServiceStatus] = [], containers: [ContainerMetrics] = [], interval: Int = 60) -> MetricsDocument {
+    static func doc(
+        _ vm: String = "web-1", at minutes: Double, disk: Double = 50, cpu: Double = 10,
+        services: [ServiceStatus] = [], containers: [ContainerMetrics] = [], interval: Int = 60
+    ) -> MetricsDocument {
         MetricsDocument(
             vmID: try! VMID(validating: vm), timestamp: t0.addingTimeInterval(minutes * 60),
             system: SystemMetrics(
-                cpu: .init(percent: cpu, cores: 1), memory: .init(totalMB: 1024, usedMB: 100, availableMB: 924, percent: 9.8),
+                cpu: .init(percent: cpu, cores: 1),
+                memory: .init(totalMB: 1024, usedMB: 100, availableMB: 924, percent: 9.8),
                 disk: .init(totalGB: 40, usedGB: disk * 0.4, percent: disk), uptime: .init(seconds: 3600),
                 load: .init(one: 0.1, five: 0.1, fifteen: 0.1)),
             containers: containers, services: services, intervalSeconds: interval)
     }
 
     /// Runs passes in order, each `(minutes after t0, documents)`, returning every pass's notices.
-    static func run(_ passes: [(Double, [MetricsDocument])], config: MonitoringConfig = MonitoringConfig(),
-                    state: AlertState = AlertState()) -> (state: AlertState, notices: [[String]]) {
+    static func run(
+        _ passes: [(Double, [MetricsDocument])], config: MonitoringConfig = MonitoringConfig(),
+        state: AlertState = AlertState()
+    ) -> (state: AlertState, notices: [[String]]) {
         var state = state
         var all: [[String]] = []
         for (minutes, documents) in passes {
@@ -40,15 +45,20 @@ import Testing
             (4, [Self.doc(at: 4, disk: 94)]),
             (5, [Self.doc(at: 5, disk: 60)]),
         ])
-        #expect(notices == [[], ["opened web-1/disk warning"], [], ["escalated web-1/disk critical"], [],
-                            ["resolved web-1/disk critical"]])
+        #expect(
+            notices == [
+                [], ["opened web-1/disk warning"], [], ["escalated web-1/disk critical"], [],
+                ["resolved web-1/disk critical"],
+            ])
         #expect(state.alerts.isEmpty)
     }
 
     @Test func theAlertCarriesValueThresholdAndSince() throws {
-        let first = AlertEngine.evaluate(documents: [Self.doc(at: 0, disk: 93.4)], config: MonitoringConfig(), previous: AlertState(), now: Self.t0)
+        let first = AlertEngine.evaluate(
+            documents: [Self.doc(at: 0, disk: 93.4)], config: MonitoringConfig(), previous: AlertState(), now: Self.t0)
         let later = AlertEngine.evaluate(
-            documents: [Self.doc(at: 5, disk: 95)], config: MonitoringConfig(), previous: first.state, now: Self.t0.addingTimeInterval(300))
+            documents: [Self.doc(at: 5, disk: 95)], config: MonitoringConfig(), previous: first.state,
+            now: Self.t0.addingTimeInterval(300))
         let alert = try #require(later.state.alerts.first)
         #expect(alert.id == "web-1/disk" && alert.kind == "disk" && alert.severity == .critical)
         #expect(alert.value == 95 && alert.threshold == 90)
@@ -69,8 +79,11 @@ import Testing
             (30, [Self.doc(at: 30, disk: 93)]),
             (36, [Self.doc(at: 36, disk: 93)]),
         ])
-        #expect(notices == [["opened web-1/disk critical"], ["resolved web-1/disk critical"], [], [], [], [],
-                            ["opened web-1/disk critical"]])
+        #expect(
+            notices == [
+                ["opened web-1/disk critical"], ["resolved web-1/disk critical"], [], [], [], [],
+                ["opened web-1/disk critical"],
+            ])
     }
 
     @Test func aClockSteppedBackwardsDoesNotHoldNotices() {
@@ -82,8 +95,11 @@ import Testing
             (5, [Self.doc(at: 5, disk: 50)]),
             (-120, [Self.doc(at: -120, disk: 93)]),
         ])
-        #expect(notices == [["opened web-1/disk critical"], ["resolved web-1/disk critical"],
-                            ["opened web-1/disk critical"]])
+        #expect(
+            notices == [
+                ["opened web-1/disk critical"], ["resolved web-1/disk critical"],
+                ["opened web-1/disk critical"],
+            ])
     }
 
     @Test func deescalationWaitsForTheCooldownEscalationDoesNot() {
@@ -100,24 +116,45 @@ import Testing
     @Test func aSilentHostGoesStaleAndKeepsItsOtherAlerts() {
         let (state, notices) = Self.run([
             (0, [Self.doc(at: 0, disk: 93)]),
-            (2, [Self.doc(at: 0, disk: 93)]),   // 2 min old: interval 60 s → stale after 3 min: not yet
-            (4, [Self.doc(at: 0, disk: 93)]),   // 4 min old: stale
-            (5, [Self.doc(at: 5, disk: 93)]),   // reports again
+            (2, [Self.doc(at: 0, disk: 93)]),  // 2 min old: interval 60 s → stale after 3 min: not yet
+            (4, [Self.doc(at: 0, disk: 93)]),  // 4 min old: stale
+            (5, [Self.doc(at: 5, disk: 93)]),  // reports again
         ])
-        #expect(notices == [["opened web-1/disk critical"], [], ["opened web-1/stale critical"], ["resolved web-1/stale critical"]])
+        #expect(
+            notices == [
+                ["opened web-1/disk critical"], [], ["opened web-1/stale critical"], ["resolved web-1/stale critical"],
+            ])
         #expect(state.alerts.map(\.id) == ["web-1/disk"])
     }
 
     @Test func failingServicesAndContainersAreAlerts() {
         let (state, notices) = Self.run([
-            (0, [Self.doc(at: 0, services: [.init(id: "site", healthy: false, responseMS: 5000, error: "timed out after 5000 ms")],
-                          containers: [.init(name: "worker", status: "restarting", cpuPercent: 0, memoryMB: 0),
-                                       .init(name: "backup", status: "exited", cpuPercent: 0, memoryMB: 0),
-                                       .init(name: "web", status: "running", cpuPercent: 1, memoryMB: 50)])]),
+            (
+                0,
+                [
+                    Self.doc(
+                        at: 0,
+                        services: [
+                            .init(id: "site", healthy: false, responseMS: 5000, error: "timed out after 5000 ms")
+                        ],
+                        containers: [
+                            .init(name: "worker", status: "restarting", cpuPercent: 0, memoryMB: 0),
+                            .init(name: "backup", status: "exited", cpuPercent: 0, memoryMB: 0),
+                            .init(name: "web", status: "running", cpuPercent: 1, memoryMB: 50),
+                        ])
+                ]
+            )
         ])
-        #expect(notices == [["opened web-1/container/backup warning", "opened web-1/container/worker critical",
-                             "opened web-1/service/site critical"]])
-        #expect(state.alerts.first { $0.kind == "service" }?.message == "service site is unhealthy: timed out after 5000 ms")
+        #expect(
+            notices == [
+                [
+                    "opened web-1/container/backup warning", "opened web-1/container/worker critical",
+                    "opened web-1/service/site critical",
+                ]
+            ])
+        #expect(
+            state.alerts.first { $0.kind == "service" }?.message == "service site is unhealthy: timed out after 5000 ms"
+        )
     }
 
     @Test func sustainedForNSamplesIgnoresAOneOffSpike() throws {
@@ -125,8 +162,9 @@ import Testing
         config.thresholds.cpu = Threshold(warning: 70, critical: 90, sustainedSamples: 3)
         let vm = try VMID(validating: "web-1")
         func pass(_ recent: [Double], _ previous: AlertState) -> AlertEngine.Result {
-            AlertEngine.evaluate(documents: [Self.doc(at: 0, cpu: recent[0])], config: config, previous: previous,
-                                 now: Self.t0, recent: [vm: ["cpu": recent]])
+            AlertEngine.evaluate(
+                documents: [Self.doc(at: 0, cpu: recent[0])], config: config, previous: previous,
+                now: Self.t0, recent: [vm: ["cpu": recent]])
         }
         let spike = pass([95, 20, 15], AlertState())
         #expect(spike.notices.isEmpty)
@@ -153,17 +191,21 @@ import Testing
         var config = MonitoringConfig()
         config.overrides[try VMID(validating: "backup")] = try JSONDecoder().decode(
             ThresholdOverrides.self, from: Data(#"{"disk": {"warning": 95, "critical": 99}}"#.utf8))
-        let (_, notices) = Self.run([(0, [Self.doc("backup", at: 0, disk: 93), Self.doc("web-1", at: 0, disk: 93)])], config: config)
+        let (_, notices) = Self.run(
+            [(0, [Self.doc("backup", at: 0, disk: 93), Self.doc("web-1", at: 0, disk: 93)])], config: config)
         #expect(notices == [["opened web-1/disk critical"]])
     }
 
     @Test func noticeTextSaysWhatWhereHowBadAndLinksTheDashboard() throws {
-        let result = AlertEngine.evaluate(documents: [Self.doc(at: 0, disk: 93.4)], config: MonitoringConfig(), previous: AlertState(), now: Self.t0)
+        let result = AlertEngine.evaluate(
+            documents: [Self.doc(at: 0, disk: 93.4)], config: MonitoringConfig(), previous: AlertState(), now: Self.t0)
         let notice = try #require(result.notices.first)
         #expect(notice.subject == "[Lookout] CRITICAL web-1: disk 93.4%, critical at 90%")
         let body = notice.body(publicURL: "https://hub.example.com/")
-        for line in ["VM:        web-1", "Severity:  critical", "Value:     93.4", "Threshold: 90",
-                     "Since:     2025-12-09T10:30:00Z", "Dashboard: https://hub.example.com/#vm/web-1"] {
+        for line in [
+            "VM:        web-1", "Severity:  critical", "Value:     93.4", "Threshold: 90",
+            "Since:     2025-12-09T10:30:00Z", "Dashboard: https://hub.example.com/#vm/web-1",
+        ] {
             #expect(body.contains(line), "\(line)")
         }
     }

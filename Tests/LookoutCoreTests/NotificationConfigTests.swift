@@ -13,19 +13,23 @@ import Testing
         "HTTPS://NTFY.sh/alerts",
     ])
     func twoWebhooksWithOneTargetAreRefusedNamingBoth(_ second: String) throws {
-        let text = #"{"notifications": {"webhooks": [{"kind": "ntfy", "url": "https://ntfy.sh/alerts"}, "#
+        let text =
+            #"{"notifications": {"webhooks": [{"kind": "ntfy", "url": "https://ntfy.sh/alerts"}, "#
             + #"{"kind": "generic", "url": "https://ntfy.sh/other"}, {"kind": "ntfy", "url": "\#(second)"}]}}"#
         let error = try #require(throws: ConfigError.self) { try Self.parse(text) }
-        #expect(error.message.contains("notifications.webhooks[2].url: the same target as notifications.webhooks[0]"),
-                "\(error.message)")
+        #expect(
+            error.message.contains("notifications.webhooks[2].url: the same target as notifications.webhooks[0]"),
+            "\(error.message)")
     }
 
     @Test func twoTopicsOnOneHostAreTwoChannels() throws {
-        let config = try Self.parse(#"""
+        let config = try Self.parse(
+            #"""
             {"notifications": {"webhooks": [{"kind": "ntfy", "url": "https://ntfy.sh/a"},
                                             {"kind": "ntfy", "url": "https://ntfy.sh/b"},
                                             {"kind": "ntfy", "url": "https://ntfy.sh/A"}]}}
             """#)
-        #expect(config.notifications.webhooks.map(\.url) == ["https://ntfy.sh/a", "https://ntfy.sh/b", "https://ntfy.sh/A"])
+        #expect(
+            config.notifications.webhooks.map(\.url) == ["https://ntfy.sh/a", "https://ntfy.sh/b", "https://ntfy.sh/A"])
     }
 }

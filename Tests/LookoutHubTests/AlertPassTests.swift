@@ -18,7 +18,8 @@ import Testing
         let store = try HistoryStore(path: "\(folder)/lookout.sqlite", logger: Logger(label: "test"))
         let channel = RecordingChannel()
         let pass = AlertPass(
-            dataFolder: folder, store: store, config: MonitoringConfig(), channels: [channel], logger: Logger(label: "test"))
+            dataFolder: folder, store: store, config: MonitoringConfig(), channels: [channel],
+            logger: Logger(label: "test"))
         return (store, pass, channel)
     }
 
@@ -56,5 +57,24 @@ import Testing
         let later = try await pass.run(documents: [makeDocument("web-1", at: t2, disk: 50)], now: t2)
         #expect(later.problems.isEmpty, "\(later.problems)")
         #expect(try await store.alertHistory(limit: 10).map(\.id) == ["web-1/disk"])
+    }
+
+    @Test func aPairNobodyHeardOfIsRecordedInTheAlertHistory() async throws {
+        let (store, pass, channel) = try open()
+        channel.setDown(true)
+        _ = try await pass.run(documents: [makeDocument("web-1", at: Self.t0, disk: 93)], now: Self.t0)
+        _ = await pass.deliver(now: Self.t0)
+        let t1 = Self.t0.addingTimeInterval(60)
+        _ = try await pass.run(documents: [makeDocument("web-1", at: t1, disk: 50)], now: t1)
+        channel.setDown(false)
+        let report = await pass.deliver(now: t1)
+        #expect(report.dropped == 2 && report.delivered == 0)
+        #expect(channel.delivered.isEmpty)
+        let history = try await store.alertHistory(limit: 10)
+        #expect(history.map(\.id) == ["web-1/disk"])
+        #expect(history.first?.undeliveredVia == ["recording"])
+        // A pass that records the same resolved alert again keeps the note.
+        try await store.recordResolved(history)
+        #expect(try await store.alertHistory(limit: 10).first?.undeliveredVia == ["recording"])
     }
 }

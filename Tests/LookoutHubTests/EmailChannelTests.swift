@@ -13,11 +13,14 @@ import Testing
     static func notice() throws -> Notice {
         let alert = Alert(
             id: "web-1/disk", vmID: try VMID(validating: "web-1"), kind: "disk", metric: "disk", severity: .critical,
-            value: 93, threshold: 90, since: Date(timeIntervalSince1970: 1_765_276_200), message: "disk 93%, critical at 90%")
+            value: 93, threshold: 90, since: Date(timeIntervalSince1970: 1_765_276_200),
+            message: "disk 93%, critical at 90%")
         return Notice(kind: .opened, alert: alert, at: alert.since)
     }
 
-    static func settings(_ server: SMTPTestServer, host: String = "127.0.0.1", recipients: [String] = ["ops@example.com"])
+    static func settings(
+        _ server: SMTPTestServer, host: String = "127.0.0.1", recipients: [String] = ["ops@example.com"]
+    )
         -> EmailSettings
     {
         var settings = EmailSettings()
@@ -37,8 +40,11 @@ import Testing
             try await channel.send(try Self.notice(), deliveryID: "lookout.0123456789abcdef.1765276200000")
             try await channel.send(try Self.notice(), deliveryID: "lookout.0123456789abcdef.1765276200000")
             let ids = try server.messages().map { SMTPClientTests.headers($0.raw)["Message-ID"] }
-            #expect(ids == ["<lookout.0123456789abcdef.1765276200000@hub.example.com>",
-                            "<lookout.0123456789abcdef.1765276200000@hub.example.com>"])
+            #expect(
+                ids == [
+                    "<lookout.0123456789abcdef.1765276200000@hub.example.com>",
+                    "<lookout.0123456789abcdef.1765276200000@hub.example.com>",
+                ])
         }
     }
 
@@ -47,11 +53,13 @@ import Testing
             let channel = EmailChannel(
                 settings: Self.settings(server, recipients: ["gone@example.com"]), credentials: nil, publicURL: nil,
                 from: "lookout@hub.example.com", logger: Self.logger)
-            let error = try #require(await #expect(throws: DeliveryError.self) {
-                try await channel.send(try Self.notice(), deliveryID: "d")
-            })
+            let error = try #require(
+                await #expect(throws: DeliveryError.self) {
+                    try await channel.send(try Self.notice(), deliveryID: "d")
+                })
             #expect(error.permanent)
-            #expect(error.message.contains("550 5.1.1 <gone@example.com>: Recipient address rejected"), "\(error.message)")
+            #expect(
+                error.message.contains("550 5.1.1 <gone@example.com>: Recipient address rejected"), "\(error.message)")
         }
     }
 
@@ -65,9 +73,10 @@ import Testing
         settings.recipients = ["ops@example.com"]
         let channel = EmailChannel(
             settings: settings, credentials: nil, publicURL: nil, from: "lookout@hub.example.com", logger: Self.logger)
-        let error = try #require(await #expect(throws: DeliveryError.self) {
-            try await channel.send(try Self.notice(), deliveryID: "d")
-        })
+        let error = try #require(
+            await #expect(throws: DeliveryError.self) {
+                try await channel.send(try Self.notice(), deliveryID: "d")
+            })
         #expect(!error.permanent)
         #expect(error.message.hasSuffix("cannot connect: connection refused by 127.0.0.1:\(port)"), "\(error.message)")
     }
@@ -81,10 +90,15 @@ import Testing
         var cursor: UnsafeMutablePointer<ifaddrs>? = first
         while let entry = cursor {
             defer { cursor = entry.pointee.ifa_next }
-            guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else {
+                continue
+            }
             var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            guard getnameinfo(address, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil, 0,
-                              NI_NUMERICHOST) == 0 else { continue }
+            guard
+                getnameinfo(
+                    address, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil, 0,
+                    NI_NUMERICHOST) == 0
+            else { continue }
             let text = String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if !text.hasPrefix("127.") { return text }
         }
@@ -94,17 +108,21 @@ import Testing
     @Test func thePasswordNeverCrossesTheNetworkInClearText() async throws {
         let address = try #require(Self.nonLoopbackAddress, "the test needs a non-loopback IPv4 address")
         try await SMTPTestServer.with(.init(plain: true, auth: ("bot", "pw-123"), host: address)) { server in
-            let error = try #require(await SMTPClientTests.attempt(
-                Self.settings(server, host: address), SMTPCredentials(user: "bot", password: "pw-123")))
+            let error = try #require(
+                await SMTPClientTests.attempt(
+                    Self.settings(server, host: address), SMTPCredentials(user: "bot", password: "pw-123")))
             #expect(error.stage == "AUTH")
-            #expect(error.description.contains("refusing to send the SMTP password to \(address):\(server.port) over an unencrypted connection"))
+            #expect(
+                error.description.contains(
+                    "refusing to send the SMTP password to \(address):\(server.port) over an unencrypted connection"))
             #expect(try server.messages().isEmpty)
         }
     }
 
     @Test func aLoopbackRelayMayTakeThePasswordInClearText() async throws {
         try await SMTPTestServer.with(.init(plain: true, auth: ("bot", "pw-123"))) { server in
-            let error = await SMTPClientTests.attempt(Self.settings(server), SMTPCredentials(user: "bot", password: "pw-123"))
+            let error = await SMTPClientTests.attempt(
+                Self.settings(server), SMTPCredentials(user: "bot", password: "pw-123"))
             #expect(error == nil)
             let login = try server.messages().first?.envelope.login
             #expect(login == "bot")
@@ -124,7 +142,8 @@ import Testing
         }
         #expect(error.message.hasPrefix("notifications.email.security: \"none\" sends the SMTP password in clear text"))
         config.notifications.email.smtpHost = "127.0.0.1"
-        #expect(try config.notificationChannels(environment: environment, hostName: "hub", logger: Self.logger).count == 1)
+        #expect(
+            try config.notificationChannels(environment: environment, hostName: "hub", logger: Self.logger).count == 1)
     }
 
     @Test func theDefaultFromIsTheFullyQualifiedHostNameOrTheCheckAsksForFrom() throws {
@@ -136,16 +155,21 @@ import Testing
             environment: [:], hostName: "hub", logger: Self.logger, domainName: "hub.example.com")
         #expect((channels.first as? EmailChannel)?.from == "lookout@hub.example.com")
         let error = try #require(throws: HubError.self) {
-            try config.notificationChannels(environment: [:], hostName: "hub", logger: Self.logger, domainName: .some(nil))
+            try config.notificationChannels(
+                environment: [:], hostName: "hub", logger: Self.logger, domainName: .some(nil))
         }
-        #expect(error.message.hasPrefix("notifications.email.from: not set, and this host (hub) has no fully qualified"))
+        #expect(
+            error.message.hasPrefix("notifications.email.from: not set, and this host (hub) has no fully qualified"))
     }
 
     @Test func theDomainComesFromTheNameTheResolverOrResolvConf() throws {
         let resolv = NSTemporaryDirectory() + "resolv-\(UUID().uuidString).conf"
-        try Data("nameserver 10.0.0.1\nsearch corp.example.com example.com\n".utf8).write(to: URL(fileURLWithPath: resolv))
+        try Data("nameserver 10.0.0.1\nsearch corp.example.com example.com\n".utf8).write(
+            to: URL(fileURLWithPath: resolv))
         #expect(HostDomain.fullyQualifiedName(hostName: "hub.example.org", resolvConf: resolv) == "hub.example.org")
-        #expect(HostDomain.fullyQualifiedName(hostName: "no-such-host-x1", resolvConf: resolv) == "no-such-host-x1.corp.example.com")
+        #expect(
+            HostDomain.fullyQualifiedName(hostName: "no-such-host-x1", resolvConf: resolv)
+                == "no-such-host-x1.corp.example.com")
         #expect(HostDomain.fullyQualifiedName(hostName: "localhost", resolvConf: "/nonexistent") == nil)
         #expect(HostDomain.fullyQualifiedName(hostName: "no-such-host-x1", resolvConf: "/nonexistent") == nil)
     }

@@ -1,6 +1,6 @@
 import Foundation
-import LookoutCore
 import Logging
+import LookoutCore
 import Synchronization
 import Testing
 
@@ -28,7 +28,11 @@ final class RecordingChannel: NotificationChannel {
     var attempts: Int { state.withLock { $0.attempts } }
     var deliveryIDs: [String] { state.withLock { $0.deliveryIDs } }
     var isHolding: Bool { state.withLock { !$0.held.isEmpty } }
-    func setDown(_ down: Bool, refusing: Bool = false) { state.withLock { $0.down = down; $0.refusing = refusing } }
+    func setDown(_ down: Bool, refusing: Bool = false) {
+        state.withLock {
+            $0.down = down; $0.refusing = refusing
+        }
+    }
     /// Every send waits until ``release()`` (a relay that accepted the connection and went quiet).
     func hold() { state.withLock { $0.holding = true } }
     func release() {
@@ -72,8 +76,9 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
     let folder = NSTemporaryDirectory() + "lookout-outbox-\(UUID().uuidString)"
 
     func notice(_ id: String, _ kind: Notice.Kind = .opened, at minutes: Double = 0) throws -> Notice {
-        var alert = Alert(id: id, vmID: try VMID(validating: "web-1"), kind: "disk", metric: "disk", severity: .critical,
-                          value: 93, threshold: 90, since: Self.t0, message: "disk 93%, critical at 90%")
+        var alert = Alert(
+            id: id, vmID: try VMID(validating: "web-1"), kind: "disk", metric: "disk", severity: .critical,
+            value: 93, threshold: 90, since: Self.t0, message: "disk 93%, critical at 90%")
         if kind == .resolved { alert.resolvedAt = Self.t0.addingTimeInterval(minutes * 60) }
         return Notice(kind: kind, alert: alert, at: Self.t0.addingTimeInterval(minutes * 60))
     }
@@ -91,7 +96,8 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
 
         // The first failure ends the channel's round: the second notice is not tried.
         let first = await outbox.deliver(channels: [channel], now: Self.t0)
-        #expect(first == Outbox.Report(delivered: 0, failed: 1, waiting: 1, errors: ["recording": "connection refused"]))
+        #expect(
+            first == Outbox.Report(delivered: 0, failed: 1, waiting: 1, errors: ["recording": "connection refused"]))
         #expect(channel.attempts == 1)
         channel.setDown(false)
         // 10 s later the backoff (30 s) of the first has not passed; the second is due.
@@ -130,7 +136,8 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
         let resolved = try notice("web-1/disk", .resolved, at: 5)
         outbox.enqueue([resolved], channels: [channel], now: Self.t0)
         // The same transition of the same alert, judged again a minute later.
-        outbox.enqueue([try notice("web-1/disk", .resolved, at: 6)], channels: [channel], now: Self.t0.addingTimeInterval(60))
+        outbox.enqueue(
+            [try notice("web-1/disk", .resolved, at: 6)], channels: [channel], now: Self.t0.addingTimeInterval(60))
         #expect(outbox.pending().count == 1)
         #expect(outbox.pending().first?.hasSuffix(Outbox.fileName(of: resolved, channelID: "recording")) == true)
         _ = await outbox.deliver(channels: [channel], now: Self.t0.addingTimeInterval(120))
@@ -173,7 +180,8 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
         outbox.enqueue([try notice("web-1/disk")], channels: [channel], now: Self.t0)
         _ = await outbox.deliver(channels: [channel], now: Self.t0)
         channel.setDown(false)
-        outbox.enqueue([try notice("web-1/disk", .resolved, at: 2)], channels: [channel], now: Self.t0.addingTimeInterval(120))
+        outbox.enqueue(
+            [try notice("web-1/disk", .resolved, at: 2)], channels: [channel], now: Self.t0.addingTimeInterval(120))
         let report = await outbox.deliver(channels: [channel], now: Self.t0.addingTimeInterval(120))
         #expect(report.dropped == 2 && report.delivered == 0)
         #expect(channel.delivered.isEmpty)
@@ -188,10 +196,12 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
         _ = await outbox.deliver(channels: [channel], now: Self.t0)
         // Escalated fails and waits 30 s; the resolved, due at once, must wait behind it.
         channel.setDown(true)
-        outbox.enqueue([try notice("web-1/disk", .escalated, at: 1)], channels: [channel], now: Self.t0.addingTimeInterval(60))
+        outbox.enqueue(
+            [try notice("web-1/disk", .escalated, at: 1)], channels: [channel], now: Self.t0.addingTimeInterval(60))
         _ = await outbox.deliver(channels: [channel], now: Self.t0.addingTimeInterval(60))
         channel.setDown(false)
-        outbox.enqueue([try notice("web-1/disk", .resolved, at: 1.25)], channels: [channel], now: Self.t0.addingTimeInterval(75))
+        outbox.enqueue(
+            [try notice("web-1/disk", .resolved, at: 1.25)], channels: [channel], now: Self.t0.addingTimeInterval(75))
         let early = await outbox.deliver(channels: [channel], now: Self.t0.addingTimeInterval(75))
         #expect(early == Outbox.Report(delivered: 0, failed: 0, waiting: 2))
         _ = await outbox.deliver(channels: [channel], now: Self.t0.addingTimeInterval(95))
@@ -239,7 +249,8 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
         // `outbox` is a file: nothing can be written under it (as with ENOSPC or EIO).
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data().write(to: URL(fileURLWithPath: outbox.folder))
-        let kept = outbox.enqueue([try notice("web-1/disk"), try notice("web-1/cpu")], channels: [channel], now: Self.t0)
+        let kept = outbox.enqueue(
+            [try notice("web-1/disk"), try notice("web-1/cpu")], channels: [channel], now: Self.t0)
         #expect(kept == 2)
         let first = await outbox.deliver(channels: [channel], now: Self.t0)
         #expect(first.failed == 1 && outbox.inMemoryCount == 2)
@@ -255,7 +266,8 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
         let outbox = outbox()
         let channel = RecordingChannel(id: "webhook:ntfy:ntfy.sh:3f9a1c2b")
         try FileManager.default.createDirectory(atPath: outbox.folder, withIntermediateDirectories: true)
-        let old = #"{"channel":"webhook:ntfy:ntfy.sh","notice":\#(String(decoding: try JSONEncoder.lookout().encode(try notice("web-1/disk")), as: UTF8.self)),"attempts":1,"next_attempt":"2025-12-09T10:30:00Z"}"#
+        let old =
+            #"{"channel":"webhook:ntfy:ntfy.sh","notice":\#(String(decoding: try JSONEncoder.lookout().encode(try notice("web-1/disk")), as: UTF8.self)),"attempts":1,"next_attempt":"2025-12-09T10:30:00Z"}"#
         try Data(old.utf8).write(to: URL(fileURLWithPath: outbox.folder + "/1765276200000-000001-abc.json"))
         let report = await outbox.deliver(channels: [channel], now: Self.t0)
         #expect(report.delivered == 1)

@@ -27,7 +27,9 @@ import Testing
     }
 
     /// Runs `body` with a live server that records every request and answers `status`.
-    func withReceiver(status: HTTPResponse.Status = .ok, _ body: @Sendable (Int, @Sendable () -> [Received]) async throws -> Void) async throws {
+    func withReceiver(
+        status: HTTPResponse.Status = .ok, _ body: @Sendable (Int, @Sendable () -> [Received]) async throws -> Void
+    ) async throws {
         let received = Mutex<[Received]>([])
         let router = Router()
         router.post("**") { request, _ -> Response in
@@ -35,7 +37,9 @@ import Testing
             let bytes = try await request.collectBody(upTo: 1 << 20)
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
-            received.withLock { $0.append(Received(path: request.uri.path, headers: headers, body: String(buffer: bytes))) }
+            received.withLock {
+                $0.append(Received(path: request.uri.path, headers: headers, body: String(buffer: bytes)))
+            }
             return Response(status: status)
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
@@ -80,7 +84,8 @@ import Testing
 
     @Test func aResolvedNoticeIsLowPriorityOnNtfy() async throws {
         try await withReceiver { port, received in
-            let channel = WebhookChannel(webhook: Webhook(kind: .ntfy, url: "http://127.0.0.1:\(port)/t"), publicURL: nil)
+            let channel = WebhookChannel(
+                webhook: Webhook(kind: .ntfy, url: "http://127.0.0.1:\(port)/t"), publicURL: nil)
             try await channel.send(try Self.notice(.resolved), deliveryID: "d-1")
             #expect(received().first?.headers["priority"] == "2")
             #expect(received().first?.headers["title"] == "[Lookout] RESOLVED web-1: disk")
@@ -89,19 +94,27 @@ import Testing
 
     @Test func aServerErrorIsADeliveryErrorWithTheStatus() async throws {
         try await withReceiver(status: .serviceUnavailable) { port, _ in
-            let channel = WebhookChannel(webhook: Webhook(kind: .generic, url: "http://127.0.0.1:\(port)/x"), publicURL: nil)
-            let error = await #expect(throws: DeliveryError.self) { try await channel.send(try Self.notice(), deliveryID: "d-1") }
+            let channel = WebhookChannel(
+                webhook: Webhook(kind: .generic, url: "http://127.0.0.1:\(port)/x"), publicURL: nil)
+            let error = await #expect(throws: DeliveryError.self) {
+                try await channel.send(try Self.notice(), deliveryID: "d-1")
+            }
             #expect(error?.message.contains("HTTP 503") == true)
             #expect(error?.permanent == false)
         }
     }
 
-    @Test(arguments: [(HTTPResponse.Status.notFound, true), (.forbidden, true), (.tooManyRequests, false),
-                      (.requestTimeout, false), (.badGateway, false)])
-    func a4xxOtherThan408And429IsPermanent(_ status: HTTPResponse.Status, permanent: Bool) async throws {
+    @Test(arguments: [
+        (HTTPResponse.Status.notFound, true), (.forbidden, true), (.movedPermanently, true), (.tooManyRequests, false),
+        (.requestTimeout, false), (.badGateway, false),
+    ])
+    func a4xxOtherThan408And429OrARedirectIsPermanent(_ status: HTTPResponse.Status, permanent: Bool) async throws {
         try await withReceiver(status: status) { port, _ in
-            let channel = WebhookChannel(webhook: Webhook(kind: .generic, url: "http://127.0.0.1:\(port)/x"), publicURL: nil)
-            let error = await #expect(throws: DeliveryError.self) { try await channel.send(try Self.notice(), deliveryID: "d") }
+            let channel = WebhookChannel(
+                webhook: Webhook(kind: .generic, url: "http://127.0.0.1:\(port)/x"), publicURL: nil)
+            let error = await #expect(throws: DeliveryError.self) {
+                try await channel.send(try Self.notice(), deliveryID: "d")
+            }
             #expect(error?.permanent == permanent)
             #expect(error?.message.hasPrefix("\(channel.id): HTTP \(status.code)") == true)
         }
@@ -122,7 +135,8 @@ import Testing
             let byPath = Dictionary(uniqueKeysWithValues: received().map { ($0.path, $0) })
             let slackPost = try #require(byPath["/slack"])
             let slack = try #require(try json(slackPost.body)["text"] as? String)
-            #expect(slack.contains("container &lt;!channel&gt; &amp; @everyone &lt;https://evil.example|click&gt; stopped"))
+            #expect(
+                slack.contains("container &lt;!channel&gt; &amp; @everyone &lt;https://evil.example|click&gt; stopped"))
             #expect(!slack.contains("<") && !slack.contains(">"))
             let discord = try json(try #require(byPath["/discord"]).body)
             #expect((discord["allowed_mentions"] as? [String: Any])?["parse"] as? [String] == [])
@@ -136,10 +150,13 @@ import Testing
     @Test func aRefusedConnectionFailsAtOnceWithACleanReason() async throws {
         let port = try TCPPort(listening: false).port
         let channel = WebhookChannel(
-            webhook: Webhook(kind: .generic, url: "http://127.0.0.1:\(port)/hook"), publicURL: nil, timeout: .seconds(60))
+            webhook: Webhook(kind: .generic, url: "http://127.0.0.1:\(port)/hook"), publicURL: nil,
+            timeout: .seconds(60))
         let clock = ContinuousClock()
         let started = clock.now
-        let error = await #expect(throws: DeliveryError.self) { try await channel.send(try Self.notice(), deliveryID: "d") }
+        let error = await #expect(throws: DeliveryError.self) {
+            try await channel.send(try Self.notice(), deliveryID: "d")
+        }
         #expect(error?.message == "\(channel.id): connection refused by 127.0.0.1:\(port)")
         // Far below the 60 s request timeout that the old pool retries ran into (a bound, not a speed test).
         #expect(clock.now - started < .seconds(30))
@@ -147,10 +164,12 @@ import Testing
 
     @Test func twoWebhooksOnOneHostAreTwoChannelsEachHearingItsNoticesOnce() async throws {
         try await withReceiver { port, received in
-            let config = try MonitoringConfig.parse(Array("""
-                {"notifications": {"webhooks": [{"kind": "ntfy", "url": "http://127.0.0.1:\(port)/topic-a"},
-                                                {"kind": "ntfy", "url": "http://127.0.0.1:\(port)/topic-b"}]}}
-                """.utf8))
+            let config = try MonitoringConfig.parse(
+                Array(
+                    """
+                    {"notifications": {"webhooks": [{"kind": "ntfy", "url": "http://127.0.0.1:\(port)/topic-a"},
+                                                    {"kind": "ntfy", "url": "http://127.0.0.1:\(port)/topic-b"}]}}
+                    """.utf8))
             let channels = try config.notificationChannels(environment: [:], hostName: "hub", logger: .init(label: "t"))
             #expect(Set(channels.map(\.id)).count == 2)
             #expect(channels.allSatisfy { $0.id.hasPrefix("webhook:ntfy:127.0.0.1:") })

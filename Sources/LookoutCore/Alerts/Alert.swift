@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// One active alert, as `/api/monitoring/alerts` and `alerts.json` carry it.
@@ -85,7 +85,8 @@ public struct Alert: Codable, Sendable, Equatable {
     static func date(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Date? {
         guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
         guard let date = Timestamp.parse(text) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\"\(text.prefix(40))\" is not a timestamp")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: c, debugDescription: "\"\(text.prefix(40))\" is not a timestamp")
         }
         return date
     }
@@ -128,7 +129,8 @@ public struct Notice: Codable, Sendable, Equatable {
     public var subject: String {
         switch kind {
         case .resolved:
-            return "[Lookout] RESOLVED \(alert.vmID): \(alert.kind == alert.metric ? alert.kind : "\(alert.kind) \(alert.metric)")"
+            return
+                "[Lookout] RESOLVED \(alert.vmID): \(alert.kind == alert.metric ? alert.kind : "\(alert.kind) \(alert.metric)")"
         case .opened, .escalated, .deescalated:
             return "[Lookout] \(alert.severity.rawValue.uppercased()) \(alert.vmID): \(alert.message)"
         }
@@ -146,7 +148,8 @@ public struct Notice: Codable, Sendable, Equatable {
         lines.append("")
         lines.append("VM:        \(alert.vmID)")
         lines.append("What:      \(alert.kind == alert.metric ? alert.kind : "\(alert.kind) \(alert.metric)")")
-        lines.append("Severity:  \(kind == .resolved ? "resolved (was \(alert.severity.rawValue))" : alert.severity.rawValue)")
+        lines.append(
+            "Severity:  \(kind == .resolved ? "resolved (was \(alert.severity.rawValue))" : alert.severity.rawValue)")
         if let value = alert.value { lines.append("Value:     \(Self.format(value))") }
         if let threshold = alert.threshold { lines.append("Threshold: \(Self.format(threshold))") }
         lines.append("Since:     \(Timestamp.format(alert.since))")

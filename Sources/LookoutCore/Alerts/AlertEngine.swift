@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Everything the engine remembers between passes; `alerts.json` holds it, so a restart
@@ -112,11 +112,13 @@ public enum AlertEngine {
                         values.prefix(threshold.sustainedSamples).allSatisfy({ threshold.severity(of: $0) != .ok })
                     else { continue }
                 }
-                let id = problem.kind == problem.subject
+                let id =
+                    problem.kind == problem.subject
                     ? "\(document.vmID)/\(problem.kind)" : "\(document.vmID)/\(problem.kind)/\(problem.subject)"
                 let before = previousByID[id]
                 current[id] = Alert(
-                    id: id, vmID: document.vmID, kind: problem.kind, metric: problem.subject, severity: problem.severity,
+                    id: id, vmID: document.vmID, kind: problem.kind, metric: problem.subject,
+                    severity: problem.severity,
                     value: problem.value, threshold: problem.threshold, since: before?.since ?? now,
                     lastNotified: before?.lastNotified, message: problem.message)
             }
@@ -137,7 +139,8 @@ public enum AlertEngine {
             if let told, told.open {
                 if alert.severity > told.severity {
                     kind = .escalated
-                } else if alert.severity < told.severity, cooldownExpired(since: told.at, now: now, cooldown: cooldown) {
+                } else if alert.severity < told.severity, cooldownExpired(since: told.at, now: now, cooldown: cooldown)
+                {
                     kind = .deescalated
                 }
             } else if told == nil || cooldownExpired(since: told!.at, now: now, cooldown: cooldown) {
@@ -167,7 +170,8 @@ public enum AlertEngine {
         let alerts = current.values.sorted {
             ($0.severity, $1.since, $1.id) > ($1.severity, $0.since, $0.id)
         }
-        return Result(state: AlertState(alerts: alerts, notified: notified, updatedAt: now), notices: notices, resolved: resolved)
+        return Result(
+            state: AlertState(alerts: alerts, notified: notified, updatedAt: now), notices: notices, resolved: resolved)
     }
 
     /// Whether the cooldown after a notice sent at `told` is over at `now`. A negative

@@ -1,11 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import LookoutCore
 import Logging
-import Synchronization
+import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One alert pass over the fleet: evaluate, save `alerts.json`, record resolved alerts and
 /// queue notices in the outbox. `lookout check` runs one and then delivers; `lookout serve`
@@ -137,26 +137,19 @@ public struct AlertPass: Sendable {
             let sustained = rules.filter { $0.2.sustainedSamples > 1 }
             guard let longest = sustained.map(\.2.sustainedSamples).max() else { continue }
             do {
-                let values = try await store.recentValues(vmID: document.vmID, metrics: sustained.map(\.1), limit: longest)
+                let values = try await store.recentValues(
+                    vmID: document.vmID, metrics: sustained.map(\.1), limit: longest)
                 result[document.vmID] = Dictionary(uniqueKeysWithValues: sustained.map { ($0.0, values[$0.1] ?? []) })
             } catch {
-                problems.append("recent samples of \(document.vmID) unavailable (\(error)); sustained rules use the current value")
+                problems.append(
+                    "recent samples of \(document.vmID) unavailable (\(error)); sustained rules use the current value")
                 let open = Set(previous.alerts.filter { $0.vmID == document.vmID }.map(\.kind))
-                result[document.vmID] = Dictionary(uniqueKeysWithValues: sustained.map { rule in
-                    (rule.0, open.contains(rule.0) ? Array(repeating: rule.3, count: rule.2.sustainedSamples) : [])
-                })
+                result[document.vmID] = Dictionary(
+                    uniqueKeysWithValues: sustained.map { rule in
+                        (rule.0, open.contains(rule.0) ? Array(repeating: rule.3, count: rule.2.sustainedSamples) : [])
+                    })
             }
         }
         return result
     }
-}
-
-/// What a pass could not write, kept for the next pass of this process.
-final class AlertMemory: Sendable {
-    private let state = Mutex((unsaved: AlertState?.none, unrecorded: [Alert]()))
-
-    func unsavedState() -> AlertState? { state.withLock { $0.unsaved } }
-    func setUnsavedState(_ value: AlertState?) { state.withLock { $0.unsaved = value } }
-    func takeUnrecorded() -> [Alert] { state.withLock { state in defer { state.unrecorded = [] }; return state.unrecorded } }
-    func addUnrecorded(_ alerts: [Alert]) { state.withLock { $0.unrecorded = Array(($0.unrecorded + alerts).suffix(10_000)) } }
 }

@@ -1,12 +1,13 @@
+import LookoutCore
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import LookoutCore
 
 /// `DATA/alerts.json`: the active alerts (the `/api/monitoring/alerts` body) and what was
 /// told about each, written atomically after every pass.

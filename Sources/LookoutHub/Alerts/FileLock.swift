@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LookoutCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An exclusive `flock` on a file, so that `lookout serve` and a cron run of `lookout
 /// check` never evaluate at the same time, nor deliver one channel's notices at the same
@@ -48,7 +49,9 @@ struct FileLock: Sendable {
 
     private func openFile() throws(HubError) -> CInt {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw HubError("could not open the lock file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw HubError("could not open the lock file \(path): \(String(cString: strerror(errno)))")
+        }
         return fd
     }
 }

@@ -1,9 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LookoutCore
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How a channel's deliveries went lately, for `/api/monitoring/status` and the dashboard.
 /// Kept in `DATA/outbox/.channels.json`, so the hub shows what a cron `lookout check` saw too.
@@ -90,10 +92,15 @@ public struct ChannelHealth: Codable, Sendable, Equatable {
     /// Replaces `health`'s entry in the file, keeping the other channels' (which another
     /// process may have written). Best effort: a full disk leaves the old figures.
     static func save(_ health: ChannelHealth, dataFolder: String) {
-        var all = load(dataFolder: dataFolder)
-        all[health.id] = health
-        let list = all.values.sorted { $0.id < $1.id }
-        guard let bytes = try? JSONEncoder.lookout().encode(list) else { return }
-        try? AtomicFile.write(bytes, to: path(dataFolder: dataFolder), mode: 0o600, durable: false)
+        // Channels finish their rounds concurrently: one read-modify-write at a time here.
+        saving.withLock { _ in
+            var all = load(dataFolder: dataFolder)
+            all[health.id] = health
+            let list = all.values.sorted { $0.id < $1.id }
+            guard let bytes = try? JSONEncoder.lookout().encode(list) else { return }
+            try? AtomicFile.write(bytes, to: path(dataFolder: dataFolder), mode: 0o600, durable: false)
+        }
     }
+
+    private static let saving = Mutex(())
 }

@@ -1,11 +1,12 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import LookoutCore
 import Logging
+import LookoutCore
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Delivers the outbox inside `lookout serve`: one task per channel, each running a round
 /// when something is queued for it and every `interval` (for retries that came due), so a
@@ -23,6 +24,7 @@ struct DeliveryService: Service {
             try? await gracefulShutdown()
             return
         }
+        logger.info("delivering notices via \(channels.map(\.id).joined(separator: ", "))")
         outbox.sweepUnknown(channels: channels)
         let streams = channels.map { outbox.wakeups(for: $0.id) }
         await cancelWhenGracefulShutdown {

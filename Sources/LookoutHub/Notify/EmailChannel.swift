@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import LookoutCore
 import Logging
+import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Sends notices as plain-text email through ``SMTPClient``.
 public struct EmailChannel: NotificationChannel {
@@ -33,7 +34,8 @@ public struct EmailChannel: NotificationChannel {
         do {
             try await client.send(message, messageID: Self.messageID(deliveryID: deliveryID, from: from))
         } catch {
-            throw DeliveryError("email via \(settings.smtpHost):\(settings.port): \(error)", permanent: Self.isPermanent(error))
+            throw DeliveryError(
+                "email via \(settings.smtpHost):\(settings.port): \(error)", permanent: Self.isPermanent(error))
         }
     }
 
@@ -82,7 +84,8 @@ extension MonitoringConfig {
                         + "e.g. \"lookout@example.com\"")
             }
             channels.append(
-                EmailChannel(settings: email, credentials: credentials, publicURL: publicURL, from: from, logger: logger))
+                EmailChannel(
+                    settings: email, credentials: credentials, publicURL: publicURL, from: from, logger: logger))
         }
         for webhook in notifications.webhooks {
             channels.append(WebhookChannel(webhook: webhook, publicURL: publicURL))

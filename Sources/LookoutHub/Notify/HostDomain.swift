@@ -1,10 +1,10 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// This machine's fully qualified name, for the default `From` (`lookout@<fqdn>`): relays
@@ -18,7 +18,9 @@ enum HostDomain {
         hostName: String = ProcessInfo.processInfo.hostName, resolvConf: String = "/etc/resolv.conf"
     ) -> String? {
         let short = hostName.split(separator: ".").first.map(String.init) ?? hostName
-        for candidate in [hostName, canonicalName(of: hostName), domain(resolvConf: resolvConf).map { "\(short).\($0)" }] {
+        for candidate in [
+            hostName, canonicalName(of: hostName), domain(resolvConf: resolvConf).map { "\(short).\($0)" },
+        ] {
             if let candidate, usable(candidate) { return candidate.lowercased() }
         }
         return nil

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AsyncHTTPClient
 import NIOCore
 import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One short reason for a failed connection, from the errors NIO and AsyncHTTPClient throw
 /// (which otherwise list every attempt, or read "connection reset (error set): Connection

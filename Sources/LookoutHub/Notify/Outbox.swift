@@ -1,14 +1,15 @@
+import Logging
+import LookoutCore
+import Synchronization
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import LookoutCore
-import Logging
-import Synchronization
 
 /// Notices waiting to be delivered, one file per notice and channel in `DATA/outbox/`.
 ///
@@ -98,7 +99,11 @@ public final class Outbox: Sendable {
         for notice in notices {
             for channel in channels {
                 let key = Self.key(notice, channel: channel.id)
-                entries.append((key.fileName, Entry(channel: channel.id, notice: notice, nextAttempt: now, deliveryID: key.deliveryID)))
+                entries.append(
+                    (
+                        key.fileName,
+                        Entry(channel: channel.id, notice: notice, nextAttempt: now, deliveryID: key.deliveryID)
+                    ))
             }
         }
         var failure: FileError?
@@ -114,8 +119,10 @@ public final class Outbox: Sendable {
         let inMemory = state.withLock { $0.memory.count }
         if let failure {
             logger.error(
-                .init(stringLiteral: "outbox: cannot write (\(failure)); \(inMemory) notice(s) kept in memory, delivered from there, "
-                    + "and written out when the disk works again (a restart before that loses them)"))
+                .init(
+                    stringLiteral:
+                        "outbox: cannot write (\(failure)); \(inMemory) notice(s) kept in memory, delivered from there, "
+                        + "and written out when the disk works again (a restart before that loses them)"))
         }
         wake(channels.map(\.id))
         return inMemory
@@ -185,6 +192,9 @@ public final class Outbox: Sendable {
         let id = channel.id
         guard state.withLock({ $0.busy.insert(id).inserted }) else { return Report() }
         defer { state.withLock { _ = $0.busy.remove(id) } }
+        // The folder first: a round that found none would run unlocked, and another process
+        // could queue (and deliver) in it meanwhile.
+        try? AtomicFile.makeDirectories(folder, mode: 0o700)
         let lock = FileLock(path: "\(folder)/.\(ChannelID.hash(id, digits: 8)).lock")
         switch await lock.ifFree({ await round(channel, now: now) }) {
         case .ran(let report): return report
@@ -249,8 +259,10 @@ public final class Outbox: Sendable {
         entry.permanent = error.permanent
         if error.permanent && entry.attempts >= Self.maxPermanentAttempts {
             logger.error(
-                .init(stringLiteral: "giving up on the \(entry.notice.kind.rawValue) notice for \(entry.notice.alert.id) via \(entry.channel) "
-                    + "after \(entry.attempts) refusals: \(error.message); kept in \(folder)/failed/\(name)"))
+                .init(
+                    stringLiteral:
+                        "giving up on the \(entry.notice.kind.rawValue) notice for \(entry.notice.alert.id) via \(entry.channel) "
+                        + "after \(entry.attempts) refusals: \(error.message); kept in \(folder)/failed/\(name)"))
             do {
                 try AtomicFile.makeDirectories("\(folder)/failed", mode: 0o700)
                 try AtomicFile.write(JSONEncoder.lookout().encode(entry), to: "\(folder)/failed/\(name)", mode: 0o600)
@@ -263,8 +275,10 @@ public final class Outbox: Sendable {
         let backoff = min(3600, 30 * pow(2, Double(entry.attempts - 1)))
         entry.nextAttempt = now.addingTimeInterval(backoff)
         logger.warning(
-            .init(stringLiteral: "could not send via \(entry.channel) (attempt \(entry.attempts)\(error.permanent ? ", refused" : "")): "
-                + "\(error.message); retrying in \(Int(backoff)) s"))
+            .init(
+                stringLiteral:
+                    "could not send via \(entry.channel) (attempt \(entry.attempts)\(error.permanent ? ", refused" : "")): "
+                    + "\(error.message); retrying in \(Int(backoff)) s"))
         do {
             try write(entry, name: name)
             state.withLock { _ = $0.memory.removeValue(forKey: name) }
@@ -293,8 +307,10 @@ public final class Outbox: Sendable {
         entries.removeAll { dropped.contains($0.0) }
         for alert in alerts {
             logger.notice(
-                .init(stringLiteral: "\(alert.id) resolved while its opened notice still waited for \(channel): dropped both there; "
-                    + "the alert history records it"))
+                .init(
+                    stringLiteral:
+                        "\(alert.id) resolved while its opened notice still waited for \(channel): dropped both there; "
+                        + "the alert history records it"))
             await undelivered(alert, channel)
         }
         return dropped.count

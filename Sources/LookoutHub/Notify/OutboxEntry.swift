@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension Outbox {
     /// One notice for one channel, as `DATA/outbox/<name>.json` holds it.
@@ -43,10 +44,12 @@ extension Outbox {
             channel = try c.decode(String.self, forKey: .channel)
             notice = try c.decode(Notice.self, forKey: .notice)
             attempts = try c.decode(Int.self, forKey: .attempts)
-            nextAttempt = Timestamp.parse(try c.decode(String.self, forKey: .nextAttempt)) ?? Date(timeIntervalSince1970: 0)
+            nextAttempt =
+                Timestamp.parse(try c.decode(String.self, forKey: .nextAttempt)) ?? Date(timeIntervalSince1970: 0)
             lastError = try c.decodeIfPresent(String.self, forKey: .lastError)
             // Entries queued by an earlier version have none: one is made from the notice.
-            deliveryID = try c.decodeIfPresent(String.self, forKey: .deliveryID)
+            deliveryID =
+                try c.decodeIfPresent(String.self, forKey: .deliveryID)
                 ?? Outbox.key(notice, channel: channel).deliveryID
             permanent = try c.decodeIfPresent(Bool.self, forKey: .permanent) ?? false
         }
@@ -76,10 +79,13 @@ extension Outbox {
         let since = String(Int64((notice.alert.since.timeIntervalSince1970 * 1000).rounded()))
         let whole = ChannelID.hash([notice.alert.id, notice.kind.rawValue, since, channel].joined(separator: "\u{0}"))
         let readable = String(
-            String.UnicodeScalarView(notice.alert.id.unicodeScalars.map { c in
-                ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "." || c == "-"
-                    ? c : "_"
-            }).prefix(80))
+            String.UnicodeScalarView(
+                notice.alert.id.unicodeScalars.map { c in
+                    ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "."
+                        || c == "-"
+                        ? c : "_"
+                }
+            ).prefix(80))
         return Key(
             fileName: "\(channelPrefix(channel))\(readable)-\(notice.kind.rawValue)-\(whole).json",
             deliveryID: "lookout.\(whole).\(since)")

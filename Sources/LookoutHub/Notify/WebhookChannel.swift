@@ -1,13 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import AsyncHTTPClient
 import LookoutCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Posts notices to a webhook in the shape its service accepts:
 /// - `generic`: `{"event": "opened", "subject": …, "text": …, "alert": {…}}`
@@ -72,6 +73,14 @@ public struct WebhookChannel: NotificationChannel {
         }
         let code = Int(response.status.code)
         guard (200..<300).contains(code) else {
+            if (300..<400).contains(code) {
+                // Not followed: a POST turned into a GET elsewhere delivers nothing, and a
+                // redirect may point anywhere (an address inside the network).
+                let location = response.headers.first(name: "Location").map { " to \(Self.headerSafe($0))" } ?? ""
+                throw DeliveryError(
+                    "\(id): HTTP \(code) redirect\(location), not followed: set the webhook's url to its target",
+                    permanent: true)
+            }
             let body = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
             let reply = String(body.prefix(200).map { $0.isNewline ? " " : $0 })
             throw DeliveryError("\(id): HTTP \(code) \(reply)", permanent: Self.isPermanent(status: code))
@@ -80,17 +89,25 @@ public struct WebhookChannel: NotificationChannel {
 
     /// A 4xx says the request itself is wrong (a deleted webhook answers 404, a revoked
     /// token 401 or 403) and will be refused again; 408 and 429 ask to come back later.
+    /// (A redirect is refused for good too, above.)
     static func isPermanent(status: Int) -> Bool {
         (400..<500).contains(status) && status != 408 && status != 429
     }
 
     /// The headers and body for `kind`.
-    static func payload(_ kind: Webhook.Kind, notice: Notice, publicURL: String?) -> (headers: [(String, String)], body: [UInt8]) {
+    static func payload(_ kind: Webhook.Kind, notice: Notice, publicURL: String?) -> (
+        headers: [(String, String)], body: [UInt8]
+    ) {
         let text = notice.body(publicURL: publicURL)
         let json = [("Content-Type", "application/json")]
         switch kind {
         case .generic:
-            return (json, Self.json(GenericPayload(event: notice.kind.rawValue, subject: notice.subject, text: text, alert: notice.alert)))
+            return (
+                json,
+                Self.json(
+                    GenericPayload(
+                        event: notice.kind.rawValue, subject: notice.subject, text: text, alert: notice.alert))
+            )
         case .ntfy:
             let priority = notice.kind == .resolved ? "2" : notice.alert.severity == .critical ? "5" : "3"
             let headers = [

@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import GRDB
 import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension HistoryStore {
     /// Keeps alerts that cleared. Idempotent on (id, since): a pass that is retried after a
@@ -39,8 +40,10 @@ extension HistoryStore {
         }
         try db.execute(
             sql: "INSERT OR REPLACE INTO alert_history (id, vm_id, since, resolved_at, alert) VALUES (?, ?, ?, ?, ?)",
-            arguments: [alert.id, alert.vmID.rawValue, since, seconds(alert.resolvedAt ?? alert.since),
-                        try JSONEncoder.lookout().encode(alert)])
+            arguments: [
+                alert.id, alert.vmID.rawValue, since, seconds(alert.resolvedAt ?? alert.since),
+                try JSONEncoder.lookout().encode(alert),
+            ])
     }
 
     /// The most recently resolved alerts, newest first; `from`/`to` bound `resolved_at`.
@@ -50,7 +53,8 @@ extension HistoryStore {
         let blobs = try await read("reading the alert history") { db in
             try Data.fetchAll(
                 db,
-                sql: "SELECT alert FROM alert_history WHERE resolved_at >= ? AND resolved_at < ? ORDER BY resolved_at DESC LIMIT ?",
+                sql:
+                    "SELECT alert FROM alert_history WHERE resolved_at >= ? AND resolved_at < ? ORDER BY resolved_at DESC LIMIT ?",
                 arguments: [lower, upper, limit])
         }
         return blobs.compactMap { try? JSONDecoder().decode(Alert.self, from: $0) }
