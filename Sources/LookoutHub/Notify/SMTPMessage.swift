@@ -78,7 +78,7 @@ public struct EmailMessage: Sendable, Equatable {
 
     /// Control characters (CR, LF, TAB ...) become spaces so no value can add a header.
     static func headerSafe(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+        text.replacingControlCharacters()
     }
 
     /// `To: a, b` on one line when it fits in 78 columns, else one address per folded line.

@@ -82,7 +82,7 @@ public struct WebhookChannel: NotificationChannel {
                     permanent: true)
             }
             let body = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
-            let reply = String(body.prefix(200).map { $0.isNewline ? " " : $0 })
+            let reply = String(body.prefix(200)).replacingControlCharacters()
             throw DeliveryError("\(id): HTTP \(code) \(reply)", permanent: Self.isPermanent(status: code))
         }
     }
@@ -147,8 +147,9 @@ public struct WebhookChannel: NotificationChannel {
         (try? Array(JSONEncoder.lookout().encode(value))) ?? Array("{}".utf8)
     }
 
-    /// Header values may not carry line breaks; ntfy reads UTF-8 titles.
+    /// Header values may not carry line breaks (nor any control character, judged per
+    /// scalar: `"\r\n"` is one `Character`); ntfy reads UTF-8 titles.
     static func headerSafe(_ text: String) -> String {
-        String(text.map { $0.isNewline ? " " : $0 }.prefix(250))
+        String(text.replacingControlCharacters().prefix(250))
     }
 }
