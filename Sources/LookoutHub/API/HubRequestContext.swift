@@ -12,14 +12,14 @@ public struct HubRequestContext: RequestContext {
     public init(source: Source) {
         self.coreContext = .init(source: source)
     }
-}
 
-/// Who may push a document, as the ingest middleware decided.
-enum IngestCaller: Sendable, Equatable {
-    /// No token is configured: ingest is open (loopback, or `--insecure-listen`).
-    case open
-    /// The main token: any VM's documents.
-    case main
-    /// A per-VM token: only documents whose `vm_id` is this one.
-    case vm(VMID)
+    /// Who may push a document, as the ingest middleware decided.
+    enum IngestCaller: Sendable, Equatable {
+        /// No token is configured: ingest is open (loopback, or `--insecure-listen`).
+        case open
+        /// The main token: any VM's documents.
+        case main
+        /// A per-VM token: only documents whose `vm_id` is this one.
+        case vm(VMID)
+    }
 }
