@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Hummingbird
+import LookoutCore
 import Logging
 import NIOCore
 
@@ -44,19 +50,10 @@ extension Response {
         json(ByteBuffer(string: text), status: status)
     }
 
+    /// `{"error": message}`, escaped by the one JSON writer every answer uses.
     static func jsonError(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
-        var escaped = ""
-        for scalar in message.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where scalar.value < 0x20: escaped += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return json(ByteBuffer(string: #"{"error":""# + escaped + #""}"#), status: status, headers: headers)
+        // Encoding a dictionary of one string cannot fail.
+        let body = (try? JSONEncoder.lookout().encode(["error": message])) ?? Data(#"{"error":"Internal error"}"#.utf8)
+        return json(ByteBuffer(bytes: body), status: status, headers: headers)
     }
 }
