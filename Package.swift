@@ -39,7 +39,7 @@ let package = Package(
             name: "LookoutCollector",
             dependencies: [
                 "LookoutCore",
-                .product(name: "Logging", package: "swift-log")
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

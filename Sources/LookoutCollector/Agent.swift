@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import LookoutCore
 import Logging
+import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One agent: collects samples and sends each where the settings say (data folder,
 /// stdout, hub), keeping CPU counters between runs in the state file.

@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The agent's JSON config file (`--config`): service checks and anything an operator
 /// would rather keep in a file than on a cron line. Every key is optional; command-line
@@ -72,7 +73,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         caFile = try c.decodeIfPresent(String.self, forKey: .caFile)
         if caFile?.isEmpty == true {
             throw DecodingError.dataCorruptedError(
-                forKey: .caFile, in: c, debugDescription: "\"\" is empty; leave the key out to trust only the system's CAs")
+                forKey: .caFile, in: c,
+                debugDescription: "\"\" is empty; leave the key out to trust only the system's CAs")
         }
     }
 

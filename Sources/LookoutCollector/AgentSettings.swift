@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LookoutCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The agent's options as given on the command line, before defaults are applied.
 public struct AgentOptions: Sendable {
@@ -61,7 +62,8 @@ public struct AgentSettings: Sendable {
     public static func resolve(
         _ options: AgentOptions, environment: [String: String], hostName: String = AgentSettings.hostName()
     ) throws(CollectorError) -> AgentSettings {
-        let config = try options.configPath.map { path throws(CollectorError) in try AgentConfiguration.load(path: path) }
+        let config =
+            try options.configPath.map { path throws(CollectorError) in try AgentConfiguration.load(path: path) }
             ?? AgentConfiguration()
 
         let idText: String

@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import LookoutCore
 import Logging
+import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Takes one sample of a machine: system figures, containers and service checks,
 /// gathered concurrently into one ``MetricsDocument``.

@@ -1,5 +1,5 @@
-import LookoutCore
 import Logging
+import LookoutCore
 
 /// The one sampling loop of a long-running agent: `lookout-agent run` and the hub's own
 /// local agent both run it, each with its own idea of where a document goes.

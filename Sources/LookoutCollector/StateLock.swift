@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LookoutCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An exclusive `flock` on `<state file>.lock`, held by `collect` from reading the state
 /// file to saving it, so two overlapping cron runs never interleave: one would otherwise

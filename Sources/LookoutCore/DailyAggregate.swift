@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The maths of `DATA/history/YYYY-MM-DD.json` (DESIGN §3), kept free of I/O so it can be
@@ -113,8 +113,10 @@ public enum DailyAggregate {
         public var system: [SystemSample]
         public var services: [ServiceSample]
         public var containers: [ContainerSample]
-        public init(vmID: String, system: [SystemSample], services: [ServiceSample] = [],
-                    containers: [ContainerSample] = []) {
+        public init(
+            vmID: String, system: [SystemSample], services: [ServiceSample] = [],
+            containers: [ContainerSample] = []
+        ) {
             self.vmID = vmID
             self.system = system
             self.services = services
@@ -208,8 +210,9 @@ public enum DailyAggregate {
             total[severity, default: 0] += 1
             let vm = alert.vmID.rawValue
             if result[vm] == nil {
-                result[vm] = VMDay(metrics: [:], samples: 0, minutesWithData: 0, services: [:], containers: [:],
-                                   alertsOpened: [:])
+                result[vm] = VMDay(
+                    metrics: [:], samples: 0, minutesWithData: 0, services: [:], containers: [:],
+                    alertsOpened: [:])
             }
             result[vm]?.alertsOpened[severity, default: 0] += 1
         }

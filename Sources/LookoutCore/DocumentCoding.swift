@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A document that cannot be accepted, with the field path that is wrong.
@@ -27,7 +27,8 @@ extension MetricsDocument {
     /// Decodes and validates a document; every failure names the field.
     public static func decode(_ data: some DataProtocol) throws(DocumentError) -> MetricsDocument {
         guard data.count <= maxEncodedSize else {
-            throw DocumentError(path: "", reason: "document is \(data.count) bytes, more than the \(maxEncodedSize) allowed")
+            throw DocumentError(
+                path: "", reason: "document is \(data.count) bytes, more than the \(maxEncodedSize) allowed")
         }
         let document: MetricsDocument
         do {
@@ -128,7 +129,8 @@ extension JSONEncoder {
     /// The encoder every Lookout file and API answer uses.
     public static func lookout(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 }
@@ -156,7 +158,8 @@ extension DocumentError {
         case .keyNotFound(let key, let context):
             self.init(path: path(context.codingPath + [key]), reason: "missing")
         case .dataCorrupted(let context):
-            let reason = context.debugDescription.contains("JSON") || context.codingPath.isEmpty
+            let reason =
+                context.debugDescription.contains("JSON") || context.codingPath.isEmpty
                 ? "not valid JSON (\(context.underlyingError.map { "\($0)" } ?? context.debugDescription))"
                 : context.debugDescription
             self.init(path: path(context.codingPath), reason: reason)

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The hub's configuration file (DESIGN §5).
@@ -101,11 +101,13 @@ public struct Threshold: Codable, Sendable, Equatable {
                 forKey: .sustainedSamples, in: c, debugDescription: "\(sustainedSamples) is not between 1 and 1000")
         }
         guard warning.isFinite, warning >= 0 else {
-            throw DecodingError.dataCorruptedError(forKey: .warning, in: c, debugDescription: "\(warning) must be 0 or more")
+            throw DecodingError.dataCorruptedError(
+                forKey: .warning, in: c, debugDescription: "\(warning) must be 0 or more")
         }
         guard critical.isFinite, critical >= warning else {
             throw DecodingError.dataCorruptedError(
-                forKey: .critical, in: c, debugDescription: "\(critical) must be at least the warning threshold \(warning)")
+                forKey: .critical, in: c,
+                debugDescription: "\(critical) must be at least the warning threshold \(warning)")
         }
     }
 
@@ -255,14 +257,16 @@ extension MonitoringConfig: Decodable {
                 overrides[try VMID(validating: key)] = value
             } catch {
                 throw DecodingError.dataCorrupted(
-                    .init(codingPath: c.codingPath + [CodingKeys.overrides, AnyCodingKey(stringValue: key)],
-                          debugDescription: error.description))
+                    .init(
+                        codingPath: c.codingPath + [CodingKeys.overrides, AnyCodingKey(stringValue: key)],
+                        debugDescription: error.description))
             }
         }
         staleAfterMinutes = try c.decodeIfPresent(Int.self, forKey: .staleAfterMinutes) ?? 15
         guard (1...10_080).contains(staleAfterMinutes) else {
             throw DecodingError.dataCorruptedError(
-                forKey: .staleAfterMinutes, in: c, debugDescription: "\(staleAfterMinutes) is not between 1 and 10080 minutes")
+                forKey: .staleAfterMinutes, in: c,
+                debugDescription: "\(staleAfterMinutes) is not between 1 and 10080 minutes")
         }
         notifications = try c.decodeIfPresent(Notifications.self, forKey: .notifications) ?? Notifications()
         publicURL = try c.decodeIfPresent(String.self, forKey: .publicURL)
@@ -289,14 +293,16 @@ extension Notifications: Decodable {
             guard let first = webhooks[..<index].firstIndex(where: { $0.sameTarget(as: webhook) }) else { continue }
             let path: [any CodingKey] = [CodingKeys.webhooks, AnyCodingKey(intValue: index), Webhook.CodingKeys.url]
             throw DecodingError.dataCorrupted(
-                .init(codingPath: c.codingPath + path,
-                      debugDescription: "the same target as notifications.webhooks[\(first)]; "
+                .init(
+                    codingPath: c.codingPath + path,
+                    debugDescription: "the same target as notifications.webhooks[\(first)]; "
                         + "every notice would go there twice: remove one of the two entries"))
         }
         cooldownMinutes = try c.decodeIfPresent(Int.self, forKey: .cooldownMinutes) ?? 30
         guard (0...10_080).contains(cooldownMinutes) else {
             throw DecodingError.dataCorruptedError(
-                forKey: .cooldownMinutes, in: c, debugDescription: "\(cooldownMinutes) is not between 0 and 10080 minutes")
+                forKey: .cooldownMinutes, in: c,
+                debugDescription: "\(cooldownMinutes) is not between 0 and 10080 minutes")
         }
     }
 }
@@ -314,7 +320,8 @@ extension EmailSettings: Decodable {
         smtpHost = try c.decodeIfPresent(String.self, forKey: .smtpHost) ?? ""
         smtpPort = try c.decodeIfPresent(Int.self, forKey: .smtpPort)
         if let port = smtpPort, !(1...65_535).contains(port) {
-            throw DecodingError.dataCorruptedError(forKey: .smtpPort, in: c, debugDescription: "\(port) is not a port (1-65535)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .smtpPort, in: c, debugDescription: "\(port) is not a port (1-65535)")
         }
         let securityText = try c.decodeIfPresent(String.self, forKey: .security) ?? "starttls"
         guard let parsed = Security(rawValue: securityText) else {
@@ -326,20 +333,24 @@ extension EmailSettings: Decodable {
         recipients = try c.decodeIfPresent([String].self, forKey: .recipients) ?? []
         for (index, address) in recipients.enumerated() where !EmailSettings.looksLikeAddress(address) {
             throw DecodingError.dataCorrupted(
-                .init(codingPath: c.codingPath + [CodingKeys.recipients, AnyCodingKey(intValue: index)],
-                      debugDescription: "\"\(address.prefix(200))\" is not an email address"))
+                .init(
+                    codingPath: c.codingPath + [CodingKeys.recipients, AnyCodingKey(intValue: index)],
+                    debugDescription: "\"\(address.prefix(200))\" is not an email address"))
         }
         if let from, !EmailSettings.looksLikeAddress(from) {
-            throw DecodingError.dataCorruptedError(forKey: .from, in: c, debugDescription: "\"\(from.prefix(200))\" is not an email address")
+            throw DecodingError.dataCorruptedError(
+                forKey: .from, in: c, debugDescription: "\"\(from.prefix(200))\" is not an email address")
         }
         caFile = try c.decodeIfPresent(String.self, forKey: .caFile)
         credentialsFile = try c.decodeIfPresent(String.self, forKey: .credentialsFile)
         if enabled {
             guard !smtpHost.isEmpty else {
-                throw DecodingError.dataCorruptedError(forKey: .smtpHost, in: c, debugDescription: "is empty but email is enabled")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .smtpHost, in: c, debugDescription: "is empty but email is enabled")
             }
             guard !recipients.isEmpty else {
-                throw DecodingError.dataCorruptedError(forKey: .recipients, in: c, debugDescription: "is empty but email is enabled")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .recipients, in: c, debugDescription: "is empty but email is enabled")
             }
         }
     }
@@ -400,11 +411,13 @@ extension Retention {
         rawDays = try c.decodeIfPresent(Int.self, forKey: .rawDays) ?? 14
         hourlyDays = try c.decodeIfPresent(Int.self, forKey: .hourlyDays) ?? 365
         guard (1...3650).contains(rawDays) else {
-            throw DecodingError.dataCorruptedError(forKey: .rawDays, in: c, debugDescription: "\(rawDays) is not between 1 and 3650 days")
+            throw DecodingError.dataCorruptedError(
+                forKey: .rawDays, in: c, debugDescription: "\(rawDays) is not between 1 and 3650 days")
         }
         guard (rawDays...36_500).contains(hourlyDays) else {
             throw DecodingError.dataCorruptedError(
-                forKey: .hourlyDays, in: c, debugDescription: "\(hourlyDays) must be at least raw_days (\(rawDays)) and at most 36500")
+                forKey: .hourlyDays, in: c,
+                debugDescription: "\(hourlyDays) must be at least raw_days (\(rawDays)) and at most 36500")
         }
         forgetAfterDays = try c.decodeIfPresent(Int.self, forKey: .forgetAfterDays)
         if let days = forgetAfterDays, !(1...3650).contains(days) {

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The document's timestamp format: `YYYY-MM-DDTHH:MM:SSZ`, always UTC.

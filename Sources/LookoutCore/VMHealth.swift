@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// How one VM is doing right now, judged from its latest document: the figure an operator
@@ -74,37 +74,44 @@ public struct VMHealth: Codable, Sendable, Equatable {
             let severity = threshold.severity(of: value)
             guard severity != .ok else { return }
             let limit = severity == .critical ? threshold.critical : threshold.warning
-            problems.append(Problem(
-                kind: kind, subject: kind, severity: severity, value: value, threshold: limit,
-                message: "\(label) \(format(value))\(unit), \(severity.rawValue) at \(format(limit))\(unit)"))
+            problems.append(
+                Problem(
+                    kind: kind, subject: kind, severity: severity, value: value, threshold: limit,
+                    message: "\(label) \(format(value))\(unit), \(severity.rawValue) at \(format(limit))\(unit)"))
         }
         check("cpu", system.cpu.percent, thresholds.cpu, unit: "%", label: "CPU")
         check("memory", system.memory.percent, thresholds.memory, unit: "%", label: "memory")
         check("disk", system.disk.percent, thresholds.disk, unit: "%", label: "disk")
         check("load", system.load.five, thresholds.load, unit: "", label: "load (5 min)")
         for service in document.services where !service.healthy {
-            problems.append(Problem(
-                kind: "service", subject: service.id, severity: .critical, value: nil, threshold: nil,
-                message: "service \(service.id) is unhealthy" + (service.error.map { ": \($0)" } ?? "")))
+            problems.append(
+                Problem(
+                    kind: "service", subject: service.id, severity: .critical, value: nil, threshold: nil,
+                    message: "service \(service.id) is unhealthy" + (service.error.map { ": \($0)" } ?? "")))
         }
         for container in document.containers where container.status != "running" {
-            let severity: Severity = container.status == "restarting" || container.status == "dead" ? .critical : .warning
-            problems.append(Problem(
-                kind: "container", subject: container.name, severity: severity, value: nil, threshold: nil,
-                message: "container \(container.name) is \(container.status)"))
+            let severity: Severity =
+                container.status == "restarting" || container.status == "dead" ? .critical : .warning
+            problems.append(
+                Problem(
+                    kind: "container", subject: container.name, severity: severity, value: nil, threshold: nil,
+                    message: "container \(container.name) is \(container.status)"))
         }
         let age = max(0, Int(now.timeIntervalSince(document.timestamp)))
         let staleAfter = staleAfter(document, config: config)
-        var status: Status = switch problems.map(\.severity).max() ?? .ok {
-        case .ok: .ok
-        case .warning: .warning
-        case .critical: .critical
-        }
+        var status: Status =
+            switch problems.map(\.severity).max() ?? .ok {
+            case .ok: .ok
+            case .warning: .warning
+            case .critical: .critical
+            }
         if age > staleAfter {
             status = .stale
-            problems.insert(Problem(
-                kind: "stale", subject: "stale", severity: .critical, value: Double(age), threshold: Double(staleAfter),
-                message: "no report for \(UptimeMetrics.humanize(seconds: Double(age)))"), at: 0)
+            problems.insert(
+                Problem(
+                    kind: "stale", subject: "stale", severity: .critical, value: Double(age),
+                    threshold: Double(staleAfter),
+                    message: "no report for \(UptimeMetrics.humanize(seconds: Double(age)))"), at: 0)
         }
         return VMHealth(
             vmID: document.vmID, status: status, lastSeen: document.timestamp, ageSeconds: age,
@@ -116,7 +123,9 @@ public struct VMHealth: Codable, Sendable, Equatable {
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 
-    public init(vmID: VMID, status: Status, lastSeen: Date, ageSeconds: Int, staleAfterSeconds: Int, problems: [Problem]) {
+    public init(
+        vmID: VMID, status: Status, lastSeen: Date, ageSeconds: Int, staleAfterSeconds: Int, problems: [Problem]
+    ) {
         self.vmID = vmID
         self.status = status
         self.lastSeen = lastSeen

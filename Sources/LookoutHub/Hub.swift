@@ -1,14 +1,15 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Hummingbird
 import HummingbirdCore
-import LookoutCore
 import Logging
+import LookoutCore
 import NIOCore
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Everything `lookout serve` runs, wired together: the history store, the fleet in
 /// memory, the folder watcher, retention and the HTTP server.
@@ -163,13 +164,16 @@ public struct Hub: Sendable {
     /// The HTTP server plus the background services, ready for `runService()`.
     public func application(extraServices: [any Service] = []) -> some ApplicationProtocol {
         let watcher = folderWatcher()
-        let retention = RetentionService(store: ingestor.store, retention: settings.config.retention, logger: logger, now: now)
+        let retention = RetentionService(
+            store: ingestor.store, retention: settings.config.retention, logger: logger, now: now)
         var services: [any Service] = [watcher, retention]
         if let interval = settings.alertInterval {
-            services.append(AlertService(pass: pass, fleet: ingestor.fleet, interval: interval, logger: logger, now: now))
+            services.append(
+                AlertService(pass: pass, fleet: ingestor.fleet, interval: interval, logger: logger, now: now))
             if !pass.channels.isEmpty {
-                services.append(DeliveryService(
-                    outbox: pass.outbox, channels: pass.channels, interval: .seconds(15), logger: logger, now: now))
+                services.append(
+                    DeliveryService(
+                        outbox: pass.outbox, channels: pass.channels, interval: .seconds(15), logger: logger, now: now))
             }
         }
         let logger = logger

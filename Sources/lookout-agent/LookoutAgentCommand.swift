@@ -1,15 +1,16 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import ArgumentParser
+import Logging
 import LookoutCollector
 import LookoutCore
-import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -33,25 +34,32 @@ struct LookoutAgentCommand: AsyncParsableCommand {
 }
 
 struct SharedOptions: ParsableArguments {
-    @Option(name: .customLong("vm-id"), help: "This VM's id, [A-Za-z0-9._-]{1,64}. Default: $VM_ID, else the host name.")
+    @Option(
+        name: .customLong("vm-id"), help: "This VM's id, [A-Za-z0-9._-]{1,64}. Default: $VM_ID, else the host name.")
     var vmID: String?
 
     @Option(help: ArgumentHelp("Root of the proc file system to read.", valueName: "dir"))
     var procfs: String = "/proc"
 
-    @Option(name: .customLong("disk-path"), help: ArgumentHelp("Mount point whose disk use is reported (default: /).", valueName: "path"))
+    @Option(
+        name: .customLong("disk-path"),
+        help: ArgumentHelp("Mount point whose disk use is reported (default: /).", valueName: "path"))
     var diskPath: String?
 
-    @Option(help: ArgumentHelp(
-        "File keeping the previous CPU counters, so each run reports the average since the last one. "
-            + "Default: /var/lib/lookout-agent/state.json as root, else ~/.local/state/lookout-agent/state.json.",
-        valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "File keeping the previous CPU counters, so each run reports the average since the last one. "
+                + "Default: /var/lib/lookout-agent/state.json as root, else ~/.local/state/lookout-agent/state.json.",
+            valueName: "file"))
     var state: String?
 
-    @Option(help: ArgumentHelp("Agent config file (JSON): service checks, docker socket, push target.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp("Agent config file (JSON): service checks, docker socket, push target.", valueName: "file"))
     var config: String?
 
-    @Option(name: .customLong("docker-socket"), help: ArgumentHelp("Docker Engine API socket (default: /var/run/docker.sock).", valueName: "path"))
+    @Option(
+        name: .customLong("docker-socket"),
+        help: ArgumentHelp("Docker Engine API socket (default: /var/run/docker.sock).", valueName: "path"))
     var dockerSocket: String?
 
     @Option(help: ArgumentHelp("Write the document atomically to DIR/<vm_id>/metrics.json.", valueName: "dir"))
@@ -60,10 +68,16 @@ struct SharedOptions: ParsableArguments {
     @Flag(help: "Print the document to standard output (the default when no --data or --push is given).")
     var stdout = false
 
-    @Option(help: ArgumentHelp("POST the document to this hub ingest URL; undelivered documents are spooled and resent.", valueName: "url"))
+    @Option(
+        help: ArgumentHelp(
+            "POST the document to this hub ingest URL; undelivered documents are spooled and resent.", valueName: "url")
+    )
     var push: String?
 
-    @Option(help: ArgumentHelp("Bearer token for --push. Default: $LOOKOUT_TOKEN, else push.token_file in the config.", valueName: "token"))
+    @Option(
+        help: ArgumentHelp(
+            "Bearer token for --push. Default: $LOOKOUT_TOKEN, else push.token_file in the config.", valueName: "token")
+    )
     var token: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -124,7 +138,9 @@ struct Collect: AsyncParsableCommand {
 
     @OptionGroup var options: SharedOptions
 
-    @Option(help: ArgumentHelp("How often cron runs this, in seconds; the hub calls the VM stale after 3 × this.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "How often cron runs this, in seconds; the hub calls the VM stale after 3 × this.", valueName: "seconds"))
     var interval: Int?
 
     @Option(

@@ -1,12 +1,13 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import ArgumentParser
+import Logging
 import LookoutCore
 import LookoutHub
-import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Aggregate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,15 +1,16 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import ArgumentParser
+import Logging
 import LookoutCore
 import LookoutHub
-import Logging
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
@@ -80,20 +81,28 @@ enum HubCommandSupport {
     static func describe(_ config: MonitoringConfig, tokens: APITokens, path: String?) -> String {
         let t = config.thresholds
         var lines = ["config \(path ?? "(none: defaults)") is valid"]
-        lines.append("thresholds (warning/critical): cpu \(t.cpu.warning)/\(t.cpu.critical), memory \(t.memory.warning)/\(t.memory.critical), disk \(t.disk.warning)/\(t.disk.critical), load \(t.load.warning)/\(t.load.critical)")
+        lines.append(
+            "thresholds (warning/critical): cpu \(t.cpu.warning)/\(t.cpu.critical), memory \(t.memory.warning)/\(t.memory.critical), disk \(t.disk.warning)/\(t.disk.critical), load \(t.load.warning)/\(t.load.critical)"
+        )
         if !config.overrides.isEmpty {
             lines.append("overrides for: \(config.overrides.keys.sorted().map(\.rawValue).joined(separator: ", "))")
         }
         lines.append("stale after: \(config.staleAfterMinutes) min (or 3 × a VM's interval)")
         let email = config.notifications.email
-        lines.append(email.enabled
-            ? "email: \(email.smtpHost):\(email.port) (\(email.security.rawValue)) to \(email.recipients.joined(separator: ", "))"
-            : "email: off")
-        lines.append("webhooks: \(config.notifications.webhooks.count), cooldown \(config.notifications.cooldownMinutes) min")
+        lines.append(
+            email.enabled
+                ? "email: \(email.smtpHost):\(email.port) (\(email.security.rawValue)) to \(email.recipients.joined(separator: ", "))"
+                : "email: off")
+        lines.append(
+            "webhooks: \(config.notifications.webhooks.count), cooldown \(config.notifications.cooldownMinutes) min")
         lines.append("retention: raw \(config.retention.rawDays) days, hourly \(config.retention.hourlyDays) days")
-        lines.append("API token: \(tokens.main == nil ? "none (API open; loopback only)" : "set"); per-VM tokens: \(tokens.perVM.count)")
+        lines.append(
+            "API token: \(tokens.main == nil ? "none (API open; loopback only)" : "set"); per-VM tokens: \(tokens.perVM.count)"
+        )
         if let file = config.tokenFile { lines.append("token_file: \(file) (unless LOOKOUT_TOKEN is set)") }
-        if let file = config.vmTokensFile { lines.append("vm_tokens_file \(file): read, \(tokens.perVM.count) token(s)") }
+        if let file = config.vmTokensFile {
+            lines.append("vm_tokens_file \(file): read, \(tokens.perVM.count) token(s)")
+        }
         if let file = email.credentialsFile { lines.append("credentials_file \(file): read") }
         return lines.joined(separator: "\n")
     }

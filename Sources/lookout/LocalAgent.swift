@@ -1,8 +1,8 @@
 import ArgumentParser
+import Logging
 import LookoutCollector
 import LookoutCore
 import LookoutHub
-import Logging
 import ServiceLifecycle
 
 /// The hub's own agent: samples this machine with the collector's ``SamplingLoop`` (the

@@ -1,23 +1,27 @@
 import ArgumentParser
+import Logging
 import LookoutCollector
 import LookoutCore
 import LookoutHub
-import Logging
 import ServiceLifecycle
 import UnixSignals
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the hub: ingest, history, API, dashboard, and (by default) monitor this machine.")
 
-    @Option(help: ArgumentHelp("Data folder: <vm_id>/metrics.json, alerts.json, history/, lookout.sqlite.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Data folder: <vm_id>/metrics.json, alerts.json, history/, lookout.sqlite.", valueName: "dir"))
     var data = "./lookout-data"
 
-    @Option(help: ArgumentHelp("Config file (JSON, DESIGN §5): a \"monitoring\" object or a file holding one.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Config file (JSON, DESIGN §5): a \"monitoring\" object or a file holding one.", valueName: "file"))
     var config: String?
 
     @Option(help: ArgumentHelp("Address to listen on.", valueName: "host:port"))
@@ -61,20 +65,29 @@ struct Serve: AsyncParsableCommand {
         help: "Validate the config, read every file it names (tokens, SMTP credentials), print a summary, exit.")
     var checkConfig = false
 
-    @Option(name: .customLong("local-interval"), help: ArgumentHelp("Seconds between samples of this machine.", valueName: "seconds"))
+    @Option(
+        name: .customLong("local-interval"),
+        help: ArgumentHelp("Seconds between samples of this machine.", valueName: "seconds"))
     var localInterval = 60
 
-    @Option(name: .customLong("poll-interval"), help: ArgumentHelp("Seconds between scans of the data folder for new documents.", valueName: "seconds"))
+    @Option(
+        name: .customLong("poll-interval"),
+        help: ArgumentHelp("Seconds between scans of the data folder for new documents.", valueName: "seconds"))
     var pollInterval = 5
 
-    @Option(name: .customLong("alert-interval"), help: ArgumentHelp("Seconds between alert passes.", valueName: "seconds"))
+    @Option(
+        name: .customLong("alert-interval"), help: ArgumentHelp("Seconds between alert passes.", valueName: "seconds"))
     var alertInterval = 60
 
-    @Option(name: .customLong("aggregate-at"), 
+    @Option(
+        name: .customLong("aggregate-at"),
         help: ArgumentHelp("UTC time of the daily aggregate.", valueName: "HH:MM"))
     var aggregateAt = "23:55"
 
-    @Option(help: ArgumentHelp("Folder of the dashboard files (default: Public/ beside the binary or in the working folder).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Folder of the dashboard files (default: Public/ beside the binary or in the working folder).",
+            valueName: "dir"))
     var dashboard: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -84,8 +97,11 @@ struct Serve: AsyncParsableCommand {
         let logger = HubCommandSupport.bootstrapLogging(level: logLevel, label: "lookout")
         let environment = HubCommandSupport.environment()
         let (host, port) = try HubCommandSupport.parseListen(listen)
-        guard (1...86_400).contains(localInterval), (1...3600).contains(pollInterval), (1...3600).contains(alertInterval) else {
-            throw ValidationError("--local-interval must be 1-86400, --poll-interval and --alert-interval 1-3600 seconds")
+        guard (1...86_400).contains(localInterval), (1...3600).contains(pollInterval),
+            (1...3600).contains(alertInterval)
+        else {
+            throw ValidationError(
+                "--local-interval must be 1-86400, --poll-interval and --alert-interval 1-3600 seconds")
         }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1-3600 seconds") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
@@ -94,7 +110,9 @@ struct Serve: AsyncParsableCommand {
         let tokens: APITokens
         let channels: [any NotificationChannel]
         do {
-            monitoring = try config.map { path throws(ConfigError) in try MonitoringConfig.load(path: path) } ?? MonitoringConfig()
+            monitoring =
+                try config.map { path throws(ConfigError) in try MonitoringConfig.load(path: path) }
+                ?? MonitoringConfig()
             tokens = try APITokens.load(config: monitoring, environment: environment)
             channels = try monitoring.notificationChannels(
                 environment: environment, hostName: AgentSettings.hostName(), logger: logger)
@@ -113,7 +131,8 @@ struct Serve: AsyncParsableCommand {
         }
         if checkConfig {
             do {  // the notification settings too: credentials, and a `from` when the host has no domain
-                _ = try monitoring.notificationChannels(environment: environment, hostName: AgentSettings.hostName(), logger: logger)
+                _ = try monitoring.notificationChannels(
+                    environment: environment, hostName: AgentSettings.hostName(), logger: logger)
             } catch {
                 logger.critical("\(error)")
                 throw ExitCode(78)
@@ -125,11 +144,13 @@ struct Serve: AsyncParsableCommand {
         let connectionCap = maxConnections ?? DescriptorLimit.defaultMaxConnections(softLimit: descriptors.after)
         if descriptors.after > 0, connectionCap > descriptors.after - 64 {
             logger.warning(
-                "--max-connections \(connectionCap) leaves fewer than 64 of the \(descriptors.after) descriptors for files")
+                "--max-connections \(connectionCap) leaves fewer than 64 of the \(descriptors.after) descriptors for files"
+            )
         }
         let raised = descriptors.after > descriptors.before ? " (raised from \(descriptors.before))" : ""
         logger.info(
-            "descriptor limit \(descriptors.after)\(raised); at most \(connectionCap) HTTP connections, idle timeout \(idleTimeout) s")
+            "descriptor limit \(descriptors.after)\(raised); at most \(connectionCap) HTTP connections, idle timeout \(idleTimeout) s"
+        )
         let settings = Hub.Settings(
             dataFolder: data, config: monitoring, host: host, port: port, tokens: tokens,
             publicFolder: dashboard ?? HubCommandSupport.findDashboard(), pollInterval: .seconds(pollInterval),
@@ -150,14 +171,19 @@ struct Serve: AsyncParsableCommand {
         guard let aggregateMinute = DailyAggregateService.minuteOfDay(aggregateAt) else {
             throw ValidationError("--aggregate-at: \"\(aggregateAt.prefix(40))\" is not HH:MM (00:00-23:59)")
         }
-        services.append(DailyAggregateService(
-            aggregator: DailyAggregator(dataFolder: data, store: hub.ingestor.store), minuteOfDay: aggregateMinute,
-            rawDays: monitoring.retention.rawDays, logger: logger))
+        services.append(
+            DailyAggregateService(
+                aggregator: DailyAggregator(dataFolder: data, store: hub.ingestor.store), minuteOfDay: aggregateMinute,
+                rawDays: monitoring.retention.rawDays, logger: logger))
         if !noLocalAgent {
-            services.append(try LocalAgent(ingestor: hub.ingestor, interval: .seconds(localInterval), environment: environment, logger: logger))
+            services.append(
+                try LocalAgent(
+                    ingestor: hub.ingestor, interval: .seconds(localInterval), environment: environment, logger: logger)
+            )
         }
         logger.info(
-            "lookout \(LookoutVersion.current) serving \(hub.ingestor.fleet.count) VM(s) from \(data) on http://\(listen)")
+            "lookout \(LookoutVersion.current) serving \(hub.ingestor.fleet.count) VM(s) from \(data) on http://\(listen)"
+        )
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: hub.application(extraServices: services))],

@@ -12,7 +12,8 @@ import Testing
 @Suite struct AgentGoldenTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
     let work: URL = {
-        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("lookout-golden-\(UUID().uuidString)")
+        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "lookout-golden-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }()
@@ -35,7 +36,8 @@ import Testing
     @Test(arguments: ["x86_64-1cpu", "aarch64-4cpu"])
     func documentMatchesTheGoldenFile(tree: String) throws {
         let state = work.appendingPathComponent("state.json").path
-        try FileManager.default.copyItem(atPath: Self.fixtures.appendingPathComponent("golden/\(tree).state.json").path, toPath: state)
+        try FileManager.default.copyItem(
+            atPath: Self.fixtures.appendingPathComponent("golden/\(tree).state.json").path, toPath: state)
         let result = try AgentProcess.run([
             "collect", "--stdout", "--vm-id", "golden-\(tree)", "--procfs",
             Self.fixtures.appendingPathComponent("proc/\(tree)").path, "--state", state,
@@ -56,16 +58,22 @@ import Testing
 
     @Test func dataFolderGetsTheDocumentAtomicallyAndNothingElse() throws {
         let data = work.appendingPathComponent("data")
-        let result = try AgentProcess.run([
-            "collect", "--data", data.path, "--procfs", Self.fixtures.appendingPathComponent("proc/x86_64-1cpu").path,
-            "--state", work.appendingPathComponent("state.json").path,
-            "--docker-socket", work.appendingPathComponent("none.sock").path, "--interval", "60",
-        ], environment: ["VM_ID": "web-1"])
+        let result = try AgentProcess.run(
+            [
+                "collect", "--data", data.path, "--procfs",
+                Self.fixtures.appendingPathComponent("proc/x86_64-1cpu").path,
+                "--state", work.appendingPathComponent("state.json").path,
+                "--docker-socket", work.appendingPathComponent("none.sock").path, "--interval", "60",
+            ], environment: ["VM_ID": "web-1"])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout.isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: data.path) == ["web-1"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("web-1").path) == ["metrics.json"])
-        let document = try MetricsDocument.decode(Array(Data(contentsOf: data.appendingPathComponent("web-1/metrics.json"))))
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("web-1").path) == [
+                "metrics.json"
+            ])
+        let document = try MetricsDocument.decode(
+            Array(Data(contentsOf: data.appendingPathComponent("web-1/metrics.json"))))
         #expect(document.vmID.rawValue == "web-1")
         #expect(document.intervalSeconds == 60)
         #expect(document.system.memory.totalMB == 992)
@@ -76,7 +84,8 @@ import Testing
     @Test func garbledProcfsFailsWithTheFileNamed() throws {
         let root = Self.fixtures.appendingPathComponent("proc/garbled").path
         let result = try AgentProcess.run([
-            "collect", "--stdout", "--vm-id", "bad", "--procfs", root, "--state", work.appendingPathComponent("s.json").path,
+            "collect", "--stdout", "--vm-id", "bad", "--procfs", root, "--state",
+            work.appendingPathComponent("s.json").path,
             "--docker-socket", work.appendingPathComponent("none.sock").path,
         ])
         #expect(result.status == 1)
@@ -99,10 +108,14 @@ import Testing
     @Test func helpExplainsEveryOption() throws {
         let result = try AgentProcess.run(["collect", "--help"])
         #expect(result.status == 0)
-        for option in ["--vm-id", "--procfs", "--disk-path", "--state", "--config", "--docker-socket", "--data",
-                       "--stdout", "--push", "--token", "--interval", "--lock-wait"] {
+        for option in [
+            "--vm-id", "--procfs", "--disk-path", "--state", "--config", "--docker-socket", "--data",
+            "--stdout", "--push", "--token", "--interval", "--lock-wait",
+        ] {
             #expect(result.stdout.contains(option), "\(option) missing from --help")
         }
-        #expect(try AgentProcess.run(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == LookoutVersion.current)
+        #expect(
+            try AgentProcess.run(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                == LookoutVersion.current)
     }
 }

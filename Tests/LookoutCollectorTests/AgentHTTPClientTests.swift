@@ -100,7 +100,10 @@ import Testing
             "/health": .text("ok"),
         ])
         let (moved, looping) = try await server.run { server in
-            (await checker().check(check(server.url("/old"), keyword: "ok")), await checker().check(check(server.url("/loop"))))
+            (
+                await checker().check(check(server.url("/old"), keyword: "ok")),
+                await checker().check(check(server.url("/loop")))
+            )
         }
         #expect(moved.healthy)
         #expect(!looping.healthy)
@@ -121,7 +124,8 @@ import Testing
     @Test(arguments: [
         WireCase(
             name: "chunked body with extension and trailer",
-            reply: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n",
+            reply:
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n",
             expected: .success("hello world")),
         WireCase(
             name: "body until the connection closes",
@@ -136,7 +140,8 @@ import Testing
             name: "declared length above the limit", reply: "HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\nxx",
             limit: .reject(1000), expected: .failure(.tooLarge(limit: 1000))),
         WireCase(
-            name: "chunks above the limit", reply: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n",
+            name: "chunks above the limit",
+            reply: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n",
             limit: .reject(8), expected: .failure(.tooLarge(limit: 8))),
         WireCase(
             name: "truncated on request", reply: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
@@ -176,7 +181,8 @@ import Testing
     @Test func aSilentServerTimesOut() async throws {
         let result = try await withCannedServer(reply: nil) { port in
             do throws(NetworkError) {
-                _ = try await AgentHTTPClient().get("http://127.0.0.1:\(port)/", timeout: .milliseconds(300), limit: .reject(10))
+                _ = try await AgentHTTPClient().get(
+                    "http://127.0.0.1:\(port)/", timeout: .milliseconds(300), limit: .reject(10))
                 return NetworkError?.none
             } catch {
                 return error

@@ -20,9 +20,13 @@ import Testing
         var options = AgentOptions()
         options.configPath = writeConfig(#"{"vm_id": "from-config"}"#)
         #expect(try AgentSettings.resolve(options, environment: [:], hostName: "host").vmID.rawValue == "from-config")
-        #expect(try AgentSettings.resolve(options, environment: ["VM_ID": "from-env"], hostName: "host").vmID.rawValue == "from-env")
+        #expect(
+            try AgentSettings.resolve(options, environment: ["VM_ID": "from-env"], hostName: "host").vmID.rawValue
+                == "from-env")
         options.vmID = "from-flag"
-        #expect(try AgentSettings.resolve(options, environment: ["VM_ID": "from-env"], hostName: "host").vmID.rawValue == "from-flag")
+        #expect(
+            try AgentSettings.resolve(options, environment: ["VM_ID": "from-env"], hostName: "host").vmID.rawValue
+                == "from-flag")
         options = AgentOptions()
         #expect(try AgentSettings.resolve(options, environment: [:], hostName: "my-host").vmID.rawValue == "my-host")
     }
@@ -58,7 +62,8 @@ import Testing
         let tokenFile = folder + "/token"
         _ = FileManager.default.createFile(atPath: tokenFile, contents: Data("file-token\n".utf8))
         var options = AgentOptions()
-        options.configPath = writeConfig(#"{"push": {"url": "http://127.0.0.1:1/ingest", "token_file": "\#(tokenFile)"}}"#)
+        options.configPath = writeConfig(
+            #"{"push": {"url": "http://127.0.0.1:1/ingest", "token_file": "\#(tokenFile)"}}"#)
         options.statePath = folder + "/state.json"
         let fromFile = try AgentSettings.resolve(options, environment: [:], hostName: "h")
         #expect(fromFile.push?.token == "file-token")
@@ -67,7 +72,9 @@ import Testing
         let fromEnv = try AgentSettings.resolve(options, environment: ["LOOKOUT_TOKEN": "env-token"], hostName: "h")
         #expect(fromEnv.push?.token == "env-token")
         options.token = "flag-token"
-        #expect(try AgentSettings.resolve(options, environment: ["LOOKOUT_TOKEN": "env"], hostName: "h").push?.token == "flag-token")
+        #expect(
+            try AgentSettings.resolve(options, environment: ["LOOKOUT_TOKEN": "env"], hostName: "h").push?.token
+                == "flag-token")
     }
 
     @Test(arguments: [

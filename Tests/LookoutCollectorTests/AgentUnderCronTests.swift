@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `lookout-agent collect` as cron runs it: overlapping runs, a full disk under the spool.
@@ -20,8 +20,10 @@ import Glibc
     }()
 
     func collect(_ extra: [String]) -> [String] {
-        ["collect", "--procfs", Self.procfs, "--state", "\(work)/state/state.json", "--docker-socket",
-         "\(work)/no-docker.sock", "--vm-id", "web-1"] + extra
+        [
+            "collect", "--procfs", Self.procfs, "--state", "\(work)/state/state.json", "--docker-socket",
+            "\(work)/no-docker.sock", "--vm-id", "web-1",
+        ] + extra
     }
 
     /// The first run's push waits until the test opens the gate, so it is known to hold

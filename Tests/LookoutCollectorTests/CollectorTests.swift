@@ -1,7 +1,7 @@
 import Foundation
+import Logging
 import LookoutCollector
 import LookoutCore
-import Logging
 import Synchronization
 import Testing
 
@@ -63,7 +63,9 @@ import Testing
         await loop.run(
             from: start,
             sleep: { deadline in
-                let count = deadlines.withLock { $0.append(deadline); return $0.count }
+                let count = deadlines.withLock {
+                    $0.append(deadline); return $0.count
+                }
                 if count == 3 { throw CancellationError() }
             },
             deliver: { document in percents.append(document.system.cpu.percent) })

@@ -45,7 +45,8 @@ import Testing
         #expect(without.status == 78, "\(without.stderr)")
         #expect(without.stderr.contains("\(root)/etc/lookout/agent.json"), "\(without.stderr)")
         // What the README's install does: an empty config unless there is one.
-        let install = #"install -d -m 0755 /etc/lookout/ && { [ -e /etc/lookout/agent.json ] || "#
+        let install =
+            #"install -d -m 0755 /etc/lookout/ && { [ -e /etc/lookout/agent.json ] || "#
             + #"echo "{}" > /etc/lookout/agent.json; }"#
         let created = try sh(try moved(install), environment: environment)
         #expect(created.status == 0, "\(created.stderr)")

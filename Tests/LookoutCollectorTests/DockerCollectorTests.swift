@@ -110,8 +110,13 @@ final class CapturedLogs: Sendable {
         let list = try #require(requests.first { $0.path == "/containers/json" })
         #expect(list.query == "all=1")
         let stats = requests.filter { $0.path.hasSuffix("/stats") }
-        #expect(Set(stats.map(\.path)) == Set([DockerFixture.front, DockerFixture.postgres, DockerFixture.worker,
-            DockerFixture.redis].map { "/containers/\($0)/stats" }))
+        #expect(
+            Set(stats.map(\.path))
+                == Set(
+                    [
+                        DockerFixture.front, DockerFixture.postgres, DockerFixture.worker,
+                        DockerFixture.redis,
+                    ].map { "/containers/\($0)/stats" }))
         for request in stats {
             let query = Set((request.query ?? "").split(separator: "&"))
             #expect(query == ["stream=false", "one-shot=true"])
@@ -202,7 +207,8 @@ final class CapturedLogs: Sendable {
     @Test func aContainerWhoseStatsFailIsListedWithoutFigures() async throws {
         var routes = try DockerFixture.routes()
         routes["GET /containers/\(DockerFixture.postgres)/stats"] = .text("garbage")
-        routes["GET /containers/\(DockerFixture.worker)/stats"] = .json(#"{"message":"No such container"}"#,
+        routes["GET /containers/\(DockerFixture.worker)/stats"] = .json(
+            #"{"message":"No such container"}"#,
             status: .notFound)
         let server = FixtureHTTPServer(.unix(path: socketPath), routes: routes)
         let logs = CapturedLogs()
@@ -211,8 +217,10 @@ final class CapturedLogs: Sendable {
         }
         // worker vanished between the list and its stats; postgres is there without figures.
         #expect(containers.map(\.name) == ["backup", "mailu-front", "postgres", "redis"])
-        #expect(containers.first { $0.name == "postgres" } == ContainerMetrics(
-            name: "postgres", status: "running", cpuPercent: 0, memoryMB: 0))
+        #expect(
+            containers.first { $0.name == "postgres" }
+                == ContainerMetrics(
+                    name: "postgres", status: "running", cpuPercent: 0, memoryMB: 0))
         #expect(counters[DockerFixture.postgres] == nil)
         let warning = try #require(logs.notices.only)
         #expect(warning.level == .warning)

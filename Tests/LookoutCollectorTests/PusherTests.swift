@@ -1,7 +1,7 @@
 import Foundation
+import Logging
 import LookoutCollector
 import LookoutCore
-import Logging
 import NIOHTTP1
 import Testing
 
@@ -15,7 +15,9 @@ import Testing
     func hub(token: String = "s3cret") -> FixtureHTTPServer {
         FixtureHTTPServer { request in
             guard request.path == "/api/monitoring/ingest", request.method == .POST else { return .notFound }
-            guard request.bearerToken == token else { return .json(#"{"error":"Unauthorized"}"#, status: .unauthorized) }
+            guard request.bearerToken == token else {
+                return .json(#"{"error":"Unauthorized"}"#, status: .unauthorized)
+            }
             return .json(#"{"status":"accepted"}"#)
         }
     }
@@ -81,7 +83,8 @@ import Testing
     @Test func aWrongTokenKeepsTheDocumentForLater() async throws {
         let server = hub()
         try await server.run { server in
-            let outcome = await pusher(server.url("/api/monitoring/ingest"), token: "wrong").deliver(document(1), timestamp: 1)
+            let outcome = await pusher(server.url("/api/monitoring/ingest"), token: "wrong").deliver(
+                document(1), timestamp: 1)
             guard case .spooled(1, let reason) = outcome else {
                 Issue.record("expected one spooled document, got \(outcome)")
                 return
@@ -91,7 +94,9 @@ import Testing
     }
 
     @Test func aDocumentTheHubRejectsIsNotRetried() async throws {
-        let server = FixtureHTTPServer { _ in .json(#"{"error":"system.cpu.percent: 300 is not a percentage"}"#, status: .badRequest) }
+        let server = FixtureHTTPServer { _ in
+            .json(#"{"error":"system.cpu.percent: 300 is not a percentage"}"#, status: .badRequest)
+        }
         try await server.run { server in
             let outcome = await pusher(server.url("/api/monitoring/ingest")).deliver(document(1), timestamp: 1)
             guard case .rejected(let reason) = outcome else {
@@ -151,8 +156,10 @@ import Testing
             // The new document went out as soon as a 403 needed telling apart from a bad token.
             #expect(
                 server.requests.map(\.bodyText)
-                    == [document(1, vm: "old-name"), document(4, vm: "web-1"), document(2, vm: "web-1"),
-                        document(3, vm: "old-name")].map { String(decoding: $0, as: UTF8.self) })
+                    == [
+                        document(1, vm: "old-name"), document(4, vm: "web-1"), document(2, vm: "web-1"),
+                        document(3, vm: "old-name"),
+                    ].map { String(decoding: $0, as: UTF8.self) })
         }
         #expect(spool.pending().isEmpty)
     }

@@ -191,7 +191,8 @@ import Testing
         BadConfig(json: #"{"url": "https://example.com"}"#, path: "id", mentions: ["missing"]),
         BadConfig(json: #"{"id": "", "url": "https://example.com"}"#, path: "id", mentions: ["1 to 128"]),
         BadConfig(json: #"{"id": "si\r\nte", "url": "https://example.com"}"#, path: "id", mentions: ["U+000D"]),
-        BadConfig(json: #"{"id": "a", "url": "ftp://example.com/x"}"#, path: "url", mentions: ["ftp", "http:// or https://"]),
+        BadConfig(
+            json: #"{"id": "a", "url": "ftp://example.com/x"}"#, path: "url", mentions: ["ftp", "http:// or https://"]),
         BadConfig(json: #"{"id": "a", "url": "not a url at all"}"#, path: "url", mentions: ["not a url at all"]),
         BadConfig(json: #"{"id": "a", "url": "https:///path"}"#, path: "url", mentions: ["no host"]),
         BadConfig(

@@ -56,8 +56,9 @@ import Testing
                 .init(time: Self.at(120), name: "db", status: "running", cpuPercent: 0, memoryMB: 0),
             ])
         func alert(_ id: String, _ severity: Severity, since: Double) -> Alert {
-            Alert(id: id, vmID: vm, kind: "cpu", metric: "cpu", severity: severity, value: nil, threshold: nil,
-                  since: Self.at(since), message: "x")
+            Alert(
+                id: id, vmID: vm, kind: "cpu", metric: "cpu", severity: severity, value: nil, threshold: nil,
+                since: Self.at(since), message: "x")
         }
         let alerts = [
             alert("web-1/cpu", .warning, since: 10), alert("web-1/cpu", .warning, since: 10),  // same alert twice

@@ -64,7 +64,10 @@ let designExample = """
         (#""cores": 1"#, #""cores": null"#, "system.cpu.cores: expected a whole number, found null"),
         (#""vm_id": "oci-f-micro_1""#, #""vm_id": "../etc""#, "vm_id: invalid vm_id"),
         (#""vm_id": "oci-f-micro_1""#, #""vm_id": ".."#, "not valid JSON"),
-        (#""timestamp": "2025-12-09T10:30:00Z""#, #""timestamp": "yesterday""#, "timestamp: \"yesterday\" is not a timestamp"),
+        (
+            #""timestamp": "2025-12-09T10:30:00Z""#, #""timestamp": "yesterday""#,
+            "timestamp: \"yesterday\" is not a timestamp"
+        ),
         (#""name": "mailu-front", "#, "", "containers[0].name: missing"),
         (#""percent": 73.8"#, #""percent": 173.8"#, "system.memory.percent: 173.8 is not a percentage"),
         (#""15m": 0.02"#, #""15m": -1"#, "system.load.15m: -1.0 is negative"),
@@ -113,14 +116,18 @@ let designExample = """
         let huge = [UInt8](repeating: UInt8(ascii: " "), count: MetricsDocument.maxEncodedSize + 1)
         let tooBig = try #require(throws: DocumentError.self) { try MetricsDocument.decode(huge) }
         #expect(tooBig.description.contains("more than"))
-        let garbage = try #require(throws: DocumentError.self) { try MetricsDocument.decode(Array("{\"vm_id\": ".utf8)) }
+        let garbage = try #require(throws: DocumentError.self) {
+            try MetricsDocument.decode(Array("{\"vm_id\": ".utf8))
+        }
         #expect(garbage.description.contains("not valid JSON"))
         let list = try #require(throws: DocumentError.self) { try MetricsDocument.decode(Array("[1,2]".utf8)) }
         #expect(list.description.contains("expected an object"))
     }
 
-    @Test(arguments: [(0.0, "0 minutes"), (59, "0 minutes"), (60, "1 minute"), (720, "12 minutes"),
-                      (3600, "1 hour"), (10_800, "3 hours"), (86_400, "1 day"), (432_000, "5 days")])
+    @Test(arguments: [
+        (0.0, "0 minutes"), (59, "0 minutes"), (60, "1 minute"), (720, "12 minutes"),
+        (3600, "1 hour"), (10_800, "3 hours"), (86_400, "1 day"), (432_000, "5 days"),
+    ])
     func uptimeHuman(seconds: Double, human: String) {
         #expect(UptimeMetrics.humanize(seconds: seconds) == human)
     }

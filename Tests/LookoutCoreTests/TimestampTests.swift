@@ -21,8 +21,10 @@ import Testing
         #expect(Timestamp.parse(text)?.timeIntervalSince1970 == seconds)
     }
 
-    @Test(arguments: ["", "2025-12-09", "2025-12-09T10:30:00", "2025-13-01T00:00:00Z", "2025-02-30T00:00:00Z",
-                      "2025-12-09T24:00:00Z", "2025-12-09T10:30:00Zjunk", "2025-12-09T10:30:00.Z", "abcd-ef-ghT..."])
+    @Test(arguments: [
+        "", "2025-12-09", "2025-12-09T10:30:00", "2025-13-01T00:00:00Z", "2025-02-30T00:00:00Z",
+        "2025-12-09T24:00:00Z", "2025-12-09T10:30:00Zjunk", "2025-12-09T10:30:00.Z", "abcd-ef-ghT...",
+    ])
     func rejects(text: String) {
         #expect(Timestamp.parse(text) == nil)
     }

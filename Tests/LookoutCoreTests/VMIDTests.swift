@@ -2,7 +2,9 @@ import LookoutCore
 import Testing
 
 @Suite struct VMIDTests {
-    @Test(arguments: ["oci-f-micro_1", "a", "web.1", "A-Z_0.9", String(repeating: "x", count: 64), "x..", "outbox1", "history.old"])
+    @Test(arguments: [
+        "oci-f-micro_1", "a", "web.1", "A-Z_0.9", String(repeating: "x", count: 64), "x..", "outbox1", "history.old",
+    ])
     func acceptsValidIDs(_ text: String) throws {
         #expect(try VMID(validating: text).rawValue == text)
     }

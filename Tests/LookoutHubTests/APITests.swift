@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
-import LookoutCore
 import Logging
+import LookoutCore
 import NIOCore
 import Testing
 
@@ -29,7 +29,9 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
     }
 
-    func post(_ client: any TestClientProtocol, _ document: MetricsDocument, token: String? = nil) async throws -> (HTTPResponse.Status, String) {
+    func post(_ client: any TestClientProtocol, _ document: MetricsDocument, token: String? = nil) async throws -> (
+        HTTPResponse.Status, String
+    ) {
         var headers = HTTPFields()
         if let token { headers[.authorization] = "Bearer \(token)" }
         headers[.contentType] = "application/json"
@@ -93,12 +95,16 @@ import Testing
             let document = makeDocument("web-1", at: Self.now)
             #expect(try await post(client, document) == (.created, #"{"status":"stored"}"#))
             #expect(try await post(client, document) == (.ok, #"{"status":"duplicate"}"#))
-            let bad = String(decoding: document.encoded(), as: UTF8.self).replacingOccurrences(of: #""cores":1"#, with: #""cores":"one""#)
-            try await client.execute(uri: "/api/monitoring/ingest", method: .post, body: ByteBuffer(string: bad)) { response in
+            let bad = String(decoding: document.encoded(), as: UTF8.self).replacingOccurrences(
+                of: #""cores":1"#, with: #""cores":"one""#)
+            try await client.execute(uri: "/api/monitoring/ingest", method: .post, body: ByteBuffer(string: bad)) {
+                response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body) == #"{"error":"system.cpu.cores: expected a whole number"}"#)
             }
-            try await client.execute(uri: "/api/monitoring/ingest", method: .post, body: ByteBuffer(string: "{not json")) { response in
+            try await client.execute(
+                uri: "/api/monitoring/ingest", method: .post, body: ByteBuffer(string: "{not json")
+            ) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("not valid JSON"))
             }
@@ -116,22 +122,33 @@ import Testing
     }
 
     @Test func aMainTokenGuardsEveryAPIRoute() async throws {
-        let tokens = APITokens(main: "main-token-0123456789", perVM: [try VMID(validating: "web-1"): "web-1-token-0123456789"])
+        let tokens = APITokens(
+            main: "main-token-0123456789", perVM: [try VMID(validating: "web-1"): "web-1-token-0123456789"])
         try await withHub(tokens: tokens) { _, client in
-            #expect(try await post(client, makeDocument("web-1", at: Self.now), token: "main-token-0123456789").0 == .created)
-            for path in ["/api/monitoring/summary", "/api/monitoring/vm/web-1", "/api/monitoring/alerts", "/api/monitoring/status", "/metrics"] {
+            #expect(
+                try await post(client, makeDocument("web-1", at: Self.now), token: "main-token-0123456789").0
+                    == .created)
+            for path in [
+                "/api/monitoring/summary", "/api/monitoring/vm/web-1", "/api/monitoring/alerts",
+                "/api/monitoring/status", "/metrics",
+            ] {
                 try await client.execute(uri: path, method: .get) { response in
                     #expect(response.status == .unauthorized, "\(path)")
                     #expect(String(buffer: response.body) == #"{"error":"Missing bearer token"}"#)
                 }
-                try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer wrong"]) { response in
+                try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer wrong"]) {
+                    response in
                     #expect(response.status == .unauthorized, "\(path)")
                     #expect(String(buffer: response.body) == #"{"error":"Invalid token"}"#)
                 }
-                try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer web-1-token-0123456789"]) { response in
+                try await client.execute(
+                    uri: path, method: .get, headers: [.authorization: "Bearer web-1-token-0123456789"]
+                ) { response in
                     #expect(response.status == .forbidden, "a VM token may not read \(path)")
                 }
-                try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer main-token-0123456789"]) { response in
+                try await client.execute(
+                    uri: path, method: .get, headers: [.authorization: "Bearer main-token-0123456789"]
+                ) { response in
                     #expect(response.status == .ok, "\(path)")
                 }
             }
@@ -139,9 +156,12 @@ import Testing
             let next = makeDocument("web-1", at: Self.now.addingTimeInterval(60))
             #expect(try await post(client, next).0 == .unauthorized)
             #expect(try await post(client, next, token: "web-1-token-0123456789").0 == .created)
-            let (status, body) = try await post(client, makeDocument("db-1", at: Self.now), token: "web-1-token-0123456789")
+            let (status, body) = try await post(
+                client, makeDocument("db-1", at: Self.now), token: "web-1-token-0123456789")
             #expect(status == .forbidden && body.contains("only push documents of web-1"))
-            #expect(try await post(client, makeDocument("db-1", at: Self.now), token: "main-token-0123456789").0 == .created)
+            #expect(
+                try await post(client, makeDocument("db-1", at: Self.now), token: "main-token-0123456789").0 == .created
+            )
         }
     }
 
@@ -173,21 +193,28 @@ import Testing
     @Test func historyIsDownsampledAndValidatesItsQuery() async throws {
         try await withHub { _, client in
             for minute in 0..<60 {
-                _ = try await post(client, makeDocument("web-1", at: Self.now.addingTimeInterval(Double(minute - 60) * 60), cpu: Double(minute)))
+                _ = try await post(
+                    client,
+                    makeDocument(
+                        "web-1", at: Self.now.addingTimeInterval(Double(minute - 60) * 60), cpu: Double(minute)))
             }
-            try await client.execute(uri: "/api/monitoring/history/web-1?metric=cpu&range=1h&points=6", method: .get) { response in
+            try await client.execute(uri: "/api/monitoring/history/web-1?metric=cpu&range=1h&points=6", method: .get) {
+                response in
                 #expect(response.status == .ok)
                 let points = try #require(try json(response.body)["points"] as? [[String: Any]])
                 #expect(points.count == 6)
                 #expect(points.first?["min"] as? Double == 0 && points.first?["max"] as? Double == 9)
                 #expect(points.last?["max"] as? Double == 59)
             }
-            for (query, message) in [("metric=bogus", "metric: \\\"bogus\\\" is not one of"), ("range=5y", "range:"),
-                                     ("points=0", "points:"), ("from=yesterday", "from:"),
-                                     ("from=2025-12-09T10:30:00Z&to=2025-12-09T10:00:00Z", "from must be before to")] {
+            for (query, message) in [
+                ("metric=bogus", "metric: \\\"bogus\\\" is not one of"), ("range=5y", "range:"),
+                ("points=0", "points:"), ("from=yesterday", "from:"),
+                ("from=2025-12-09T10:30:00Z&to=2025-12-09T10:00:00Z", "from must be before to"),
+            ] {
                 try await client.execute(uri: "/api/monitoring/history/web-1?\(query)", method: .get) { response in
                     #expect(response.status == .badRequest, "\(query)")
-                    #expect(String(buffer: response.body).contains(message), "\(query): \(String(buffer: response.body))")
+                    #expect(
+                        String(buffer: response.body).contains(message), "\(query): \(String(buffer: response.body))")
                 }
             }
         }
@@ -196,9 +223,18 @@ import Testing
     @Test func servicesOverviewSaysSinceWhen() async throws {
         try await withHub { _, client in
             let t0 = Self.now.addingTimeInterval(-300)
-            _ = try await post(client, makeDocument("web-1", at: t0, services: [.init(id: "site", healthy: true, responseMS: 12)]))
-            _ = try await post(client, makeDocument("web-1", at: Self.now.addingTimeInterval(-120), services: [.init(id: "site", healthy: true, responseMS: 15)]))
-            _ = try await post(client, makeDocument("web-1", at: Self.now, services: [.init(id: "site", healthy: false, responseMS: 3000, error: "timed out after 3000 ms")]))
+            _ = try await post(
+                client, makeDocument("web-1", at: t0, services: [.init(id: "site", healthy: true, responseMS: 12)]))
+            _ = try await post(
+                client,
+                makeDocument(
+                    "web-1", at: Self.now.addingTimeInterval(-120),
+                    services: [.init(id: "site", healthy: true, responseMS: 15)]))
+            _ = try await post(
+                client,
+                makeDocument(
+                    "web-1", at: Self.now,
+                    services: [.init(id: "site", healthy: false, responseMS: 3000, error: "timed out after 3000 ms")]))
             try await client.execute(uri: "/api/monitoring/services", method: .get) { response in
                 let rows = try #require(try json(response.body)["services"] as? [[String: Any]])
                 #expect(rows.count == 1)

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import LookoutCore
 import Logging
+import LookoutCore
 import NIOCore
 import Testing
 

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import LookoutCore
 import Logging
+import LookoutCore
 import NIOCore
 import Testing
 
@@ -39,9 +39,11 @@ import Testing
             since: Self.at(-100), message: "disk", resolvedAt: Self.at(30))  // opened the day before
         try await store.recordResolved([resolved, older])
         var state = AlertState()
-        state.alerts = [Alert(
-            id: "web-1/memory", vmID: vm, kind: "memory", metric: "memory", severity: .warning, value: 85,
-            threshold: 80, since: Self.at(600), message: "memory")]
+        state.alerts = [
+            Alert(
+                id: "web-1/memory", vmID: vm, kind: "memory", metric: "memory", severity: .warning, value: 85,
+                threshold: 80, since: Self.at(600), message: "memory")
+        ]
         try AtomicFile.write(JSONEncoder.lookout(pretty: true).encode(state), to: "\(folder)/alerts.json")
     }
 

@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 import Logging
 import LookoutCore
-@testable import LookoutHub
 import Testing
+
+@testable import LookoutHub
 
 /// The history store against real SQLite files in a temporary folder; every clock is a fixed date.
 ///
@@ -167,10 +168,11 @@ import Testing
         }
         let from = Self.t0.addingTimeInterval(60), to = Self.t0.addingTimeInterval(120)
         let services = try await store.serviceSamples(vmID: Self.vmID(), from: from, to: to)
-        #expect(services == [
-            ServiceSample(time: from, serviceID: "api", healthy: true, responseMS: 10),
-            ServiceSample(time: from, serviceID: "web", healthy: false, responseMS: 1),
-        ])
+        #expect(
+            services == [
+                ServiceSample(time: from, serviceID: "api", healthy: true, responseMS: 10),
+                ServiceSample(time: from, serviceID: "web", healthy: false, responseMS: 1),
+            ])
         let containers = try await store.containerSamples(vmID: Self.vmID(), from: Self.t0, to: to)
         #expect(containers.map(\.time) == [Self.t0, from])
         #expect(try await store.serviceSamples(vmID: Self.vmID("other"), from: Self.t0, to: to).isEmpty)
@@ -241,17 +243,19 @@ import Testing
         let pruned = try await store.applyRetention(now: later, retention: retention)
         #expect(pruned == RetentionReport(hoursRolledUp: 0, rawDeleted: 8, hourlyDeleted: 0))
         #expect(try await store.sampleCount(vmID: Self.vmID()) == 0)
-        #expect(try Self.hourlyRows(path).filter { $0.contains(" cpu@") } == [
-            "web-1 cpu@1765238400: 10.0/10.0/10.0/6", "web-1 cpu@1765242000: 20.0/30.0/40.0/2",
-        ])
+        #expect(
+            try Self.hourlyRows(path).filter { $0.contains(" cpu@") } == [
+                "web-1 cpu@1765238400: 10.0/10.0/10.0/6", "web-1 cpu@1765242000: 20.0/30.0/40.0/2",
+            ])
 
         let hourly = try await store.series(
             vmID: Self.vmID(), metric: .cpu, from: Self.t0, to: Self.t0.addingTimeInterval(7200), maxPoints: 2,
             now: later, retention: retention)
-        #expect(hourly == [
-            SeriesPoint(time: Self.t0, min: 10, avg: 10, max: 10, count: 6),
-            SeriesPoint(time: Self.t0.addingTimeInterval(3600), min: 20, avg: 30, max: 40, count: 2),
-        ])
+        #expect(
+            hourly == [
+                SeriesPoint(time: Self.t0, min: 10, avg: 10, max: 10, count: 6),
+                SeriesPoint(time: Self.t0.addingTimeInterval(3600), min: 20, avg: 30, max: 40, count: 2),
+            ])
         // One bucket over both hours: (6 × 10 + 2 × 30) / 8, not the mean of the hourly means.
         let merged = try await store.series(
             vmID: Self.vmID(), metric: .cpu, from: Self.t0, to: Self.t0.addingTimeInterval(7200), maxPoints: 1,
@@ -269,10 +273,11 @@ import Testing
         let points = try await store.series(
             vmID: Self.vmID(), metric: .cpu, from: Self.t0, to: Self.t0.addingTimeInterval(7200), maxPoints: 2,
             now: Self.t0.addingTimeInterval(86_400 + 7200), retention: retention)
-        #expect(points == [
-            SeriesPoint(time: Self.t0, min: 10, avg: 10, max: 10, count: 1),
-            SeriesPoint(time: Self.t0.addingTimeInterval(3600), min: 30, avg: 30, max: 30, count: 1),
-        ])
+        #expect(
+            points == [
+                SeriesPoint(time: Self.t0, min: 10, avg: 10, max: 10, count: 1),
+                SeriesPoint(time: Self.t0.addingTimeInterval(3600), min: 30, avg: 30, max: 30, count: 1),
+            ])
     }
 
     @Test func seriesPointEncodesTheDashboardShape() throws {
@@ -293,8 +298,9 @@ import Testing
         // One sample at the start of each day 0…6, two in the current hour of day 6.
         for day in 0..<7 {
             let time = Self.t0.addingTimeInterval(Double(day * 86_400))
-            #expect(try await store.insert(
-                makeDocument(Self.vm, at: time, cpu: Double(day), services: services, containers: containers)))
+            #expect(
+                try await store.insert(
+                    makeDocument(Self.vm, at: time, cpu: Double(day), services: services, containers: containers)))
         }
         let now = Self.t0.addingTimeInterval(6 * 86_400 + 1800)
         #expect(try await store.insert(makeDocument(Self.vm, at: now.addingTimeInterval(-60), cpu: 1)))
@@ -327,8 +333,9 @@ import Testing
         // A spool replay brings a sample for the hour already rolled up.
         #expect(try await store.insert(makeDocument(Self.vm, at: Self.t0.addingTimeInterval(600), cpu: 30)))
         #expect(try await store.applyRetention(now: now, retention: retention).hoursRolledUp == 1)
-        #expect(try Self.hourlyRows(path).filter { $0.contains(" cpu@") } == [
-            "web-1 cpu@1765238400: 10.0/20.0/30.0/2"
-        ])
+        #expect(
+            try Self.hourlyRows(path).filter { $0.contains(" cpu@") } == [
+                "web-1 cpu@1765238400: 10.0/20.0/30.0/2"
+            ])
     }
 }

@@ -21,7 +21,9 @@ import Testing
 
     func fleet() -> Fleet {
         let fleet = Fleet()
-        let containers = Self.hostile.map { ContainerMetrics(name: $0.0, status: "running", cpuPercent: 1, memoryMB: 10) }
+        let containers = Self.hostile.map {
+            ContainerMetrics(name: $0.0, status: "running", cpuPercent: 1, memoryMB: 10)
+        }
         let services = Self.hostile.map { ServiceStatus(id: $0.0, healthy: true, responseMS: 5) }
         _ = fleet.update(makeDocument("web-1", at: Self.now, services: services, containers: containers))
         return fleet

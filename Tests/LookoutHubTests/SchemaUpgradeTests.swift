@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
-import LookoutCore
 import Logging
+import LookoutCore
 import NIOCore
 import Testing
 
@@ -34,8 +34,10 @@ import Testing
     func schema() throws -> (migrations: [String], tables: Set<String>) {
         let queue = try DatabaseQueue(path: database)
         return try queue.read { db in
-            (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"),
-             Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")))
+            (
+                try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"),
+                Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+            )
         }
     }
 
@@ -75,7 +77,8 @@ import Testing
                 #expect(vms["db-1"]?["timestamp"] as? String == "2025-12-09T10:10:00Z")
             }
             // The old samples as a chart series: one point per sample.
-            let uri = "/api/monitoring/history/web-1?metric=cpu&from=2025-12-09T09:00:00Z&to=2025-12-09T11:00:00Z&points=120"
+            let uri =
+                "/api/monitoring/history/web-1?metric=cpu&from=2025-12-09T09:00:00Z&to=2025-12-09T11:00:00Z&points=120"
             try await client.execute(uri: uri, method: .get) { response in
                 #expect(response.status == .ok)
                 let points = try #require(try Self.json(response.body)["points"] as? [[String: Any]])
@@ -100,7 +103,8 @@ import Testing
         #expect(try await store.sampleCount(vmID: VMID(validating: "web-1")) == 4)
 
         // The daily aggregate reads the old service and container rows too.
-        let (_, report) = try await DailyAggregator(dataFolder: folder, store: store).run(day: DailyAggregate.Day("2025-12-09")!)
+        let (_, report) = try await DailyAggregator(dataFolder: folder, store: store).run(
+            day: DailyAggregate.Day("2025-12-09")!)
         #expect(report.vms["web-1"]?.samples == 4)
         #expect(report.vms["web-1"]?.services["site"]?.checks == 3)
         #expect(report.vms["db-1"]?.metrics["disk"]?.max == 92)

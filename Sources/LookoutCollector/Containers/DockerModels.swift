@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 // The few fields Lookout reads from the Docker Engine API. Every field is optional or
 // defaulted: the daemon omits blocks for stopped containers, older API versions lack

@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The agent's HTTP/1.1 client: health checks, the Docker Engine API on its unix socket,
 /// and push. One request per connection (`Connection: close`), every wait bounded by the
@@ -196,7 +197,9 @@ struct ResponseReader {
         self.deadline = deadline
     }
 
-    mutating func read(method: String, limit: AgentHTTPClient.BodyLimit) throws(NetworkError) -> AgentHTTPClient.Response {
+    mutating func read(method: String, limit: AgentHTTPClient.BodyLimit) throws(NetworkError)
+        -> AgentHTTPClient.Response
+    {
         var (status, headers) = try readHead()
         while (100..<200).contains(status) {  // an interim answer (100 Continue) precedes the real one
             (status, headers) = try readHead()
@@ -251,7 +254,9 @@ struct ResponseReader {
                 return line
             }
             scanned = buffer.count
-            guard buffer.count - position <= max else { throw .malformed("header longer than \(AgentHTTPClient.headLimit) bytes") }
+            guard buffer.count - position <= max else {
+                throw .malformed("header longer than \(AgentHTTPClient.headLimit) bytes")
+            }
             guard try fill() else { throw .closedEarly }
         }
     }
@@ -322,4 +327,3 @@ struct ResponseReader {
         return count > 0
     }
 }
-

@@ -1,10 +1,11 @@
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs blocking network code on a thread of its own and awaits its result.
@@ -88,7 +89,9 @@ enum BlockingCall {
 
         func resume(with result: Result<T, NetworkError>) {
             let (continuation, action) = state.withLock { state in
-                guard !state.done else { return (nil as CheckedContinuation<Result<T, NetworkError>, Never>?, nil as (@Sendable () -> Void)?) }
+                guard !state.done else {
+                    return (nil as CheckedContinuation<Result<T, NetworkError>, Never>?, nil as (@Sendable () -> Void)?)
+                }
                 state.done = true
                 defer { state.continuation = nil; state.onResume = nil }
                 return (state.continuation, state.onResume)

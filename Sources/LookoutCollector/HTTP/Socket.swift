@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why a network exchange failed, in the words that end up in `services[].error` and logs.
@@ -132,7 +132,8 @@ final class Socket: ByteStream {
     private static func make(
         family: Int32, address: UnsafeRawPointer, length: socklen_t, deadline: Deadline
     ) throws(NetworkError) -> Socket {
-        let descriptor = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        let descriptor = socket(
+            family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw .system(errno: errno) }
         let socket = Socket(descriptor: descriptor)
         if family != AF_UNIX {
@@ -176,7 +177,9 @@ final class Socket: ByteStream {
     func write(_ bytes: [UInt8], deadline: Deadline) throws(NetworkError) {
         var offset = 0
         while offset < bytes.count {
-            let count = bytes[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let count = bytes[offset...].withUnsafeBytes {
+                send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if count >= 0 {
                 offset += count
                 continue

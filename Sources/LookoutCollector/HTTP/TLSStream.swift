@@ -1,10 +1,11 @@
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// TLS for https checks and an https push target, through the system's OpenSSL.
@@ -25,7 +26,9 @@ final class TLSStream: ByteStream {
     init(socket: Socket, host: String, caFile: String?, deadline: Deadline) throws(NetworkError) {
         let library = try OpenSSL.load()
         let context = try ClientContext.shared(caFile: caFile, library: library)
-        guard let ssl = library.SSL_new(context) else { throw .tls("cannot create a connection: \(library.lastError())") }
+        guard let ssl = library.SSL_new(context) else {
+            throw .tls("cannot create a connection: \(library.lastError())")
+        }
         self.socket = socket
         self.library = library
         self.ssl = ssl
@@ -86,7 +89,8 @@ final class TLSStream: ByteStream {
             default:
                 let verify = library.SSL_get_verify_result(ssl)
                 if verify != 0 {
-                    throw .tls("certificate rejected: \(String(cString: library.X509_verify_cert_error_string(verify)))")
+                    throw .tls(
+                        "certificate rejected: \(String(cString: library.X509_verify_cert_error_string(verify)))")
                 }
                 throw .tls(library.lastError())
             }
@@ -172,7 +176,9 @@ struct OpenSSL: @unchecked Sendable {
             dlclose(handle)
         }
         return .failure(
-            .tls("https needs the system's OpenSSL (\(sonames.joined(separator: " or "))); install it with `apt-get install libssl3`"))
+            .tls(
+                "https needs the system's OpenSSL (\(sonames.joined(separator: " or "))); install it with `apt-get install libssl3`"
+            ))
     }()
 
     private init?(handle: UnsafeMutableRawPointer) {

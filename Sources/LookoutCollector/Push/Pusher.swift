@@ -1,5 +1,5 @@
-import LookoutCore
 import Logging
+import LookoutCore
 
 /// Sends documents to the hub's ingest endpoint, spooling what cannot be delivered.
 ///

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import LookoutCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Documents that could not be pushed yet, one file each, oldest first.
 ///

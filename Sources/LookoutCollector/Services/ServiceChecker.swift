@@ -1,11 +1,12 @@
 import Logging
 import LookoutCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs the configured health checks, all at once, each within its own timeout.

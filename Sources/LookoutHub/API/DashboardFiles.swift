@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Hummingbird
 import LookoutCore
 import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Serves the dashboard's static files (`Public/`) from memory: they are a few KB, read
 /// once at start. `/` is `monitoring.html`. Each answer carries an ETag and
@@ -20,9 +21,11 @@ struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
 
     init(folder: String) {
         var files: [String: File] = [:]
-        let types = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
-                     "css": "text/css; charset=utf-8", "svg": "image/svg+xml", "ico": "image/x-icon",
-                     "png": "image/png"]
+        let types = [
+            "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
+            "css": "text/css; charset=utf-8", "svg": "image/svg+xml", "ico": "image/x-icon",
+            "png": "image/png",
+        ]
         for name in AtomicFile.fileNames(in: folder) where !name.hasPrefix(".") {
             guard let ext = name.split(separator: ".").last.map(String.init), let type = types[ext],
                 let bytes = try? AtomicFile.read("\(folder)/\(name)", limit: 4 << 20)
@@ -30,18 +33,22 @@ struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
             // FNV-1a: a content hash for the ETag, no crypto needed.
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325
             for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            files["/" + name] = File(body: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(String(hash, radix: 16))\"")
+            files["/" + name] = File(
+                body: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(String(hash, radix: 16))\"")
         }
         if let page = files["/monitoring.html"] { files["/"] = page }
         self.files = files
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard let file = files[request.uri.path] else {
             return try await next(request, context)
         }
         guard request.method == .get || request.method == .head else {
-            throw HTTPError(.methodNotAllowed, headers: [.allow: "GET, HEAD"], message: "Method not allowed; allowed: GET, HEAD")
+            throw HTTPError(
+                .methodNotAllowed, headers: [.allow: "GET, HEAD"], message: "Method not allowed; allowed: GET, HEAD")
         }
         var headers = HTTPFields()
         headers[.eTag] = file.etag

@@ -1,12 +1,13 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Hummingbird
-import LookoutCore
 import Logging
+import LookoutCore
 import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The monitoring API of DESIGN §4, under `/api/monitoring`.
 struct MonitoringController: Sendable {
@@ -88,7 +89,8 @@ struct MonitoringController: Sendable {
     func publicConfig() throws -> Response {
         let body = PublicConfigBody(
             thresholds: config.thresholds,
-            overrides: Dictionary(uniqueKeysWithValues: config.overrides.map { ($0.key.rawValue, config.thresholds(for: $0.key)) }),
+            overrides: Dictionary(
+                uniqueKeysWithValues: config.overrides.map { ($0.key.rawValue, config.thresholds(for: $0.key)) }),
             staleAfterMinutes: config.staleAfterMinutes, publicURL: config.publicURL, version: LookoutVersion.current)
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)))
     }
@@ -97,11 +99,12 @@ struct MonitoringController: Sendable {
         var rows: [ServiceRow] = []
         for entry in fleet.entries() {
             for service in entry.document.services {
-                rows.append(ServiceRow(
-                    vmID: entry.document.vmID, id: service.id, healthy: service.healthy,
-                    responseMS: service.responseMS, error: service.error,
-                    since: Timestamp.format(entry.serviceSince[service.id] ?? entry.document.timestamp),
-                    checkedAt: Timestamp.format(entry.document.timestamp)))
+                rows.append(
+                    ServiceRow(
+                        vmID: entry.document.vmID, id: service.id, healthy: service.healthy,
+                        responseMS: service.responseMS, error: service.error,
+                        since: Timestamp.format(entry.serviceSince[service.id] ?? entry.document.timestamp),
+                        checkedAt: Timestamp.format(entry.document.timestamp)))
             }
         }
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(["services": rows])))
@@ -145,25 +148,30 @@ struct MonitoringController: Sendable {
         guard let metric = Metric(rawValue: metricName) else {
             throw HTTPError(
                 .badRequest,
-                message: "metric: \"\(metricName.prefix(40))\" is not one of \(Metric.allCases.map(\.rawValue).joined(separator: ", "))")
+                message:
+                    "metric: \"\(metricName.prefix(40))\" is not one of \(Metric.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         let now = now()
         var to = now
         var from = now.addingTimeInterval(-86_400)
         if let text = query["to"] {
             guard let date = Timestamp.parse(String(text)) else {
-                throw HTTPError(.badRequest, message: "to: \"\(text.prefix(40))\" is not a timestamp like 2025-12-09T10:30:00Z")
+                throw HTTPError(
+                    .badRequest, message: "to: \"\(text.prefix(40))\" is not a timestamp like 2025-12-09T10:30:00Z")
             }
             to = date
         }
         if let text = query["from"] {
             guard let date = Timestamp.parse(String(text)) else {
-                throw HTTPError(.badRequest, message: "from: \"\(text.prefix(40))\" is not a timestamp like 2025-12-09T10:30:00Z")
+                throw HTTPError(
+                    .badRequest, message: "from: \"\(text.prefix(40))\" is not a timestamp like 2025-12-09T10:30:00Z")
             }
             from = date
         } else if let text = query["range"] {
             guard let seconds = Self.parseRange(String(text)) else {
-                throw HTTPError(.badRequest, message: "range: \"\(text.prefix(40))\" is not a duration like 30m, 24h, 7d")
+                throw HTTPError(
+                    .badRequest, message: "range: \"\(text.prefix(40))\" is not a duration like 30m, 24h, 7d")
             }
             from = to.addingTimeInterval(-seconds)
         }
@@ -171,13 +179,16 @@ struct MonitoringController: Sendable {
         var points = 300
         if let text = query["points"] {
             guard let value = Int(text), (1...Self.maxSeriesPoints).contains(value) else {
-                throw HTTPError(.badRequest, message: "points: \"\(text.prefix(40))\" is not a number from 1 to \(Self.maxSeriesPoints)")
+                throw HTTPError(
+                    .badRequest,
+                    message: "points: \"\(text.prefix(40))\" is not a number from 1 to \(Self.maxSeriesPoints)")
             }
             points = value
         }
         let series = try await ingestor.store.series(
             vmID: vmID, metric: metric, from: from, to: to, maxPoints: points, now: now, retention: config.retention)
-        let body = HistoryBody(vmID: vmID, metric: metric, from: Timestamp.format(from), to: Timestamp.format(to), points: series)
+        let body = HistoryBody(
+            vmID: vmID, metric: metric, from: Timestamp.format(from), to: Timestamp.format(to), points: series)
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)))
     }
 

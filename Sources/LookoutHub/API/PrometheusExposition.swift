@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The fleet in the Prometheus text exposition format (version 0.0.4), one series per VM
 /// and metric labelled `vm_id`, so Prometheus, VictoriaMetrics or an OpenTelemetry
@@ -24,15 +25,21 @@ enum PrometheusExposition {
             for entry in entries { f.samples.append(([("vm_id", entry.document.vmID.rawValue)], value(entry))) }
             families.append(f)
         }
-        family("lookout_cpu_percent", "CPU busy share of all cores since the previous sample, 0-100.") { $0.document.system.cpu.percent }
+        family("lookout_cpu_percent", "CPU busy share of all cores since the previous sample, 0-100.") {
+            $0.document.system.cpu.percent
+        }
         family("lookout_cpu_cores", "CPU cores online.") { Double($0.document.system.cpu.cores) }
         family("lookout_memory_total_bytes", "Memory total.") { $0.document.system.memory.totalMB * mib }
-        family("lookout_memory_used_bytes", "Memory used: total minus MemAvailable.") { $0.document.system.memory.usedMB * mib }
+        family("lookout_memory_used_bytes", "Memory used: total minus MemAvailable.") {
+            $0.document.system.memory.usedMB * mib
+        }
         family("lookout_memory_available_bytes", "MemAvailable.") { $0.document.system.memory.availableMB * mib }
         family("lookout_memory_percent", "Memory used, 0-100.") { $0.document.system.memory.percent }
         family("lookout_disk_total_bytes", "Root file system size.") { $0.document.system.disk.totalGB * gib }
         family("lookout_disk_used_bytes", "Root file system used.") { $0.document.system.disk.usedGB * gib }
-        family("lookout_disk_percent", "Root file system used, as df reports it, 0-100.") { $0.document.system.disk.percent }
+        family("lookout_disk_percent", "Root file system used, as df reports it, 0-100.") {
+            $0.document.system.disk.percent
+        }
         family("lookout_load1", "Load average over 1 minute.") { $0.document.system.load.one }
         family("lookout_load5", "Load average over 5 minutes.") { $0.document.system.load.five }
         family("lookout_load15", "Load average over 15 minutes.") { $0.document.system.load.fifteen }
@@ -41,10 +48,13 @@ enum PrometheusExposition {
             $0.document.timestamp.timeIntervalSince1970
         }
         family("lookout_up", "1 while the VM reports on time, 0 when it is stale.") {
-            now.timeIntervalSince($0.document.timestamp) > Double(VMHealth.staleAfter($0.document, config: config)) ? 0 : 1
+            now.timeIntervalSince($0.document.timestamp) > Double(VMHealth.staleAfter($0.document, config: config))
+                ? 0 : 1
         }
-        var containerRunning = Family(name: "lookout_container_running", help: "1 when the container's state is running.")
-        var containerCPU = Family(name: "lookout_container_cpu_percent", help: "Container CPU as a share of the whole host, 0-100.")
+        var containerRunning = Family(
+            name: "lookout_container_running", help: "1 when the container's state is running.")
+        var containerCPU = Family(
+            name: "lookout_container_cpu_percent", help: "Container CPU as a share of the whole host, 0-100.")
         var containerMemory = Family(name: "lookout_container_memory_bytes", help: "Container memory minus page cache.")
         var serviceHealthy = Family(name: "lookout_service_healthy", help: "1 when the service check passed.")
         var serviceResponse = Family(name: "lookout_service_response_seconds", help: "Service check response time.")
@@ -72,7 +82,8 @@ enum PrometheusExposition {
             for sample in f.samples {
                 out += f.name
                 if !sample.labels.isEmpty {
-                    out += "{" + sample.labels.map { "\($0.0)=\"\(escapeLabelValue($0.1))\"" }.joined(separator: ",") + "}"
+                    out +=
+                        "{" + sample.labels.map { "\($0.0)=\"\(escapeLabelValue($0.1))\"" }.joined(separator: ",") + "}"
                 }
                 out += " \(format(sample.value))\n"
             }

@@ -33,7 +33,6 @@ struct HistoryBody: Encodable {
     enum CodingKeys: String, CodingKey { case vmID = "vm_id", metric, from, to, points }
 }
 
-
 struct PublicConfigBody: Encodable {
     let thresholds: Thresholds
     /// Per VM, the full thresholds after its overrides.

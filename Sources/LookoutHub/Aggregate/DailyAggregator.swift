@@ -1,11 +1,12 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import LookoutCore
 import Logging
+import LookoutCore
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Writes `DATA/history/YYYY-MM-DD.json` (DESIGN §3) from the history database and
 /// `alerts.json`; the maths is ``DailyAggregate`` in LookoutCore.
@@ -70,8 +71,10 @@ public struct DailyAggregateService: Service {
     /// Minutes after midnight UTC of the run that rewrites the previous day complete.
     public static let completeMinute = 5
 
-    public init(aggregator: DailyAggregator, minuteOfDay: Int = 23 * 60 + 55, rawDays: Int = Retention().rawDays,
-                logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        aggregator: DailyAggregator, minuteOfDay: Int = 23 * 60 + 55, rawDays: Int = Retention().rawDays,
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.aggregator = aggregator
         self.minuteOfDay = minuteOfDay
         self.rawDays = rawDays

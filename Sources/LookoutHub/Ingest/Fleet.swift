@@ -1,11 +1,12 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LookoutCore
 import NIOCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The hub's live view: every VM's latest document, held in memory so that the summary,
 /// a VM's document and `/metrics` never touch the disk.
@@ -51,7 +52,8 @@ public final class Fleet: Sendable {
             var since: [String: Date] = [:]
             for service in document.services {
                 let before = previous?.document.services.first { $0.id == service.id }
-                since[service.id] = before?.healthy == service.healthy
+                since[service.id] =
+                    before?.healthy == service.healthy
                     ? previous?.serviceSince[service.id] ?? document.timestamp : document.timestamp
             }
             state.entries[document.vmID] = Entry(document: document, body: body, serviceSince: since)
@@ -95,7 +97,9 @@ public final class Fleet: Sendable {
     /// `{"vms": {"<vm_id>": <document>, …}}`, built once per change.
     public func summaryBody() -> ByteBuffer {
         let (cached, entries, version) = state.withLock { state -> (ByteBuffer?, [VMID: Entry], Int) in
-            if let summary = state.summary, summary.version == state.version { return (summary.body, [:], state.version) }
+            if let summary = state.summary, summary.version == state.version {
+                return (summary.body, [:], state.version)
+            }
             return (nil, state.entries, state.version)
         }
         if let cached { return cached }

@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import LookoutCore
 import Logging
+import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The one way a document enters the hub, whatever carried it (folder, HTTP, the hub's
 /// own agent): stored in history first, then made the VM's latest in memory. A sample
@@ -92,7 +93,8 @@ public struct Ingestor: Sendable {
         do {
             if try await store.insert(document, encoded: encoded) {
                 // Equal timestamps: the fleet took this document already while the store was failing.
-                let newest = fleet.update(document, encoded: encoded)
+                let newest =
+                    fleet.update(document, encoded: encoded)
                     || fleet.entry(document.vmID)?.document.timestamp == document.timestamp
                 outcome = newest ? .stored : .storedOlder
             } else {

@@ -193,7 +193,9 @@ public struct SMTPClient: Sendable {
     /// second command into MAIL FROM or RCPT TO.
     static func isPlainAddress(_ address: String) -> Bool {
         address.contains("@") && address.utf8.count <= 254
-            && !address.unicodeScalars.contains { $0 == " " || $0 == "<" || $0 == ">" || ControlCharacters.contains($0) }
+            && !address.unicodeScalars.contains {
+                $0 == " " || $0 == "<" || $0 == ">" || ControlCharacters.contains($0)
+            }
     }
 
     /// The name to send in SNI and check the certificate against; nil for an IP address,

@@ -1,12 +1,13 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import GRDB
 import Logging
 import LookoutCore
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Documents waiting for the writer task, each with the caller awaiting its outcome.
 struct WriteQueue {
@@ -93,14 +94,14 @@ extension HistoryStore {
             }
             if condition.succeeded() { await checkpoint() }
             return
-        } catch where StoreCondition.isStoreWide(error) {
+        } catch  where StoreCondition.isStoreWide(error) {
             // A full disk or a damaged file fails every document alike: no point in one by one.
             let failure = condition.failed(error, task: "storing \(batch.count) document(s)")
             for pending in batch { pending.continuation.resume(returning: .failure(failure)) }
             await checkpoint()
             probeWhileFailing()
             return
-        } catch where batch.count > 1 {
+        } catch  where batch.count > 1 {
             // One bad document must not fail the others: write each on its own.
             logger.warning("\(path): a batch of \(batch.count) documents failed (\(error)); retrying one by one")
         } catch {

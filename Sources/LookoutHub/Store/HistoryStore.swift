@@ -1,15 +1,16 @@
+import GRDB
+import Logging
+import LookoutCore
+import Synchronization
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import GRDB
-import LookoutCore
-import Logging
-import Synchronization
 
 /// The hub's time-series history: every accepted document, in `DATA/lookout.sqlite`.
 ///

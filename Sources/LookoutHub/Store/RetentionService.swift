@@ -1,11 +1,12 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import LookoutCore
 import Logging
+import LookoutCore
 import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Rolls raw samples up into hourly rows and prunes old history, at start and then every
 /// hour, so `lookout.sqlite` stays bounded (raw for `raw_days`, hourly for `hourly_days`);

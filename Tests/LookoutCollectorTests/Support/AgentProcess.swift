@@ -13,14 +13,19 @@ enum AgentProcess {
     /// The binary SwiftPM built beside this test bundle (`swift build --build-tests` builds both).
     static var binary: String {
         get throws {
-            let bundle = URL(fileURLWithPath: try String(contentsOfFile: "/proc/self/cmdline", encoding: .utf8)
-                .split(separator: "\0").first.map(String.init) ?? "")
+            let bundle = URL(
+                fileURLWithPath: try String(contentsOfFile: "/proc/self/cmdline", encoding: .utf8)
+                    .split(separator: "\0").first.map(String.init) ?? "")
             var candidates = [bundle.deletingLastPathComponent().appendingPathComponent("lookout-agent").path]
             if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-                candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("lookout-agent").path)
+                candidates.append(
+                    URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("lookout-agent").path)
             }
             let found = candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-            return try #require(found, "lookout-agent is not built beside the tests (looked at \(candidates)); run `swift build --build-tests` first")
+            return try #require(
+                found,
+                "lookout-agent is not built beside the tests (looked at \(candidates)); run `swift build --build-tests` first"
+            )
         }
     }
 

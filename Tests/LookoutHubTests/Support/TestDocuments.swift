@@ -17,6 +17,7 @@ func makeDocument(
         load: LoadMetrics(one: load, five: load, fifteen: load))
     // Test vm_ids are literals chosen valid; a typo should stop the test at once.
     // swiftlint:disable:next force_try
-    return MetricsDocument(vmID: try! VMID(validating: vm), timestamp: time, system: system,
-                           containers: containers, services: services)
+    return MetricsDocument(
+        vmID: try! VMID(validating: vm), timestamp: time, system: system,
+        containers: containers, services: services)
 }
