@@ -26,12 +26,7 @@ public final class StateLock: Sendable {
         close(fd)
     }
 
-    public enum Failure: Error, Sendable {
-        /// Another process held the lock for the whole wait.
-        case busy(path: String)
-        /// The lock file could not be opened (a read-only or missing folder).
-        case unavailable(FileError)
-    }
+    public typealias Failure = FileLocking.Failure
 
     /// The lock file of `statePath`.
     public static func path(forState statePath: String) -> String { "\(statePath).lock" }
@@ -41,36 +36,17 @@ public final class StateLock: Sendable {
     public static func acquire(
         path: String, wait: Duration, onWait: () -> Void = {}
     ) async throws(Failure) -> StateLock {
-        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd < 0 && errno == ENOENT {
-            // The first run ever: the state folder does not exist yet.
-            do {
-                try AtomicFile.makeDirectories(AtomicFile.folder(of: path), mode: 0o700)
-            } catch {
-                throw .unavailable(error)
-            }
-            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        do {
+            return StateLock(path: path, fd: try await FileLocking.lock(path, wait: wait, onWait: onWait))
+        } catch {
+            guard case .unavailable(let problem) = error, problem.code == ENOENT else { throw error }
         }
-        guard fd >= 0 else { throw .unavailable(FileError(path: path, operation: "open", errno: errno)) }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: wait)
-        var waiting = false
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            guard code == EWOULDBLOCK || code == EINTR else {
-                close(fd)
-                throw .unavailable(FileError(path: path, operation: "lock", errno: code))
-            }
-            guard clock.now < deadline else {
-                close(fd)
-                throw .busy(path: path)
-            }
-            if !waiting {
-                waiting = true
-                onWait()
-            }
-            try? await Task.sleep(for: .milliseconds(50))
+        // The first run ever: the state folder does not exist yet.
+        do {
+            try AtomicFile.makeDirectories(AtomicFile.folder(of: path), mode: 0o700)
+        } catch {
+            throw .unavailable(error)
         }
-        return StateLock(path: path, fd: fd)
+        return StateLock(path: path, fd: try await FileLocking.lock(path, wait: wait, onWait: onWait))
     }
 }

@@ -15,17 +15,16 @@ struct FileLock: Sendable {
     func withLock<T: Sendable>(
         timeout: Duration = .seconds(60), _ body: () async throws(HubError) -> T
     ) async throws(HubError) -> T {
-        let fd = try openFile()
-        defer { close(fd) }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR, clock.now < deadline else {
-                throw HubError("another alert pass holds \(path) (waited \(timeout))")
+        let fd: Int32
+        do {
+            fd = try await FileLocking.lock(path, permissions: 0o644, wait: timeout)
+        } catch {
+            switch error {
+            case .busy: throw HubError("another alert pass holds \(path) (waited \(timeout))")
+            case .unavailable(let problem): throw HubError("could not take the lock file: \(problem)")
             }
-            try? await Task.sleep(for: .milliseconds(50))
         }
-        defer { flock(fd, LOCK_UN) }
+        defer { close(fd) }
         return try await body()
     }
 
@@ -40,18 +39,14 @@ struct FileLock: Sendable {
     /// cannot be opened (its folder cannot be created: a full disk) runs `body` unlocked:
     /// then there is nothing on disk another process could deliver twice.
     func ifFree<T>(_ body: () async -> T) async -> Attempt<T> {
-        guard let fd = try? openFile() else { return .ran(await body()) }
-        defer { close(fd) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return .busy }
-        defer { flock(fd, LOCK_UN) }
-        return .ran(await body())
-    }
-
-    private func openFile() throws(HubError) -> CInt {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw HubError("could not open the lock file \(path): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        do {
+            fd = try await FileLocking.lock(path, permissions: 0o644, wait: .zero)
+        } catch {
+            if case .busy = error { return .busy }
+            return .ran(await body())
         }
-        return fd
+        defer { close(fd) }
+        return .ran(await body())
     }
 }

@@ -102,7 +102,7 @@ public struct FolderWatcher: Service {
     /// that a hub will pick up its request.
     public func run() async throws {
         logger.info("watching \(dataFolder)/*/metrics.json every \(pollInterval)")
-        let presence = WatcherPresence(dataFolder: dataFolder).hold()
+        let presence = await WatcherPresence(dataFolder: dataFolder).hold()
         defer { if let presence { close(presence) } }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             _ = await scan(watching: true)

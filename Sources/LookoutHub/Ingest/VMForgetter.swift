@@ -60,7 +60,7 @@ public struct VMForgetter: Sendable {
                 report.samplesPurged = try await store.purge(vmID: vmID, notAfter: at)
             }
             report.latestRemoved = try await store.forgetLatest(vmID: vmID, notAfter: at) || report.samplesPurged > 0
-            if WatcherPresence(dataFolder: dataFolder).isHeld() {
+            if await WatcherPresence(dataFolder: dataFolder).isHeld() {
                 report.appliedByRunningHub = await waitUntilApplied(vmID, requests: requests, wait: wait)
             }
             return report

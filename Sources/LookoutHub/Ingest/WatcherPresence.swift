@@ -1,3 +1,5 @@
+import LookoutCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -15,25 +17,19 @@ struct WatcherPresence: Sendable {
     }
 
     /// Takes the shared lock; returns the descriptor to close when the watcher stops, or nil.
-    func hold() -> Int32? {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return nil }
-        guard flock(fd, LOCK_SH) == 0 else {
-            close(fd)
-            return nil
-        }
-        return fd
+    func hold() async -> Int32? {
+        // Waits only while a `forget` probes with an exclusive try (an instant).
+        try? await FileLocking.lock(path, permissions: 0o644, shared: true, wait: .seconds(5))
     }
 
-    /// Whether a running watcher holds the lock.
-    func isHeld() -> Bool {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
+    /// Whether a running watcher holds the lock: an exclusive try fails only then.
+    func isHeld() async -> Bool {
+        do {
+            close(try await FileLocking.lock(path, permissions: 0o644, wait: .zero))
+            return false
+        } catch {
+            if case .busy = error { return true }
             return false
         }
-        return errno == EWOULDBLOCK
     }
 }
