@@ -28,7 +28,11 @@ public enum FileLocking {
         _ path: String, permissions: mode_t = 0o600, shared: Bool = false, wait: Duration,
         onWait: () -> Void = {}
     ) async throws(Failure) -> Int32 {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, permissions)
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, permissions)
+        if fd < 0 && errno == EACCES {
+            // A lock file another user made (a cron run as root): flock needs no write access.
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+        }
         guard fd >= 0 else { throw .unavailable(FileError(path: path, operation: "open", errno: errno)) }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: wait)

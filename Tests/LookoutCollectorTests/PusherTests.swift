@@ -22,10 +22,13 @@ import Testing
         }
     }
 
-    func pusher(_ url: String, token: String? = "s3cret", limit: Int = 100, replayLimit: Int = 288) -> Pusher {
+    func pusher(
+        _ url: String, token: String? = "s3cret", limit: Int = 100, replayLimit: Int = 288,
+        replayBudget: Duration = Pusher.defaultReplayBudget
+    ) -> Pusher {
         Pusher(
             url: url, token: token, spool: Spool(folder: spoolFolder, limit: limit), replayLimit: replayLimit,
-            timeout: .seconds(5), logger: logger)
+            replayBudget: replayBudget, timeout: .seconds(5), logger: logger)
     }
 
     /// The hub's rule for a per-VM token: it may push only its own VM's documents (403 for
@@ -162,6 +165,47 @@ import Testing
                     ].map { String(decoding: $0, as: UTF8.self) })
         }
         #expect(spool.pending().isEmpty)
+    }
+
+    /// A 503 on a later spooled document, after this run's document already went out (to
+    /// tell a 403 apart): the run delivered, and its document must not be spooled again.
+    @Test func aDeliveredDocumentIsNotSpooledAgainWhenTheReplayStops() async throws {
+        let spool = Spool(folder: spoolFolder, limit: 100)
+        try spool.add(document(1, vm: "old-name"), timestamp: 1)
+        try spool.add(document(2, vm: "web-1"), timestamp: 2)
+        let server = FixtureHTTPServer { request in
+            guard request.bearerToken == "web-1-token" else {
+                return .json(#"{"error":"Invalid token"}"#, status: .forbidden)
+            }
+            guard request.bodyText.contains(#""vm":"web-1""#) else {
+                return .json(#"{"error":"this token may only push documents of web-1"}"#, status: .forbidden)
+            }
+            if request.bodyText.contains(#""n":2"#) { return .json(#"{"error":"busy"}"#, status: .serviceUnavailable) }
+            return .json(#"{"status":"stored"}"#, status: .created)
+        }
+        try await server.run { server in
+            let outcome = await pusher(server.url("/api/monitoring/ingest"), token: "web-1-token")
+                .deliver(document(3, vm: "web-1"), timestamp: 3)
+            #expect(outcome == .delivered(replayed: 0))
+        }
+        #expect(
+            spool.pending().map { String(decoding: (try? AtomicFile.read($0, limit: 1000)) ?? [], as: UTF8.self) }
+                == [String(decoding: document(2, vm: "web-1"), as: UTF8.self)])
+    }
+
+    /// A spent replay budget (here none at all) stops the replay after the first document;
+    /// the new document still goes out and the rest stays spooled in order.
+    @Test func aSpentReplayBudgetLeavesTheRestForTheNextRun() async throws {
+        let spool = Spool(folder: spoolFolder, limit: 100)
+        for n in 1...3 { try spool.add(document(n), timestamp: Int64(n)) }
+        let server = hub()
+        try await server.run { server in
+            let outcome = await pusher(server.url("/api/monitoring/ingest"), replayBudget: .zero)
+                .deliver(document(4), timestamp: 4)
+            #expect(outcome == .delivered(replayed: 1))
+            #expect(server.requests.map(\.bodyText) == [1, 4].map { String(decoding: document($0), as: UTF8.self) })
+        }
+        #expect(spool.pending().count == 2)
     }
 
     @Test func aTokenTheHubRefusesKeepsTheWholeSpool() async throws {

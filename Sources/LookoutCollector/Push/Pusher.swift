@@ -14,22 +14,29 @@ public struct Pusher: Sendable {
     public let spool: Spool
     /// Spooled documents sent per delivery at most; the rest wait for the next one.
     public let replayLimit: Int
+    /// How long one delivery may spend replaying; the rest waits for the next run.
+    let replayBudget: Duration
     let timeout: Duration
     let httpClient: AgentHTTPClient
     let logger: Logger
 
-    /// A day of 5-minute samples per run: a week's spool drains in a week of runs at most,
-    /// each run well within its 5 minutes even against a slow hub.
+    /// A day of 5-minute samples per run: a week's spool drains in a week of runs at most.
     public static let defaultReplayLimit = 288
+    /// Against a slow hub 288 documents could take far longer than a cron slot (each up to
+    /// the timeout) while the run holds the state lock; two minutes keep the next 5-minute
+    /// run free to sample.
+    public static let defaultReplayBudget = Duration.seconds(120)
 
     public init(
         url: String, token: String?, spool: Spool, replayLimit: Int = defaultReplayLimit,
-        timeout: Duration = .seconds(10), httpClient: AgentHTTPClient = .init(), logger: Logger
+        replayBudget: Duration = defaultReplayBudget, timeout: Duration = .seconds(10),
+        httpClient: AgentHTTPClient = .init(), logger: Logger
     ) {
         self.url = url
         self.token = token
         self.spool = spool
         self.replayLimit = replayLimit
+        self.replayBudget = replayBudget
         self.timeout = timeout
         self.httpClient = httpClient
         self.logger = logger
@@ -68,7 +75,13 @@ public struct Pusher: Sendable {
         var tokenAccepted = false
         var documentSent = false
         let pending = spool.pending()
+        let clock = ContinuousClock()
+        let started = clock.now
         for path in pending.prefix(replayLimit) {
+            if replayed > 0, started.duration(to: clock.now) > replayBudget {
+                logger.info("replay took longer than \(replayBudget); the rest of the spool waits for the next run")
+                break
+            }
             guard let bytes = try? AtomicFile.read(path, limit: MetricsDocument.maxEncodedSize) else {
                 logger.warning("dropping unreadable spooled document \(path)")
                 spool.remove(path)
@@ -102,6 +115,11 @@ public struct Pusher: Sendable {
                     """)
                 spool.remove(path)
             case .retryLater(let reason):
+                // The hub already has this run's document: the rest waits in the spool.
+                if documentSent {
+                    logger.warning("replay stopped (\(reason)); the rest of the spool waits for the next run")
+                    return .delivered(replayed: replayed)
+                }
                 return keep(document, timestamp: timestamp, reason: reason)
             }
         }
