@@ -130,6 +130,35 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
         #expect(Set(channel.deliveryIDs).count == 1)
     }
 
+    /// warning → critical → warning → critical in one episode: the second escalation is a
+    /// notice of its own (its own file and Message-ID), not a repeat of the first, while the
+    /// same transition judged again from the same saved state keeps its name.
+    @Test func twoEscalationsOfOneEpisodeAreTwoNotices() {
+        let t0 = Date(timeIntervalSince1970: 1_765_276_200)
+        var state = AlertState()
+        var escalations: [Notice] = []
+        for (minutes, disk) in [(0.0, 85.0), (1, 95), (40, 85), (41, 95)] {
+            let now = t0.addingTimeInterval(minutes * 60)
+            let result = AlertEngine.evaluate(
+                documents: [makeDocument("web-1", at: now, disk: disk)], config: MonitoringConfig(), previous: state,
+                now: now)
+            if minutes == 41 {
+                let again = AlertEngine.evaluate(
+                    documents: [makeDocument("web-1", at: now, disk: disk)], config: MonitoringConfig(),
+                    previous: state, now: now.addingTimeInterval(7))
+                #expect(
+                    again.notices.map { Outbox.key($0, channel: "email") }
+                        == result.notices.map { Outbox.key($0, channel: "email") })
+            }
+            state = result.state
+            escalations += result.notices.filter { $0.kind == .escalated }
+        }
+        #expect(escalations.count == 2)
+        let keys = escalations.map { Outbox.key($0, channel: "email") }
+        #expect(Set(keys.map(\.fileName)).count == 2)
+        #expect(Set(keys.map(\.deliveryID)).count == 2)
+    }
+
     @Test func aPassRepeatedAfterACrashOverwritesInsteadOfQueueingTwice() async throws {
         let outbox = outbox()
         let channel = RecordingChannel()

@@ -101,14 +101,19 @@ public struct Notice: Codable, Sendable, Equatable {
     public var kind: Kind
     public var alert: Alert
     public var at: Date
+    /// When the previous notice of this alert was told (`nil` for its first "opened"): the
+    /// same when a pass is repeated after a crash, different for each transition, so it
+    /// tells apart two escalations of one episode (warning → critical → warning → critical).
+    public var after: Date?
 
-    public init(kind: Kind, alert: Alert, at: Date) {
+    public init(kind: Kind, alert: Alert, at: Date, after: Date? = nil) {
         self.kind = kind
         self.alert = alert
         self.at = at
+        self.after = after
     }
 
-    enum CodingKeys: String, CodingKey { case kind, alert, at }
+    enum CodingKeys: String, CodingKey { case kind, alert, at, after }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -116,6 +121,7 @@ public struct Notice: Codable, Sendable, Equatable {
         alert = try c.decode(Alert.self, forKey: .alert)
         let text = try c.decode(String.self, forKey: .at)
         at = Timestamp.parse(text) ?? Date(timeIntervalSince1970: 0)
+        after = try c.decodeIfPresent(String.self, forKey: .after).flatMap(Timestamp.parse)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -123,6 +129,7 @@ public struct Notice: Codable, Sendable, Equatable {
         try c.encode(kind, forKey: .kind)
         try c.encode(alert, forKey: .alert)
         try c.encode(Timestamp.format(at), forKey: .at)
+        try c.encodeIfPresent(after.map(Timestamp.format), forKey: .after)
     }
 
     /// `[Lookout] CRITICAL web-1: disk 93.1%, critical at 90%` — what, where and how bad.

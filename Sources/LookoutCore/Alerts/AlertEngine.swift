@@ -149,7 +149,7 @@ public enum AlertEngine {
             if let kind {
                 alert.lastNotified = now
                 notified[id] = .init(open: true, severity: alert.severity, at: now)
-                notices.append(Notice(kind: kind, alert: alert, at: now))
+                notices.append(Notice(kind: kind, alert: alert, at: now, after: told?.at))
             }
             current[id] = alert
         }
@@ -158,9 +158,9 @@ public enum AlertEngine {
             var cleared = alert
             cleared.resolvedAt = now
             resolved.append(cleared)
-            if notified[alert.id]?.open == true {
+            if let told = notified[alert.id], told.open {
                 notified[alert.id] = .init(open: false, severity: .ok, at: now)
-                notices.append(Notice(kind: .resolved, alert: cleared, at: now))
+                notices.append(Notice(kind: .resolved, alert: cleared, at: now, after: told.at))
             }
         }
         // Forget what was told about alerts that are gone and past their cooldown.

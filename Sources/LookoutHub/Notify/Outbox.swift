@@ -297,7 +297,10 @@ public final class Outbox: Sendable {
         var alerts: [Alert] = []
         for (_, resolved) in entries where resolved.notice.kind == .resolved {
             let alert = resolved.notice.alert
-            let same = entries.filter { $0.1.notice.alert.id == alert.id && $0.1.notice.alert.since == alert.since }
+            let same = entries.filter {
+                $0.1.notice.alert.id == alert.id
+                    && Int64($0.1.notice.alert.since.timeIntervalSince1970) == Int64(alert.since.timeIntervalSince1970)
+            }
             guard same.contains(where: { $0.1.notice.kind == .opened }) else { continue }
             dropped.formUnion(same.filter { $0.1.notice.at <= resolved.notice.at }.map(\.0))
             alerts.append(alert)

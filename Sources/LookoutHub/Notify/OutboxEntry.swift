@@ -66,8 +66,9 @@ extension Outbox {
         }
     }
 
-    /// What names an entry: (alert id, transition, since, channel id), nothing that changes
-    /// when a pass is repeated.
+    /// What names an entry: (alert id, transition, since, when the alert was last told,
+    /// channel id), nothing that changes when a pass is repeated, and different for two
+    /// transitions of the same kind within one episode.
     struct Key: Sendable, Equatable {
         /// `<channel hash>-<alert id, sanitised>-<transition>-<hash of the four>.json`: readable
         /// in `ls`, one channel's files found by prefix.
@@ -76,8 +77,14 @@ extension Outbox {
     }
 
     static func key(_ notice: Notice, channel: String) -> Key {
-        let since = String(Int64((notice.alert.since.timeIntervalSince1970 * 1000).rounded()))
-        let whole = ChannelID.hash([notice.alert.id, notice.kind.rawValue, since, channel].joined(separator: "\u{0}"))
+        // Whole seconds, as alerts.json and the outbox files store times: the same notice must
+        // get the same name whether it comes from memory or from disk.
+        func seconds(_ date: Date?) -> String {
+            date.map { String(Int64($0.timeIntervalSince1970.rounded(.down))) } ?? "-"
+        }
+        let since = seconds(notice.alert.since)
+        let whole = ChannelID.hash(
+            [notice.alert.id, notice.kind.rawValue, since, seconds(notice.after), channel].joined(separator: "\u{0}"))
         let readable = String(
             String.UnicodeScalarView(
                 notice.alert.id.unicodeScalars.map { c in
