@@ -165,7 +165,8 @@ public struct Hub: Sendable {
     public func application(extraServices: [any Service] = []) -> some ApplicationProtocol {
         let watcher = folderWatcher()
         let retention = RetentionService(
-            store: ingestor.store, retention: settings.config.retention, logger: logger, now: now)
+            store: ingestor.store, retention: settings.config.retention, logger: logger, now: now,
+            fleet: ingestor.fleet)
         var services: [any Service] = [watcher, retention]
         if let interval = settings.alertInterval {
             services.append(

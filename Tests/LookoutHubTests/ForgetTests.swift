@@ -165,10 +165,19 @@ import Testing
         var retention = Retention()
         retention.forgetAfterDays = 30
         let service = RetentionService(
-            store: hub.ingestor.store, retention: retention, logger: Logger(label: "test"), now: { Self.t0 })
+            store: hub.ingestor.store, retention: retention, logger: Logger(label: "test"), now: { Self.t0 },
+            fleet: hub.ingestor.fleet)
+        // A running watcher (as inside serve) must not make the pass wait for its acknowledgement.
+        let presence = try #require(await WatcherPresence(dataFolder: folder).hold())
+        defer { close(presence) }
+        let clock = ContinuousClock()
+        let started = clock.now
         await service.pass()
+        #expect(started.duration(to: clock.now) < .seconds(30), "the pass waited for its own watcher")
         #expect(try activeAlerts() == ["alive/stale"])
         #expect(ForgetRequests(dataFolder: folder).load(try vm("gone")) != nil)
+        // Gone from the fleet at once, and the watcher's scan agrees.
+        #expect(hub.ingestor.fleet.entries().map(\.document.vmID.rawValue) == ["alive", "quiet"])
         _ = await hub.folderWatcher().scan()
         #expect(hub.ingestor.fleet.entries().map(\.document.vmID.rawValue) == ["alive", "quiet"])
         // Off by default.

@@ -17,6 +17,9 @@ struct RetentionService: Service {
     let retention: Retention
     let logger: Logger
     let now: @Sendable () -> Date
+    /// The hub's own fleet: a VM forgotten here leaves it at once. The forget does not wait
+    /// for the folder watcher (this process's own), which would hold the alert lock meanwhile.
+    var fleet: Fleet?
     var interval: Duration = .seconds(3600)
 
     func run() async throws {
@@ -52,7 +55,8 @@ struct RetentionService: Service {
             dataFolder: AtomicFile.folder(of: store.path), store: store, logger: logger, now: { now })
         do {
             for (vmID, latest) in try await store.silentVMs(before: now.addingTimeInterval(-Double(days) * 86_400)) {
-                _ = try await forgetter.forget(vmID, purge: false)
+                _ = try await forgetter.forget(vmID, purge: false, wait: .zero)
+                fleet?.forget(vmID, at: now)
                 let since = Timestamp.format(latest)
                 let limit = "retention.forget_after_days (\(days))"
                 logger.notice("forgot \(vmID): silent since \(since), longer than \(limit); history stays")
