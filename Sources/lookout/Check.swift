@@ -45,7 +45,8 @@ struct Check: AsyncParsableCommand {
             thresholds, saves DATA/alerts.json and queues notices in DATA/outbox/; then, with the alert lock \
             released, delivers what is due (each channel on its own, each attempt bounded by its timeout). Safe \
             to run beside `lookout serve` and twice in a row: locks and the saved state make every notice go out \
-            once. Exit status: 0, 75 when a notice could not be delivered yet (it stays queued), 1 on an error.
+            once. Exit status: 0, 75 when a notice could not be delivered yet (it stays queued), 78 when the config \
+            or the history database needs an operator (the message names the fix), 1 on another error.
             """)
 
     @OptionGroup var options: HubOptions

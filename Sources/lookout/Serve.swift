@@ -130,13 +130,6 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(78)
         }
         if checkConfig {
-            do {  // the notification settings too: credentials, and a `from` when the host has no domain
-                _ = try monitoring.notificationChannels(
-                    environment: environment, hostName: AgentSettings.hostName(), logger: logger)
-            } catch {
-                logger.critical("\(error)")
-                throw ExitCode(78)
-            }
             print(HubCommandSupport.describe(monitoring, tokens: tokens, path: config))
             return
         }

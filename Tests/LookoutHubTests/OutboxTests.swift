@@ -112,6 +112,21 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
         #expect(channel.delivered.count == 2)
     }
 
+    /// A `check` with another config than the running `serve` (a channel this process does
+    /// not know) must not destroy what serve queued: the entry is set aside, intact.
+    @Test func anEntryOfAChannelThisConfigLacksIsKeptAsideNotDeleted() async throws {
+        let outbox = outbox()
+        let serveOnly = RecordingChannel(id: "webhook:ntfy:ntfy.example:0badc0de")
+        serveOnly.setDown(true)
+        outbox.enqueue([try notice("web-1/disk")], channels: [serveOnly], now: Self.t0)
+        let queued = try #require(outbox.pending().first)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: queued))
+        _ = await outbox.deliver(channels: [RecordingChannel()], now: Self.t0)
+        #expect(outbox.pending().isEmpty)
+        let kept = "\(folder)/outbox/failed/" + URL(fileURLWithPath: queued).lastPathComponent
+        #expect(try Data(contentsOf: URL(fileURLWithPath: kept)) == bytes)
+    }
+
     @Test func backoffDoublesUpToAnHourAndKeepsTheDeliveryID() async throws {
         let outbox = outbox()
         let channel = RecordingChannel()

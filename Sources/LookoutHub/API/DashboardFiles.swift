@@ -30,9 +30,8 @@ struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
             guard let ext = name.split(separator: ".").last.map(String.init), let type = types[ext],
                 let bytes = try? AtomicFile.read("\(folder)/\(name)", limit: 4 << 20)
             else { continue }
-            // FNV-1a: a content hash for the ETag, no crypto needed.
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            // A content hash for the ETag, no crypto needed.
+            let hash = FNV1a.hash(bytes)
             files["/" + name] = File(
                 body: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(String(hash, radix: 16))\"")
         }

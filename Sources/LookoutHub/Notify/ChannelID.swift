@@ -22,15 +22,10 @@ public enum ChannelID {
         return "webhook:\(webhook.kind.rawValue):\(host):\(hash(webhook.url, digits: 8))"
     }
 
-    /// FNV-1a, 64 bit, as `digits` hex digits: stable across processes and platforms
-    /// (Swift's `Hasher` is seeded per process), and no secret is recoverable from 32 bits.
+    /// ``FNV1a`` as `digits` hex digits: stable across processes and platforms, and no
+    /// secret is recoverable from 32 bits.
     public static func hash(_ text: String, digits: Int = 16) -> String {
-        var value: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            value ^= UInt64(byte)
-            value &*= 0x100_0000_01b3
-        }
-        let hex = String(value, radix: 16)
+        let hex = String(FNV1a.hash(text.utf8), radix: 16)
         return String((String(repeating: "0", count: 16 - hex.count) + hex).prefix(digits))
     }
 }

@@ -76,8 +76,9 @@ extension MonitoringConfig {
                     "notifications.email.security: \"none\" sends the SMTP password in clear text, which is allowed "
                         + "only to a relay on a loopback address, not \(email.smtpHost); use \"starttls\" or \"tls\"")
             }
-            let domain = domainName ?? HostDomain.fullyQualifiedName()
-            guard let from = email.from ?? domain.map({ "lookout@\($0)" }) else {
+            // The resolver is asked only when `from` is unset: a broken one must not slow every cron run.
+            guard let from = email.from ?? (domainName ?? HostDomain.fullyQualifiedName()).map({ "lookout@\($0)" })
+            else {
                 throw HubError(
                     "notifications.email.from: not set, and this host (\(hostName)) has no fully qualified domain "
                         + "name for the default lookout@<host>; set \"from\" to an address your relay accepts, "

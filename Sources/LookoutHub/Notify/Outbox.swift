@@ -428,18 +428,27 @@ public final class Outbox: Sendable {
 
     /// Entries whose channel is not configured: those an earlier version queued under
     /// `webhook:<kind>:<host>` are renamed to the one channel that name means now; the
-    /// rest are dropped with a warning.
+    /// rest are moved to `outbox/failed/` with a warning.
     func sweepUnknown(channels: [any NotificationChannel]) {
         let prefixes = Set(channels.map { Self.channelPrefix($0.id) })
         for name in entryNames() where !prefixes.contains(String(name.prefix(9))) {
             guard case .entry(var entry) = read(name) else { continue }
             let matches = channels.filter { Self.legacyID(of: $0.id) == entry.channel || $0.id == entry.channel }
-            unlink("\(folder)/\(name)")
             guard matches.count == 1, let channel = matches.first else {
+                // Kept, not deleted: a `check` run with another config than the running `serve`
+                // must not destroy serve's queue. `mv outbox/failed/NAME outbox/` requeues it.
+                let kept =
+                    (try? AtomicFile.makeDirectories("\(folder)/failed", mode: 0o700)).map {
+                        rename("\(folder)/\(name)", "\(folder)/failed/\(name)") == 0
+                    } ?? false
                 logger.warning(
-                    "outbox: channel \(entry.channel) is no longer configured; dropping \(entry.notice.subject)")
+                    """
+                    outbox: channel \(entry.channel) is not in this config; \(entry.notice.subject) \
+                    \(kept ? "moved to \(folder)/failed/\(name)" : "left in place (could not move it aside)")
+                    """)
                 continue
             }
+            unlink("\(folder)/\(name)")
             entry.channel = channel.id
             let key = Self.key(entry.notice, channel: channel.id)
             if (try? write(entry, name: key.fileName)) == nil { state.withLock { $0.memory[key.fileName] = entry } }
