@@ -205,8 +205,8 @@ public final class Outbox: Sendable {
     }
 
     private func round(_ channel: any NotificationChannel, now: Date) async -> Report {
-        persistMemory()
         let id = channel.id
+        persistMemory(channel: id)
         var report = Report()
         var (entries, unreadable) = load(channel: id)
         report.dropped = await dropUnheardPairs(&entries, channel: id)
@@ -386,9 +386,12 @@ public final class Outbox: Sendable {
         try AtomicFile.write(bytes, to: "\(folder)/\(name)", mode: 0o600)
     }
 
-    /// Writes out what only memory holds, now that writing may work again.
-    private func persistMemory() {
-        let memory = state.withLock { $0.memory }
+    /// Writes out what only memory holds of `channel`, now that writing may work again.
+    /// Only its own entries, inside its own round and lock: another channel's round,
+    /// running at the same time, may be delivering (and removing) those.
+    private func persistMemory(channel: String) {
+        let prefix = Self.channelPrefix(channel)
+        let memory = state.withLock { $0.memory.filter { $0.key.hasPrefix(prefix) } }
         guard !memory.isEmpty else { return }
         var written = 0
         for (name, entry) in memory {
