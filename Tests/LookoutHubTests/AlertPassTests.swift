@@ -59,6 +59,26 @@ import Testing
         #expect(try await store.alertHistory(limit: 10).map(\.id) == ["web-1/disk"])
     }
 
+    /// serve could not write alerts.json (a full disk) and kept its state in memory; space
+    /// came back and a cron `check` wrote a newer alerts.json, having told the alert
+    /// already. serve's next pass judges from that file, not from its older memory, so it
+    /// does not tell the alert again.
+    @Test func aNewerAlertsFileWrittenByAnotherProcessBeatsTheStateHeldInMemory() async throws {
+        let (_, pass, channel) = try open()
+        let t1 = Self.t0.addingTimeInterval(60)
+        pass.memory.setUnsavedState(AlertState(updatedAt: Self.t0))
+        let told = AlertEngine.evaluate(
+            documents: [makeDocument("web-1", at: t1, disk: 93)], config: MonitoringConfig(), previous: AlertState(),
+            now: t1)
+        try pass.stateFile.save(told.state)
+        let t2 = Self.t0.addingTimeInterval(120)
+        let report = try await pass.run(documents: [makeDocument("web-1", at: t2, disk: 93)], now: t2)
+        #expect(report.notices == 0, "the alert check already told was told again")
+        _ = await pass.deliver(now: t2)
+        #expect(channel.delivered.isEmpty)
+        #expect(pass.memory.unsavedState() == nil)
+    }
+
     @Test func aPairNobodyHeardOfIsRecordedInTheAlertHistory() async throws {
         let (store, pass, channel) = try open()
         channel.setDown(true)

@@ -80,8 +80,20 @@ public struct AlertPass: Sendable {
                 newest[document.vmID] = document
             }
             let documents = newest.keys.sorted().map { newest[$0]! }
+            // What this process could not write wins, unless another process (a cron `check`,
+            // once the disk had room) has written a newer alerts.json since.
             let previous: AlertState
-            if let unsaved = memory.unsavedState() { previous = unsaved } else { previous = try stateFile.load() }
+            if let unsaved = memory.unsavedState() {
+                let onDisk = try? stateFile.load()
+                if let onDisk, let written = onDisk.updatedAt, written > (unsaved.updatedAt ?? .distantPast) {
+                    previous = onDisk
+                    memory.setUnsavedState(nil)
+                } else {
+                    previous = unsaved
+                }
+            } else {
+                previous = try stateFile.load()
+            }
             let recent = await recentValues(for: documents, previous: previous, problems: &report.problems)
             let result = AlertEngine.evaluate(
                 documents: documents, config: config, previous: previous, now: now, recent: recent)
