@@ -95,6 +95,7 @@ extension MetricsDocument {
         try nonNegative(system.load.one, "system.load.1m")
         try nonNegative(system.load.five, "system.load.5m")
         try nonNegative(system.load.fifteen, "system.load.15m")
+        try validateExtras(nonNegative: nonNegative, percent: percent, text: text)
         guard containers.count <= 1000 else {
             throw DocumentError(path: "containers", reason: "\(containers.count) entries, more than 1000")
         }
@@ -114,6 +115,73 @@ extension MetricsDocument {
         }
         if let interval = intervalSeconds, !(1...86_400).contains(interval) {
             throw DocumentError(path: "interval_seconds", reason: "\(interval) is not between 1 and 86400")
+        }
+    }
+
+    /// The issue-11 fields of `system`: counts bounded, every name plain, every figure in range.
+    private func validateExtras(
+        nonNegative: (Double, String) throws(DocumentError) -> Void,
+        percent: (Double, String) throws(DocumentError) -> Void,
+        text: (String, String, Int) throws(DocumentError) -> Void
+    ) throws(DocumentError) {
+        if let swap = system.swap {
+            try nonNegative(swap.totalMB, "system.swap.total_mb")
+            try nonNegative(swap.usedMB, "system.swap.used_mb")
+            try percent(swap.percent, "system.swap.percent")
+        }
+        if let network = system.network {
+            try nonNegative(network.rxBytesPerSecond, "system.network.rx_bytes_per_s")
+            try nonNegative(network.txBytesPerSecond, "system.network.tx_bytes_per_s")
+            try nonNegative(network.rxBytes, "system.network.rx_bytes")
+            try nonNegative(network.txBytes, "system.network.tx_bytes")
+            guard network.interfaces.count <= 256 else {
+                throw DocumentError(
+                    path: "system.network.interfaces", reason: "\(network.interfaces.count) entries, more than 256")
+            }
+            for (i, interface) in network.interfaces.enumerated() {
+                let path = "system.network.interfaces[\(i)]"
+                try text(interface.name, "\(path).name", 64)
+                try nonNegative(interface.rxBytesPerSecond, "\(path).rx_bytes_per_s")
+                try nonNegative(interface.txBytesPerSecond, "\(path).tx_bytes_per_s")
+                try nonNegative(interface.rxBytes, "\(path).rx_bytes")
+                try nonNegative(interface.txBytes, "\(path).tx_bytes")
+            }
+        }
+        if let io = system.diskIO {
+            try text(io.device, "system.disk_io.device", 128)
+            try nonNegative(io.readBytesPerSecond, "system.disk_io.read_bytes_per_s")
+            try nonNegative(io.writeBytesPerSecond, "system.disk_io.write_bytes_per_s")
+            try percent(io.utilPercent, "system.disk_io.util_percent")
+        }
+        if let filesystems = system.filesystems {
+            guard filesystems.count <= 256 else {
+                throw DocumentError(path: "system.filesystems", reason: "\(filesystems.count) entries, more than 256")
+            }
+            for (i, fs) in filesystems.enumerated() {
+                let path = "system.filesystems[\(i)]"
+                try text(fs.path, "\(path).path", 4096)
+                guard fs.path.hasPrefix("/") else {
+                    throw DocumentError(path: "\(path).path", reason: "must be an absolute path starting with /")
+                }
+                try text(fs.device, "\(path).device", 4096)
+                try text(fs.fstype, "\(path).fstype", 64)
+                try nonNegative(fs.totalGB, "\(path).total_gb")
+                try nonNegative(fs.usedGB, "\(path).used_gb")
+                try percent(fs.percent, "\(path).percent")
+            }
+        }
+        if let temperatures = system.temperatures {
+            guard temperatures.count <= 256 else {
+                throw DocumentError(path: "system.temperatures", reason: "\(temperatures.count) entries, more than 256")
+            }
+            for (i, reading) in temperatures.enumerated() {
+                let path = "system.temperatures[\(i)]"
+                try text(reading.sensor, "\(path).sensor", 128)
+                guard reading.celsius.isFinite, (-100...300).contains(reading.celsius) else {
+                    throw DocumentError(
+                        path: "\(path).celsius", reason: "\(reading.celsius) is not a temperature between -100 and 300")
+                }
+            }
         }
     }
 

@@ -78,10 +78,18 @@ public struct SystemMetrics: Codable, Sendable, Equatable {
     public var load: LoadMetrics
     /// The kernel's id of this boot (an extra field): a new value means the VM rebooted.
     public var bootID: String?
+    // Extra fields of issue 11 (SystemExtras.swift), each absent when the machine has none.
+    public var swap: SwapMetrics?
+    public var network: NetworkMetrics?
+    public var diskIO: DiskIOMetrics?
+    /// The root filesystem first, then the configured (or, with "auto", every real) mount point.
+    public var filesystems: [FilesystemMetrics]?
+    public var temperatures: [TemperatureReading]?
 
     public init(
         cpu: CPUMetrics, memory: MemoryMetrics, disk: DiskMetrics, uptime: UptimeMetrics, load: LoadMetrics,
-        bootID: String? = nil
+        bootID: String? = nil, swap: SwapMetrics? = nil, network: NetworkMetrics? = nil, diskIO: DiskIOMetrics? = nil,
+        filesystems: [FilesystemMetrics]? = nil, temperatures: [TemperatureReading]? = nil
     ) {
         self.cpu = cpu
         self.memory = memory
@@ -89,10 +97,16 @@ public struct SystemMetrics: Codable, Sendable, Equatable {
         self.uptime = uptime
         self.load = load
         self.bootID = bootID
+        self.swap = swap
+        self.network = network
+        self.diskIO = diskIO
+        self.filesystems = filesystems
+        self.temperatures = temperatures
     }
 
     enum CodingKeys: String, CodingKey {
         case cpu, memory, disk, uptime, load, bootID = "boot_id"
+        case swap, network, diskIO = "disk_io", filesystems, temperatures
     }
 }
 

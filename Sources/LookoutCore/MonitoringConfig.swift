@@ -26,6 +26,8 @@ public struct MonitoringConfig: Sendable, Equatable {
     public var tokenFile: String?
     /// A JSON file `{"<vm_id>": "<token>"}`: tokens that may only push their own VM's documents.
     public var vmTokensFile: String?
+    /// Monthly traffic allowances per VM (`traffic.<vm_id>`); a VM without one still gets its totals.
+    public var traffic: [VMID: TrafficAllowance] = [:]
 
     public init() {}
 
@@ -245,6 +247,7 @@ extension MonitoringConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case thresholds, overrides, staleAfterMinutes = "stale_after_minutes", notifications
         case publicURL = "public_url", retention, tokenFile = "token_file", vmTokensFile = "vm_tokens_file"
+        case traffic
     }
 
     public init(from decoder: any Decoder) throws {
@@ -276,6 +279,17 @@ extension MonitoringConfig: Decodable {
         retention = try c.decodeIfPresent(Retention.self, forKey: .retention) ?? Retention()
         tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
         vmTokensFile = try c.decodeIfPresent(String.self, forKey: .vmTokensFile)
+        let rawTraffic = try c.decodeIfPresent([String: TrafficAllowance].self, forKey: .traffic) ?? [:]
+        for (key, value) in rawTraffic {
+            do {
+                traffic[try VMID(validating: key)] = value
+            } catch {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: c.codingPath + [CodingKeys.traffic, AnyCodingKey(stringValue: key)],
+                        debugDescription: error.description))
+            }
+        }
     }
 }
 

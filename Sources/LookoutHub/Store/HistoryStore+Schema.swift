@@ -82,6 +82,40 @@ extension HistoryStore {
                     CREATE INDEX alert_history_resolved ON alert_history (resolved_at);
                     """)
         }
+        migrator.registerMigration("v3-system-extras") { db in
+            // Issue 11's figures. Fixed series are nullable columns of `samples` (NULL: the
+            // document had no such figure); per-path and per-sensor series (`fs:/srv/backup`,
+            // `temp:coretemp package_id_0`) are rows of `series_samples`. `net_rx_total` /
+            // `net_tx_total` are the kernel's counters and `boot` a 32-bit FNV-1a of the
+            // boot_id, so byte deltas survive counter resets; `traffic_days` holds those deltas
+            // summed per VM and UTC day (day = its start), the source of monthly traffic.
+            try db.execute(
+                sql: """
+                    ALTER TABLE samples ADD COLUMN net_rx REAL;
+                    ALTER TABLE samples ADD COLUMN net_tx REAL;
+                    ALTER TABLE samples ADD COLUMN disk_read REAL;
+                    ALTER TABLE samples ADD COLUMN disk_write REAL;
+                    ALTER TABLE samples ADD COLUMN disk_util REAL;
+                    ALTER TABLE samples ADD COLUMN swap REAL;
+                    ALTER TABLE samples ADD COLUMN net_rx_total REAL;
+                    ALTER TABLE samples ADD COLUMN net_tx_total REAL;
+                    ALTER TABLE samples ADD COLUMN boot INTEGER;
+                    CREATE TABLE series_samples (
+                        vm_id TEXT NOT NULL,
+                        series TEXT NOT NULL,
+                        ts INTEGER NOT NULL,
+                        value REAL NOT NULL,
+                        PRIMARY KEY (vm_id, series, ts)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE traffic_days (
+                        vm_id TEXT NOT NULL,
+                        day INTEGER NOT NULL,
+                        rx_bytes REAL NOT NULL,
+                        tx_bytes REAL NOT NULL,
+                        PRIMARY KEY (vm_id, day)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }()
 }
