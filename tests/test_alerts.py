@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from alert_support import (  # noqa: F401 (smtp_cert, smtp_server and webhook are fixtures)
     FROM,
     PUBLIC_URL,
@@ -444,3 +446,24 @@ def test_a_full_filesystem_sends_one_email_naming_its_path(
     assert [a["id"] for a in alerts_state(data)["alerts"]] == ["web-1/fs/srv/backup"], hub.log()
     vm = hub.get_json(f"/api/monitoring/vm/{VM}")
     assert vm["system"]["filesystems"][1]["path"] == "/srv/backup", vm
+
+
+@pytest.mark.parametrize(
+    "monitoring, must_mention",
+    [
+        ({"thresholds": {"swap": {"warning": 90, "critical": 50}}}, "thresholds.swap.critical: 50.0 must be at least"),
+        ({"thresholds": {"disk_util": {"warning": 90, "critical": 98, "sustained_samples": 0}}},
+         "thresholds.disk_util.sustained_samples: 0 is not between 1 and 1000"),
+        ({"overrides": {"backup-1": {"fs:srv/backup": {"warning": 95, "critical": 98}}}},
+         'overrides.backup-1.fs:srv/backup: "srv/backup" is not an absolute path'),
+        ({"overrides": {"lab-1": {"reboot": "no"}}}, "overrides.lab-1.reboot: expected true or false"),
+        ({"overrides": {"lab-1": {"reboots": False}}}, "overrides.lab-1.reboots: unknown key"),
+    ],
+)
+def test_check_refuses_a_bad_issue_11_threshold_naming_the_key(
+    lookout_bin: Path, tmp_path: Path, monitoring: dict[str, Any], must_mention: str
+) -> None:
+    config = write_config(tmp_path / "hub.json", {"monitoring": monitoring})
+    result = run_lookout(lookout_bin, "check", "--data", str(tmp_path / "data"), "--config", str(config))
+    assert result.returncode == 78, f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    assert must_mention in result.stderr, result.stderr
