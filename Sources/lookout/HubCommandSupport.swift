@@ -84,6 +84,16 @@ enum HubCommandSupport {
         lines.append(
             "thresholds (warning/critical): cpu \(t.cpu.warning)/\(t.cpu.critical), memory \(t.memory.warning)/\(t.memory.critical), disk \(t.disk.warning)/\(t.disk.critical), load \(t.load.warning)/\(t.load.critical)"
         )
+        lines.append(
+            "thresholds (warning/critical): swap \(t.swap.warning)/\(t.swap.critical), disk_util \(t.diskUtil.warning)/\(t.diskUtil.critical) over \(t.diskUtil.sustainedSamples) samples, temperature \(t.temperature.map { "\($0.warning)/\($0.critical)" } ?? "off")"
+        )
+        if !config.traffic.isEmpty {
+            let allowances = config.traffic.keys.sorted().map { vm in
+                let a = config.traffic[vm]!
+                return "\(vm) \(a.monthlyGB) GB \(a.direction.rawValue) from day \(a.resetDay)"
+            }
+            lines.append("traffic allowances: \(allowances.joined(separator: ", "))")
+        }
         if !config.overrides.isEmpty {
             lines.append("overrides for: \(config.overrides.keys.sorted().map(\.rawValue).joined(separator: ", "))")
         }
