@@ -74,6 +74,11 @@ public struct NetworkProbe: Sendable {
         var (rates, restarting) = Self.rates(of: first, against: [baseline])
         var latest = first
         if !restarting.isEmpty {
+            logger.debug(
+                """
+                network: no usable previous counters for \(restarting.sorted().joined(separator: ", ")) \
+                (first sample, reboot, new or reset interface); sampling for \(firstSampleDelay)
+                """)
             do {
                 try await Task.sleep(for: firstSampleDelay)
             } catch {
