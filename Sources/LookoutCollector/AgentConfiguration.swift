@@ -19,7 +19,8 @@ import LookoutCore
 ///   "services": [ { "id": "site", "url": "https://example.com/health", "keyword": "ok" } ],
 ///   "push": { "url": "https://hub.example.com/api/monitoring/ingest", "token_file": "/etc/lookout/token",
 ///             "spool_limit": 2016, "replay_limit": 288 },
-///   "ca_file": "/etc/lookout/private-ca.pem"
+///   "ca_file": "/etc/lookout/private-ca.pem",
+///   "network": { "interfaces": ["eth0", "ens*"] }
 /// }
 /// ```
 public struct AgentConfiguration: Codable, Sendable, Equatable {
@@ -31,10 +32,13 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var push: PushConfiguration?
     /// A PEM file of extra CAs to trust for https checks and push, beside the system's.
     public var caFile: String?
+    /// Which interfaces `system.network` covers.
+    public var network: NetworkConfiguration?
 
     public init(
         vmID: VMID? = nil, diskPath: String? = nil, dockerSocket: String? = nil, intervalSeconds: Int? = nil,
-        services: [ServiceCheckConfig] = [], push: PushConfiguration? = nil, caFile: String? = nil
+        services: [ServiceCheckConfig] = [], push: PushConfiguration? = nil, caFile: String? = nil,
+        network: NetworkConfiguration? = nil
     ) {
         self.vmID = vmID
         self.diskPath = diskPath
@@ -43,11 +47,13 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         self.services = services
         self.push = push
         self.caFile = caFile
+        self.network = network
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case vmID = "vm_id", diskPath = "disk_path", dockerSocket = "docker_socket"
         case intervalSeconds = "interval_seconds", services, push, caFile = "ca_file"
+        case network
     }
 
     public init(from decoder: any Decoder) throws {
@@ -76,6 +82,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
                 forKey: .caFile, in: c,
                 debugDescription: "\"\" is empty; leave the key out to trust only the system's CAs")
         }
+        network = try c.decodeIfPresent(NetworkConfiguration.self, forKey: .network)
     }
 
     /// Reads and validates a config file; the error names the file, the key and the value.
@@ -135,5 +142,42 @@ public struct PushConfiguration: Codable, Sendable, Equatable {
         }
         spoolLimit = try count(.spoolLimit)
         replayLimit = try count(.replayLimit)
+    }
+}
+
+/// The config's `network` section: `{"interfaces": ["eth0"]}` (allow list) or
+/// `{"interfaces": ["-wg0"]}` (deny list), validated into an ``InterfaceSelection``.
+public struct NetworkConfiguration: Codable, Sendable, Equatable {
+    public var interfaces: [String]?
+    /// What `interfaces` means; ``InterfaceSelection/automatic`` without the key.
+    public var selection: InterfaceSelection
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case interfaces
+    }
+
+    public init(interfaces: [String]? = nil) throws(CollectorError) {
+        self.interfaces = interfaces
+        selection =
+            try interfaces.map { list throws(CollectorError) in try InterfaceSelection(entries: list) }
+            ?? .automatic
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        interfaces = try c.decodeIfPresent([String].self, forKey: .interfaces)
+        do throws(CollectorError) {
+            selection =
+                try interfaces.map { list throws(CollectorError) in try InterfaceSelection(entries: list) }
+                ?? .automatic
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: .interfaces, in: c, debugDescription: error.message)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(interfaces, forKey: .interfaces)
     }
 }

@@ -8,6 +8,8 @@ import LookoutCore
 public struct AgentOptions: Sendable {
     public var vmID: String?
     public var procfs: String?
+    /// `--sysfs`: the sysfs root (temperatures, interfaces' state).
+    public var sysfs: String?
     public var diskPath: String?
     public var statePath: String?
     public var configPath: String?
@@ -28,6 +30,10 @@ public struct AgentOptions: Sendable {
 public struct AgentSettings: Sendable {
     public var vmID: VMID
     public var procfs: ProcFS
+    /// The sysfs root, `/sys` unless `--sysfs` names a fixture tree.
+    public var sysfs: ProcFS
+    /// Config `network.interfaces`: which interfaces the network figures cover.
+    public var interfaces: InterfaceSelection
     public var diskPath: String
     public var statePath: String
     public var dockerSocket: String
@@ -129,6 +135,8 @@ public struct AgentSettings: Sendable {
         return AgentSettings(
             vmID: vmID,
             procfs: ProcFS(root: options.procfs ?? "/proc"),
+            sysfs: ProcFS(root: options.sysfs ?? "/sys"),
+            interfaces: config.network?.selection ?? .automatic,
             diskPath: options.diskPath ?? config.diskPath ?? "/",
             statePath: statePath,
             dockerSocket: options.dockerSocket ?? config.dockerSocket ?? "/var/run/docker.sock",

@@ -5,16 +5,51 @@ public struct AgentState: Codable, Sendable, Equatable {
     public var cpu: CPUCounters?
     /// Per container id, the Engine API's CPU counters of the previous sample.
     public var containers: [String: ContainerCPUCounters]
+    /// `/proc/net/dev` counters of the previous sample; absent in state files of older agents.
+    public var network: NetworkCounters?
 
-    public init(cpu: CPUCounters? = nil, containers: [String: ContainerCPUCounters] = [:]) {
+    public init(
+        cpu: CPUCounters? = nil, containers: [String: ContainerCPUCounters] = [:], network: NetworkCounters? = nil
+    ) {
         self.cpu = cpu
         self.containers = containers
+        self.network = network
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         cpu = try c.decodeIfPresent(CPUCounters.self, forKey: .cpu)
         containers = try c.decodeIfPresent([String: ContainerCPUCounters].self, forKey: .containers) ?? [:]
+        network = try c.decodeIfPresent(NetworkCounters.self, forKey: .network)
+    }
+}
+
+/// The byte counters of the reported interfaces at one reading, with when it was taken:
+/// a rate is a counter delta over the wall time between two readings, and the two may be
+/// a cron interval apart.
+public struct NetworkCounters: Codable, Sendable, Equatable {
+    /// Seconds since 1970 (the agent's clock) at the reading.
+    public var time: Double
+    /// The boot the counters belong to: the kernel restarts them at every boot.
+    public var bootID: String?
+    /// Per interface name.
+    public var interfaces: [String: InterfaceCounters]
+
+    public init(time: Double, bootID: String? = nil, interfaces: [String: InterfaceCounters]) {
+        self.time = time
+        self.bootID = bootID
+        self.interfaces = interfaces
+    }
+}
+
+/// One interface's received and transmitted bytes since it was created (`/proc/net/dev`).
+public struct InterfaceCounters: Codable, Sendable, Equatable {
+    public var rx: UInt64
+    public var tx: UInt64
+
+    public init(rx: UInt64, tx: UInt64) {
+        self.rx = rx
+        self.tx = tx
     }
 }
 

@@ -17,7 +17,9 @@ import LookoutCore
 struct LookoutAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lookout-agent",
-        abstract: "Collect one VM's metrics document (CPU, memory, disk, uptime, load, containers, services).",
+        abstract:
+            "Collect one VM's metrics document (CPU, memory, swap, disk, network, temperatures, uptime, load, "
+            + "containers, services).",
         discussion: """
             Run `collect` from cron every 5 minutes, or `run --interval N` as a daemon. The document goes to \
             --data DIR (DIR/<vm_id>/metrics.json, for Syncthing or rsync to carry to the hub), to --push URL \
@@ -42,13 +44,19 @@ struct SharedOptions: ParsableArguments {
     var procfs: String = "/proc"
 
     @Option(
+        help: ArgumentHelp(
+            "Root of the sys file system to read (temperature sensors, network interfaces' state).",
+            valueName: "dir"))
+    var sysfs: String = "/sys"
+
+    @Option(
         name: .customLong("disk-path"),
         help: ArgumentHelp("Mount point whose disk use is reported (default: /).", valueName: "path"))
     var diskPath: String?
 
     @Option(
         help: ArgumentHelp(
-            "File keeping the previous CPU counters, so each run reports the average since the last one. "
+            "File keeping the previous CPU and network counters, so each run reports the average since the last one. "
                 + "Default: /var/lib/lookout-agent/state.json as root, else ~/.local/state/lookout-agent/state.json.",
             valueName: "file"))
     var state: String?
@@ -87,6 +95,7 @@ struct SharedOptions: ParsableArguments {
         var options = AgentOptions()
         options.vmID = vmID
         options.procfs = procfs
+        options.sysfs = sysfs
         options.diskPath = diskPath
         options.statePath = state
         options.configPath = config

@@ -132,3 +132,125 @@ let designExample = """
         #expect(UptimeMetrics.humanize(seconds: seconds) == human)
     }
 }
+
+/// The example of issue 11: every optional `system` field an agent may add.
+let extrasExample = designExample.replacingOccurrences(
+    of: #""load": { "1m": 0.08, "5m": 0.05, "15m": 0.02 }"#,
+    with: #"""
+        "load": { "1m": 0.08, "5m": 0.05, "15m": 0.02 },
+            "swap": { "total_mb": 1024, "used_mb": 12, "percent": 1.2 },
+            "network": { "rx_bytes_per_s": 5120.4, "tx_bytes_per_s": 880.0, "rx_bytes": 123456789, "tx_bytes": 98765432,
+              "interfaces": [ { "name": "eth0", "rx_bytes_per_s": 5120.4, "tx_bytes_per_s": 880.0,
+                                "rx_bytes": 123456789, "tx_bytes": 98765432 } ] },
+            "disk_io": { "device": "vda", "read_bytes_per_s": 40960.0, "write_bytes_per_s": 204800.0, "util_percent": 3.1 },
+            "filesystems": [ { "path": "/", "device": "/dev/vda1", "fstype": "ext4", "total_gb": 47, "used_gb": 12,
+                               "percent": 25.5 },
+                             { "path": "/srv/backup", "device": "/dev/vdb", "fstype": "xfs", "total_gb": 100,
+                               "used_gb": 91, "percent": 91.0 } ],
+            "temperatures": [ { "sensor": "coretemp package_id_0", "celsius": 48.0 } ],
+            "boot_id": "6f1c2a4e-3b8d-4e51-9a0c-2d7e5b9f1a38"
+        """#)
+
+/// Validation of the issue-11 fields of `system` (SystemExtras.swift, `validateExtras`).
+@Suite struct DocumentExtrasTests {
+    @Test func theIssueExampleDecodesAndRoundTrips() throws {
+        #expect(extrasExample != designExample)
+        let document = try MetricsDocument.decode(Array(extrasExample.utf8))
+        #expect(document.system.swap == SwapMetrics(totalMB: 1024, usedMB: 12, percent: 1.2))
+        #expect(document.system.network?.interfaces.map(\.name) == ["eth0"])
+        #expect(document.system.diskIO?.device == "vda")
+        #expect(document.system.filesystems?.map(\.path) == ["/", "/srv/backup"])
+        #expect(document.system.temperatures == [TemperatureReading(sensor: "coretemp package_id_0", celsius: 48)])
+        #expect(try MetricsDocument.decode(Array(document.encoded())) == document)
+    }
+
+    @Test func aDocumentWithoutThemStillDecodes() throws {
+        let document = try MetricsDocument.decode(Array(designExample.utf8))
+        let system = document.system
+        #expect(system.swap == nil && system.network == nil && system.diskIO == nil)
+        #expect(system.filesystems == nil && system.temperatures == nil && system.bootID == nil)
+        let encoded = String(decoding: document.encoded(), as: UTF8.self)
+        #expect(!encoded.contains("network") && !encoded.contains("swap") && !encoded.contains("temperatures"))
+    }
+
+    @Test(arguments: [
+        (
+            #""network": { "rx_bytes_per_s": 5120.4"#, #""network": { "rx_bytes_per_s": -1"#,
+            "system.network.rx_bytes_per_s", "-1.0 is negative"
+        ),
+        (#""tx_bytes": 98765432,"#, #""tx_bytes": -2,"#, "system.network.tx_bytes", "is negative"),
+        (
+            #""name": "eth0", "rx_bytes_per_s": 5120.4, "tx_bytes_per_s": 880.0"#,
+            #""name": "eth0", "rx_bytes_per_s": 5120.4, "tx_bytes_per_s": -880.0"#,
+            "system.network.interfaces[0].tx_bytes_per_s", "-880.0 is negative"
+        ),
+        (
+            #""read_bytes_per_s": 40960.0"#, #""read_bytes_per_s": -0.5"#, "system.disk_io.read_bytes_per_s",
+            "is negative"
+        ),
+        (#""percent": 1.2"#, #""percent": 100.1"#, "system.swap.percent", "100.1 is not a percentage"),
+        (#""used_mb": 12"#, #""used_mb": -12"#, "system.swap.used_mb", "is negative"),
+        (#""util_percent": 3.1"#, #""util_percent": 250"#, "system.disk_io.util_percent", "is not a percentage"),
+        (#""percent": 91.0"#, #""percent": 191.0"#, "system.filesystems[1].percent", "is not a percentage"),
+        (#""path": "/srv/backup""#, #""path": "srv/backup""#, "system.filesystems[1].path", "absolute path"),
+        (#""path": "/srv/backup""#, #""path": """#, "system.filesystems[1].path", "must be 1 to 4096 bytes long"),
+        (#""celsius": 48.0"#, #""celsius": 400"#, "system.temperatures[0].celsius", "not a temperature"),
+        (#""celsius": 48.0"#, #""celsius": -120"#, "system.temperatures[0].celsius", "not a temperature"),
+        (#""celsius": 48.0"#, #""celsius": "hot""#, "system.temperatures[0].celsius", "expected a number"),
+        (#""name": "eth0""#, #""name": "eth\u00000""#, "system.network.interfaces[0].name", "U+0000"),
+        (#""name": "eth0""#, #""name": "eth0\n""#, "system.network.interfaces[0].name", "U+000A"),
+        (#""path": "/srv/backup""#, #""path": "/srv/\u001bbackup""#, "system.filesystems[1].path", "U+001B"),
+        (#""device": "/dev/vdb""#, #""device": "/dev/vdb\r""#, "system.filesystems[1].device", "U+000D"),
+        (#""fstype": "xfs""#, #""fstype": "x\u0085fs""#, "system.filesystems[1].fstype", "U+0085"),
+        (#""device": "vda""#, #""device": "vd\ta""#, "system.disk_io.device", "U+0009"),
+        (
+            #""sensor": "coretemp package_id_0""#, #""sensor": "core\u007ftemp""#, "system.temperatures[0].sensor",
+            "U+007F"
+        ),
+        (
+            #""name": "eth0""#, #""name": "\#(String(repeating: "e", count: 65))""#,
+            "system.network.interfaces[0].name",
+            "must be 1 to 64 bytes long"
+        ),
+        (#""name": "eth0""#, #""name": """#, "system.network.interfaces[0].name", "must be 1 to 64 bytes long"),
+    ])
+    func rejectsBadExtrasNamingTheField(original: String, replacement: String, path: String, expected: String) throws {
+        let text = extrasExample.replacingOccurrences(of: original, with: replacement)
+        #expect(text != extrasExample)
+        let error = try #require(throws: DocumentError.self) { try MetricsDocument.decode(Array(text.utf8)) }
+        #expect(error.path == path, "\(error)")
+        #expect(error.description.contains(expected), "\(error)")
+    }
+
+    @Test(arguments: [
+        ("interfaces", "system.network.interfaces"), ("filesystems", "system.filesystems"),
+        ("temperatures", "system.temperatures"),
+    ])
+    func refusesTooManyEntries(_ list: String, path: String) throws {
+        var document = try MetricsDocument.decode(Array(extrasExample.utf8))
+        let count = 257
+        switch list {
+        case "interfaces":
+            let one = try #require(document.system.network?.interfaces.first)
+            document.system.network?.interfaces = (0..<count).map {
+                var i = one; i.name = "eth\($0)"; return i
+            }
+        case "filesystems":
+            let one = try #require(document.system.filesystems?.first)
+            document.system.filesystems = (0..<count).map {
+                var f = one; f.path = "/mnt/\($0)"; return f
+            }
+        default:
+            document.system.temperatures = (0..<count).map { TemperatureReading(sensor: "s\($0)", celsius: 40) }
+        }
+        let error = try #require(throws: DocumentError.self) { try document.validate() }
+        #expect(error.path == path && error.description.contains("257 entries, more than 256"), "\(error)")
+        // 256 is still fine.
+        switch list {
+        case "interfaces": document.system.network?.interfaces.removeLast()
+        case "filesystems": document.system.filesystems?.removeLast()
+        default: document.system.temperatures?.removeLast()
+        }
+        try document.validate()
+    }
+}

@@ -7,13 +7,17 @@ import LookoutCore
 public struct SystemProbe: Sendable {
     public let procfs: ProcFS
     public let diskPath: String
+    /// The sysfs root (a ``ProcFS`` at `/sys`): temperatures, interfaces' state.
+    public let sysfs: ProcFS
 
     /// - Parameters:
     ///   - procfs: where `stat`, `meminfo`, `loadavg` and `uptime` are read.
     ///   - diskPath: a path on the file system whose use is reported (the root, usually).
-    public init(procfs: ProcFS, diskPath: String) {
+    ///   - sysfs: where `class/hwmon` and `class/thermal` are read (`--sysfs`).
+    public init(procfs: ProcFS, diskPath: String, sysfs: ProcFS = ProcFS(root: "/sys")) {
         self.procfs = procfs
         self.diskPath = diskPath
+        self.sysfs = sysfs
     }
 
     /// Reads the system metrics once: ``readCPU(previous:firstSampleDelay:)``, then
@@ -74,15 +78,18 @@ public struct SystemProbe: Sendable {
         return CPUReading(percent: percent ?? 0, cores: sample.cores, counters: sample.counters)
     }
 
-    /// Reads memory, disk, uptime and load, and completes the section with `cpu`.
+    /// Reads memory, swap, disk, uptime, load and temperatures, and completes the section with `cpu`.
     public func readRest(cpu: CPUReading) throws(CollectorError) -> SystemMetrics {
-        SystemMetrics(
+        let meminfo = try procfs.read(MemoryProbe.file)
+        return SystemMetrics(
             cpu: CPUMetrics(percent: cpu.percent, cores: cpu.cores),
-            memory: try MemoryProbe.read(from: procfs),
+            memory: try MemoryProbe.parse(meminfo, path: procfs.path(MemoryProbe.file)),
             disk: try DiskProbe.read(path: diskPath),
             uptime: try UptimeProbe.read(from: procfs),
             load: try LoadProbe.read(from: procfs),
-            bootID: cpu.counters.bootID)
+            bootID: cpu.counters.bootID,
+            swap: try SwapProbe.parse(meminfo, path: procfs.path(MemoryProbe.file)),
+            temperatures: TemperatureProbe.read(from: sysfs))
     }
 
     /// Rounds to one decimal, the precision every figure of the document is given in.
