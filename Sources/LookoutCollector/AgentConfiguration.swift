@@ -19,7 +19,9 @@ import LookoutCore
 ///   "services": [ { "id": "site", "url": "https://example.com/health", "keyword": "ok" } ],
 ///   "push": { "url": "https://hub.example.com/api/monitoring/ingest", "token_file": "/etc/lookout/token",
 ///             "spool_limit": 2016, "replay_limit": 288 },
-///   "ca_file": "/etc/lookout/private-ca.pem"
+///   "ca_file": "/etc/lookout/private-ca.pem",
+///   "filesystems": ["/srv/backup"],
+///   "disk_io": { "device": "vdb" }
 /// }
 /// ```
 public struct AgentConfiguration: Codable, Sendable, Equatable {
@@ -31,10 +33,15 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var push: PushConfiguration?
     /// A PEM file of extra CAs to trust for https checks and push, beside the system's.
     public var caFile: String?
+    /// Mount points reported in `system.filesystems` beside the root, or `"auto"`.
+    public var filesystems: FilesystemSelection?
+    /// The device whose I/O `system.disk_io` reports, instead of the root filesystem's disk.
+    public var diskIO: DiskIOConfiguration?
 
     public init(
         vmID: VMID? = nil, diskPath: String? = nil, dockerSocket: String? = nil, intervalSeconds: Int? = nil,
-        services: [ServiceCheckConfig] = [], push: PushConfiguration? = nil, caFile: String? = nil
+        services: [ServiceCheckConfig] = [], push: PushConfiguration? = nil, caFile: String? = nil,
+        filesystems: FilesystemSelection? = nil, diskIO: DiskIOConfiguration? = nil
     ) {
         self.vmID = vmID
         self.diskPath = diskPath
@@ -43,11 +50,14 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         self.services = services
         self.push = push
         self.caFile = caFile
+        self.filesystems = filesystems
+        self.diskIO = diskIO
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case vmID = "vm_id", diskPath = "disk_path", dockerSocket = "docker_socket"
         case intervalSeconds = "interval_seconds", services, push, caFile = "ca_file"
+        case filesystems, diskIO = "disk_io"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -76,6 +86,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
                 forKey: .caFile, in: c,
                 debugDescription: "\"\" is empty; leave the key out to trust only the system's CAs")
         }
+        filesystems = try c.decodeIfPresent(FilesystemSelection.self, forKey: .filesystems)
+        diskIO = try c.decodeIfPresent(DiskIOConfiguration.self, forKey: .diskIO)
     }
 
     /// Reads and validates a config file; the error names the file, the key and the value.
@@ -135,5 +147,38 @@ public struct PushConfiguration: Codable, Sendable, Equatable {
         }
         spoolLimit = try count(.spoolLimit)
         replayLimit = try count(.replayLimit)
+    }
+}
+
+/// `disk_io` of the agent config: which device's I/O to report.
+public struct DiskIOConfiguration: Codable, Sendable, Equatable {
+    /// A name of `/proc/diskstats` (`vdb`, `nvme1n1`, `dm-2`); `/dev/vdb` is taken as `vdb`.
+    public var device: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case device
+    }
+
+    public init(device: String? = nil) {
+        self.device = device
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard var name = try c.decodeIfPresent(String.self, forKey: .device) else { return }
+        if name.hasPrefix("/dev/") { name.removeFirst(5) }
+        let problem: String? =
+            if name.isEmpty {
+                "is empty; leave the key out to report the root filesystem's disk"
+            } else if name.contains("/") || name.containsControlCharacter || name.utf8.count > 128 {
+                "\"\(name.replacingControlCharacters().prefix(80))\" is not a device name of /proc/diskstats (like vdb)"
+            } else {
+                nil
+            }
+        if let problem {
+            throw DecodingError.dataCorruptedError(forKey: .device, in: c, debugDescription: problem)
+        }
+        device = name
     }
 }

@@ -5,16 +5,23 @@ public struct AgentState: Codable, Sendable, Equatable {
     public var cpu: CPUCounters?
     /// Per container id, the Engine API's CPU counters of the previous sample.
     public var containers: [String: ContainerCPUCounters]
+    /// `/proc/diskstats` counters of the root disk at the previous sample.
+    public var diskIO: DiskIOCounters?
 
-    public init(cpu: CPUCounters? = nil, containers: [String: ContainerCPUCounters] = [:]) {
+    public init(
+        cpu: CPUCounters? = nil, containers: [String: ContainerCPUCounters] = [:], diskIO: DiskIOCounters? = nil
+    ) {
         self.cpu = cpu
         self.containers = containers
+        self.diskIO = diskIO
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         cpu = try c.decodeIfPresent(CPUCounters.self, forKey: .cpu)
         containers = try c.decodeIfPresent([String: ContainerCPUCounters].self, forKey: .containers) ?? [:]
+        // A state file that predates disk I/O, or whose counters are damaged: a short sample.
+        diskIO = try? c.decodeIfPresent(DiskIOCounters.self, forKey: .diskIO)
     }
 }
 

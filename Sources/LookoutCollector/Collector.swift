@@ -15,6 +15,8 @@ public struct Collector: Sendable {
     public var docker: DockerCollector
     public var services: ServiceChecker
     public var serviceChecks: [ServiceCheckConfig]
+    /// `disk_io` and `filesystems`.
+    public var storage: StorageProbe
     public var intervalSeconds: Int
     /// Injected so tests and the golden file get a fixed timestamp.
     public var now: @Sendable () -> Date
@@ -29,6 +31,7 @@ public struct Collector: Sendable {
         self.docker = DockerCollector(socketPath: dockerSocket, logger: logger, httpClient: httpClient)
         self.services = ServiceChecker(httpClient: httpClient, logger: logger)
         self.serviceChecks = serviceChecks
+        self.storage = StorageProbe(procfs: procfs, sysfs: system.sysfs, logger: logger)
         self.intervalSeconds = intervalSeconds
         self.now = now
     }
@@ -39,6 +42,8 @@ public struct Collector: Sendable {
             vmID: settings.vmID, procfs: settings.procfs, diskPath: settings.diskPath,
             dockerSocket: settings.dockerSocket, serviceChecks: settings.serviceChecks,
             intervalSeconds: settings.intervalSeconds, httpClient: httpClient, logger: logger)
+        storage.diskIODevice = settings.diskIODevice
+        storage.filesystems.selection = settings.filesystems
     }
 
     /// Samples the machine. `state` holds the previous counters; the returned state is
@@ -53,21 +58,26 @@ public struct Collector: Sendable {
     public func collect(
         state: AgentState, firstSampleDelay: Duration = .milliseconds(250)
     ) async throws(CollectorError) -> (document: MetricsDocument, state: AgentState) {
+        let mounts = storage.mounts()
+        async let diskIO = storage.readDiskIO(
+            mounts: mounts, previous: state.diskIO, firstSampleDelay: firstSampleDelay)
         let cpu = try await system.readCPU(previous: state.cpu, firstSampleDelay: firstSampleDelay)
         async let containers = docker.collect(previous: state.containers)
         async let checks = serviceChecks.isEmpty ? [] : services.run(serviceChecks)
-        let metrics: SystemMetrics
+        var metrics: SystemMetrics
         do {
             metrics = try system.readRest(cpu: cpu)
+            metrics.filesystems = storage.readFilesystems(mounts: mounts)
         } catch {
             _ = await (containers, checks)
             throw error
         }
-        let (containerResult, serviceResult) = await (containers, checks)
+        let (containerResult, serviceResult, io) = await (containers, checks, diskIO)
+        metrics.diskIO = io.metrics
         let document = MetricsDocument(
             vmID: vmID, timestamp: now(), system: metrics, containers: containerResult.containers,
             services: serviceResult, intervalSeconds: intervalSeconds,
             agent: "lookout-agent \(LookoutVersion.current)")
-        return (document, AgentState(cpu: cpu.counters, containers: containerResult.counters))
+        return (document, AgentState(cpu: cpu.counters, containers: containerResult.counters, diskIO: io.counters))
     }
 }

@@ -7,13 +7,17 @@ import LookoutCore
 public struct SystemProbe: Sendable {
     public let procfs: ProcFS
     public let diskPath: String
+    /// The sysfs root (`/sys`), read through the same path resolver as procfs.
+    public let sysfs: ProcFS
 
     /// - Parameters:
     ///   - procfs: where `stat`, `meminfo`, `loadavg` and `uptime` are read.
     ///   - diskPath: a path on the file system whose use is reported (the root, usually).
-    public init(procfs: ProcFS, diskPath: String) {
+    ///   - sysfs: where block devices (and sensors) are looked up.
+    public init(procfs: ProcFS, diskPath: String, sysfs: ProcFS = ProcFS(root: "/sys")) {
         self.procfs = procfs
         self.diskPath = diskPath
+        self.sysfs = sysfs
     }
 
     /// Reads the system metrics once: ``readCPU(previous:firstSampleDelay:)``, then
