@@ -40,13 +40,31 @@ import Testing
         _ = try MetricsDocument.decode(Array(document.encoded()))
     }
 
-    /// With no previous counters both CPU and disk I/O take a short sample; they run side
-    /// by side, so a first run waits for one delay, not two. (The bound is generous: two
-    /// delays one after the other would take at least 4 s.)
-    @Test func theShortSamplesOfCPUAndDiskIOOverlap() async throws {
-        let start = ContinuousClock.now
-        let (document, state) = try await collector().collect(state: AgentState(), firstSampleDelay: .seconds(2))
-        #expect(ContinuousClock.now - start < .milliseconds(3500))
+    /// With no previous counters both CPU and disk I/O take a short sample, side by side so
+    /// that a first run waits for one delay, not two. Proved by order, not by time: the disk
+    /// sample's sleep makes the fixture's CPU fully busy; only if CPU is inside its own short
+    /// sample then does it read 100 %. (Run one after the other, in either order, CPU
+    /// would see the same counters twice or none of the change: 0 %.)
+    @Test func theShortSamplesOfCPUAndDiskIORunSideBySide() async throws {
+        let root = NSTemporaryDirectory() + "lookout-storage-\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: Self.tree, toPath: root)
+        let stat = root + "/proc/stat"
+        let original = try String(contentsOfFile: stat, encoding: .utf8)
+        let busy = original.replacingOccurrences(of: "cpu  2500000 ", with: "cpu  2600000 ")
+            .replacingOccurrences(of: "cpu0 2500000 ", with: "cpu0 2600000 ")
+        #expect(busy != original)
+        var collector = Collector(
+            vmID: try VMID(validating: "web-1"), procfs: ProcFS(root: root + "/proc"), diskPath: "/",
+            dockerSocket: root + "/no-docker.sock", serviceChecks: [], intervalSeconds: 300,
+            logger: Logger(label: "test.storage"))
+        // 1 s in, CPU has long read its first counters and still sleeps for 3 s more: both
+        // spans are failure bounds only (the run lasts the 4 s of CPU's sample either way).
+        collector.storage.sleep = { _ in
+            try await Task.sleep(for: .seconds(1))
+            try busy.write(toFile: stat, atomically: true, encoding: .utf8)
+        }
+        let (document, state) = try await collector.collect(state: AgentState(), firstSampleDelay: .seconds(4))
+        #expect(document.system.cpu.percent == 100)
         #expect(document.system.diskIO?.device == "vda")
         #expect(state.diskIO != nil && state.cpu != nil)
     }

@@ -13,6 +13,8 @@ public struct StorageProbe: Sendable {
     /// The device of `disk_io.device` in the agent config, instead of the root's disk.
     public var diskIODevice: String?
     public var filesystems: FilesystemProbe
+    /// How the short sample waits; a test passes one that acts while CPU's sample sleeps.
+    public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     let logger: Logger
     let warned = OncePerKey()
 
@@ -85,7 +87,7 @@ public struct StorageProbe: Sendable {
             }
             let first = current
             do {
-                try await Task.sleep(for: firstSampleDelay)
+                try await sleep(firstSampleDelay)
             } catch {
                 return DiskIOReading()
             }
