@@ -156,10 +156,9 @@ public enum DiskIOProbe {
     /// bytes/s = Δ sectors × 512 / Δ seconds; util = Δ io_ticks (ms) / Δ ms × 100, clamped
     /// to 0–100 (io_ticks advances in jiffies, so a busy device may read a little over).
     public static func metrics(previous: DiskIOCounters, current: DiskIOCounters) -> DiskIOMetrics? {
-        guard previous.device == current.device,
-            previous.bootID == nil || current.bootID == nil
-                || previous.bootID == current.bootID,
-            current.uptime > previous.uptime, current.sectorsRead >= previous.sectorsRead,
+        let sameBoot = previous.bootID == nil || current.bootID == nil || previous.bootID == current.bootID
+        guard previous.device == current.device, sameBoot, current.uptime > previous.uptime,
+            current.sectorsRead >= previous.sectorsRead,
             current.sectorsWritten >= previous.sectorsWritten, current.ioTicks >= previous.ioTicks
         else { return nil }
         let seconds = current.uptime - previous.uptime
