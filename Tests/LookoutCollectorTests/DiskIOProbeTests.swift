@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import LookoutCollector
 import LookoutCore
+import Synchronization
 import Testing
 
 @Suite struct DiskIOProbeTests {
@@ -162,6 +163,28 @@ import Testing
             device: "vda", sectorsRead: 2048 + 600, sectorsWritten: 4096, ioTicks: 100 + 3000, uptime: 5330,
             bootID: after.counters?.bootID)
         #expect(DiskIOProbe.metrics(previous: try #require(after.counters), current: next)?.utilPercent == 10)
+    }
+
+    /// Two runs within /proc/uptime's 10 ms (back to back, as a benchmark runs them): the
+    /// second repeats the first's figures without a short sample and keeps its baseline.
+    @Test func aSampleWithinTheUptimeResolutionRepeatsThePreviousFigures() async throws {
+        let slept = Mutex(0)
+        var probe = storageProbe("nvme")
+        probe.sleep = { _ in slept.withLock { $0 += 1 } }
+        let first = await probe.readDiskIO(mounts: probe.mounts(), previous: nil, firstSampleDelay: .zero)
+        #expect(slept.withLock { $0 } == 1)
+        var previous = try #require(first.counters)
+        previous.sectorsRead -= 2000  // what the figures below were measured from, 10 s before
+        previous.reported = DiskIOMetrics(
+            device: "nvme0n1", readBytesPerSecond: 102.4, writeBytesPerSecond: 0, utilPercent: 1)
+        let again = await probe.readDiskIO(mounts: probe.mounts(), previous: previous, firstSampleDelay: .zero)
+        #expect(slept.withLock { $0 } == 1)
+        #expect(again.metrics == previous.reported)
+        #expect(again.counters == previous)
+        // A state file of this version without figures to repeat: a short sample, as before.
+        previous.reported = nil
+        _ = await probe.readDiskIO(mounts: probe.mounts(), previous: previous, firstSampleDelay: .zero)
+        #expect(slept.withLock { $0 } == 2)
     }
 
     @Test func theConfiguredDeviceWinsOverTheRootDisk() async throws {

@@ -22,10 +22,13 @@ public struct DiskIOCounters: Codable, Sendable, Equatable {
     public var uptime: Double
     /// This boot's id, so counters of another boot are never subtracted.
     public var bootID: String?
+    /// The figures reported at this reading, repeated when the next sample comes less than
+    /// the 10 ms resolution of `/proc/uptime` later and so has nothing new to measure.
+    public var reported: DiskIOMetrics?
 
     public init(
         device: String, sectorsRead: UInt64, sectorsWritten: UInt64, ioTicks: UInt64, uptime: Double,
-        bootID: String? = nil
+        bootID: String? = nil, reported: DiskIOMetrics? = nil
     ) {
         self.device = device
         self.sectorsRead = sectorsRead
@@ -33,6 +36,7 @@ public struct DiskIOCounters: Codable, Sendable, Equatable {
         self.ioTicks = ioTicks
         self.uptime = uptime
         self.bootID = bootID
+        self.reported = reported
     }
 }
 
@@ -156,11 +160,7 @@ public enum DiskIOProbe {
     /// bytes/s = Δ sectors × 512 / Δ seconds; util = Δ io_ticks (ms) / Δ ms × 100, clamped
     /// to 0–100 (io_ticks advances in jiffies, so a busy device may read a little over).
     public static func metrics(previous: DiskIOCounters, current: DiskIOCounters) -> DiskIOMetrics? {
-        let sameBoot = previous.bootID == nil || current.bootID == nil || previous.bootID == current.bootID
-        guard previous.device == current.device, sameBoot, current.uptime > previous.uptime,
-            current.sectorsRead >= previous.sectorsRead,
-            current.sectorsWritten >= previous.sectorsWritten, current.ioTicks >= previous.ioTicks
-        else { return nil }
+        guard comparable(previous, current), current.uptime > previous.uptime else { return nil }
         let seconds = current.uptime - previous.uptime
         let read = Double(current.sectorsRead - previous.sectorsRead) * 512 / seconds
         let written = Double(current.sectorsWritten - previous.sectorsWritten) * 512 / seconds
@@ -168,6 +168,15 @@ public enum DiskIOProbe {
         return DiskIOMetrics(
             device: current.device, readBytesPerSecond: SystemProbe.oneDecimal(read),
             writeBytesPerSecond: SystemProbe.oneDecimal(written), utilPercent: SystemProbe.oneDecimal(min(util, 100)))
+    }
+
+    /// Whether `previous` is a baseline for `current` at all: the same device in the same
+    /// boot, no counter lower, no clock gone back.
+    public static func comparable(_ previous: DiskIOCounters, _ current: DiskIOCounters) -> Bool {
+        let sameBoot = previous.bootID == nil || current.bootID == nil || previous.bootID == current.bootID
+        return previous.device == current.device && sameBoot && current.uptime >= previous.uptime
+            && current.sectorsRead >= previous.sectorsRead && current.sectorsWritten >= previous.sectorsWritten
+            && current.ioTicks >= previous.ioTicks
     }
 
     /// The seconds since boot, with the centiseconds `/proc/uptime` gives.

@@ -83,7 +83,16 @@ public struct StorageProbe: Sendable {
                 return DiskIOReading()
             }
             if let previous, let metrics = DiskIOProbe.metrics(previous: previous, current: current) {
+                current.reported = metrics
                 return DiskIOReading(metrics: metrics, counters: current)
+            }
+            if let previous, let reported = previous.reported, current.uptime == previous.uptime,
+                DiskIOProbe.comparable(previous, current)
+            {
+                // Within uptime's 10 ms of the previous sample (runs back to back): nothing to
+                // measure and no reason to sleep. Repeat its figures and keep its counters as
+                // the baseline, so the next sample measures the whole time since then.
+                return DiskIOReading(metrics: reported, counters: previous)
             }
             let first = current
             do {
@@ -97,6 +106,7 @@ public struct StorageProbe: Sendable {
             let metrics =
                 DiskIOProbe.metrics(previous: first, current: current)
                 ?? DiskIOMetrics(device: device, readBytesPerSecond: 0, writeBytesPerSecond: 0, utilPercent: 0)
+            current.reported = metrics
             return DiskIOReading(metrics: metrics, counters: current)
         } catch {
             if warned.claim("diskstats") {
