@@ -58,6 +58,7 @@ public struct Collector: Sendable {
     public func collect(
         state: AgentState, firstSampleDelay: Duration = .milliseconds(250)
     ) async throws(CollectorError) -> (document: MetricsDocument, state: AgentState) {
+        // Disk I/O beside CPU: the short samples of a first run overlap instead of adding up.
         let mounts = storage.mounts()
         async let diskIO = storage.readDiskIO(
             mounts: mounts, previous: state.diskIO, firstSampleDelay: firstSampleDelay)
