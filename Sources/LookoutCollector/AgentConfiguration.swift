@@ -21,6 +21,8 @@ import LookoutCore
 ///             "spool_limit": 2016, "replay_limit": 288 },
 ///   "ca_file": "/etc/lookout/private-ca.pem",
 ///   "network": { "interfaces": ["eth0", "ens*"] }
+///   "filesystems": ["/srv/backup"],
+///   "disk_io": { "device": "vdb" }
 /// }
 /// ```
 public struct AgentConfiguration: Codable, Sendable, Equatable {
@@ -34,11 +36,16 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var caFile: String?
     /// Which interfaces `system.network` covers.
     public var network: NetworkConfiguration?
+    /// Mount points reported in `system.filesystems` beside the root, or `"auto"`.
+    public var filesystems: FilesystemSelection?
+    /// The device whose I/O `system.disk_io` reports, instead of the root filesystem's disk.
+    public var diskIO: DiskIOConfiguration?
 
     public init(
         vmID: VMID? = nil, diskPath: String? = nil, dockerSocket: String? = nil, intervalSeconds: Int? = nil,
         services: [ServiceCheckConfig] = [], push: PushConfiguration? = nil, caFile: String? = nil,
-        network: NetworkConfiguration? = nil
+        network: NetworkConfiguration? = nil, filesystems: FilesystemSelection? = nil,
+        diskIO: DiskIOConfiguration? = nil
     ) {
         self.vmID = vmID
         self.diskPath = diskPath
@@ -48,12 +55,15 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         self.push = push
         self.caFile = caFile
         self.network = network
+        self.filesystems = filesystems
+        self.diskIO = diskIO
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case vmID = "vm_id", diskPath = "disk_path", dockerSocket = "docker_socket"
         case intervalSeconds = "interval_seconds", services, push, caFile = "ca_file"
         case network
+        case filesystems, diskIO = "disk_io"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -83,6 +93,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
                 debugDescription: "\"\" is empty; leave the key out to trust only the system's CAs")
         }
         network = try c.decodeIfPresent(NetworkConfiguration.self, forKey: .network)
+        filesystems = try c.decodeIfPresent(FilesystemSelection.self, forKey: .filesystems)
+        diskIO = try c.decodeIfPresent(DiskIOConfiguration.self, forKey: .diskIO)
     }
 
     /// Reads and validates a config file; the error names the file, the key and the value.
@@ -179,5 +191,38 @@ public struct NetworkConfiguration: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(interfaces, forKey: .interfaces)
+    }
+}
+
+/// `disk_io` of the agent config: which device's I/O to report.
+public struct DiskIOConfiguration: Codable, Sendable, Equatable {
+    /// A name of `/proc/diskstats` (`vdb`, `nvme1n1`, `dm-2`); `/dev/vdb` is taken as `vdb`.
+    public var device: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case device
+    }
+
+    public init(device: String? = nil) {
+        self.device = device
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard var name = try c.decodeIfPresent(String.self, forKey: .device) else { return }
+        if name.hasPrefix("/dev/") { name.removeFirst(5) }
+        let problem: String? =
+            if name.isEmpty {
+                "is empty; leave the key out to report the root filesystem's disk"
+            } else if name.contains("/") || name.containsControlCharacter || name.utf8.count > 128 {
+                "\"\(name.replacingControlCharacters().prefix(80))\" is not a device name of /proc/diskstats (like vdb)"
+            } else {
+                nil
+            }
+        if let problem {
+            throw DecodingError.dataCorruptedError(forKey: .device, in: c, debugDescription: problem)
+        }
+        device = name
     }
 }

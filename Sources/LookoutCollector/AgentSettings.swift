@@ -46,6 +46,10 @@ public struct AgentSettings: Sendable {
     public var caFile: String?
     /// How long `collect` waits for an overlapping run to release the state file's lock.
     public var lockWait: Duration
+    /// Config `filesystems`: which mount points `system.filesystems` adds to the root.
+    public var filesystems: FilesystemSelection = .paths([])
+    /// Config `disk_io.device`: the device of `system.disk_io` instead of the root's disk.
+    public var diskIODevice: String?
 
     public struct Push: Sendable {
         public var url: String
@@ -132,7 +136,7 @@ public struct AgentSettings: Sendable {
             }
         }
         let anyDestination = options.dataFolder != nil || push != nil
-        return AgentSettings(
+        var settings = AgentSettings(
             vmID: vmID,
             procfs: ProcFS(root: options.procfs ?? "/proc"),
             sysfs: ProcFS(root: options.sysfs ?? "/sys"),
@@ -147,6 +151,9 @@ public struct AgentSettings: Sendable {
             intervalSeconds: interval,
             caFile: config.caFile,
             lockWait: .seconds(lockWait))
+        settings.filesystems = config.filesystems ?? .paths([])
+        settings.diskIODevice = config.diskIO?.device
+        return settings
     }
 
     /// `/var/lib/lookout-agent/state.json` for root, else under `$XDG_STATE_HOME`

@@ -7,20 +7,26 @@ public struct AgentState: Codable, Sendable, Equatable {
     public var containers: [String: ContainerCPUCounters]
     /// `/proc/net/dev` counters of the previous sample; absent in state files of older agents.
     public var network: NetworkCounters?
+    /// `/proc/diskstats` counters of the root disk at the previous sample.
+    public var diskIO: DiskIOCounters?
 
     public init(
-        cpu: CPUCounters? = nil, containers: [String: ContainerCPUCounters] = [:], network: NetworkCounters? = nil
+        cpu: CPUCounters? = nil, containers: [String: ContainerCPUCounters] = [:], network: NetworkCounters? = nil,
+        diskIO: DiskIOCounters? = nil
     ) {
         self.cpu = cpu
         self.containers = containers
         self.network = network
+        self.diskIO = diskIO
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         cpu = try c.decodeIfPresent(CPUCounters.self, forKey: .cpu)
         containers = try c.decodeIfPresent([String: ContainerCPUCounters].self, forKey: .containers) ?? [:]
-        network = try c.decodeIfPresent(NetworkCounters.self, forKey: .network)
+        // A state file that predates disk I/O, or whose counters are damaged: a short sample.
+        diskIO = try? c.decodeIfPresent(DiskIOCounters.self, forKey: .diskIO)
+        network = try? c.decodeIfPresent(NetworkCounters.self, forKey: .network)
     }
 }
 

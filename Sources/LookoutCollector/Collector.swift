@@ -16,6 +16,8 @@ public struct Collector: Sendable {
     public var docker: DockerCollector
     public var services: ServiceChecker
     public var serviceChecks: [ServiceCheckConfig]
+    /// `disk_io` and `filesystems`.
+    public var storage: StorageProbe
     public var intervalSeconds: Int
     /// Injected so tests and the golden file get a fixed timestamp.
     public var now: @Sendable () -> Date
@@ -34,6 +36,7 @@ public struct Collector: Sendable {
         self.docker = DockerCollector(socketPath: dockerSocket, logger: logger, httpClient: httpClient)
         self.services = ServiceChecker(httpClient: httpClient, logger: logger)
         self.serviceChecks = serviceChecks
+        self.storage = StorageProbe(procfs: procfs, sysfs: system.sysfs, logger: logger)
         self.intervalSeconds = intervalSeconds
         self.now = now
     }
@@ -44,6 +47,8 @@ public struct Collector: Sendable {
             vmID: settings.vmID, procfs: settings.procfs, diskPath: settings.diskPath, sysfs: settings.sysfs,
             interfaces: settings.interfaces, dockerSocket: settings.dockerSocket, serviceChecks: settings.serviceChecks,
             intervalSeconds: settings.intervalSeconds, httpClient: httpClient, logger: logger)
+        storage.diskIODevice = settings.diskIODevice
+        storage.filesystems.selection = settings.filesystems
     }
 
     /// Samples the machine. `state` holds the previous counters; the returned state is
@@ -61,23 +66,31 @@ public struct Collector: Sendable {
     ) async throws(CollectorError) -> (document: MetricsDocument, state: AgentState) {
         async let net = network.read(
             previous: state.network, firstSampleDelay: firstSampleDelay, now: now, logger: logger)
+        // Disk I/O beside CPU: the short samples of a first run overlap instead of adding up.
+        let mounts = storage.mounts()
+        async let diskIO = storage.readDiskIO(
+            mounts: mounts, previous: state.diskIO, firstSampleDelay: firstSampleDelay)
         let cpu = try await system.readCPU(previous: state.cpu, firstSampleDelay: firstSampleDelay)
         async let containers = docker.collect(previous: state.containers)
         async let checks = serviceChecks.isEmpty ? [] : services.run(serviceChecks)
         var metrics: SystemMetrics
         do {
             metrics = try system.readRest(cpu: cpu)
+            metrics.filesystems = storage.readFilesystems(mounts: mounts)
         } catch {
             _ = await (containers, checks)
             throw error
         }
-        let (containerResult, serviceResult, networkResult) = await (containers, checks, net)
+        let (containerResult, serviceResult, networkResult, io) = await (containers, checks, net, diskIO)
         metrics.network = networkResult.metrics
+        metrics.diskIO = io.metrics
         let document = MetricsDocument(
             vmID: vmID, timestamp: now(), system: metrics, containers: containerResult.containers,
             services: serviceResult, intervalSeconds: intervalSeconds,
             agent: "lookout-agent \(LookoutVersion.current)")
-        let next = AgentState(cpu: cpu.counters, containers: containerResult.counters, network: networkResult.counters)
+        let next = AgentState(
+            cpu: cpu.counters, containers: containerResult.counters, network: networkResult.counters,
+            diskIO: io.counters)
         return (document, next)
     }
 }

@@ -12,3 +12,14 @@ final class Once: Sendable {
         }
     }
 }
+
+/// ``Once`` per key: true the first time a given key is claimed, so a warning about one
+/// mount point is logged once per process, not at every sample of `run`.
+final class OncePerKey: Sendable {
+    private let claimed = Mutex(Set<String>())
+
+    /// `true` the first time `key` is claimed only.
+    func claim(_ key: String) -> Bool {
+        claimed.withLock { $0.insert(key).inserted }
+    }
+}

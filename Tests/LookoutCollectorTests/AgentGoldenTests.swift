@@ -5,8 +5,11 @@ import Testing
 /// The real `lookout-agent` binary run on fixture procfs trees, its document diffed against
 /// a checked-in golden file (node_exporter's end-to-end test, in Swift).
 ///
-/// The timestamp and the disk figures (statvfs of a real path) vary from run to run, so
-/// they are normalised before the diff; everything else must match byte for byte.
+/// The timestamp and the disk figures (statvfs of a real path: `system.disk` and each of
+/// `system.filesystems`) vary from run to run, so they are normalised before the diff;
+/// everything else must match byte for byte. Each tree (`Fixtures/golden/<tree>/`) holds a
+/// procfs, a sysfs and an agent config; its mountinfo mounts real block filesystems only on
+/// `/` and `/tmp`, which exist on every test machine, so the list does not depend on the host.
 /// Regenerate after an intended change with:
 ///     LOOKOUT_UPDATE_GOLDEN=1 swift test --filter AgentGoldenTests
 @Suite struct AgentGoldenTests {
@@ -30,6 +33,16 @@ import Testing
             result = result.replacingOccurrences(
                 of: #"("disk" : \{[^}]*"\#(key)" : )[0-9.]+"#, with: "$1\"<statvfs>\"", options: .regularExpression)
         }
+        for filesystem in document.system.filesystems ?? [] {
+            #expect((0...100).contains(filesystem.percent) && filesystem.usedGB <= filesystem.totalGB, "\(filesystem)")
+        }
+        if let start = result.range(of: #""filesystems" : ["#),
+            let end = result.range(of: "]", range: start.upperBound..<result.endIndex)
+        {
+            let section = result[start.upperBound..<end.lowerBound].replacingOccurrences(
+                of: #"("(percent|total_gb|used_gb)" : )[0-9.]+"#, with: "$1\"<statvfs>\"", options: .regularExpression)
+            result.replaceSubrange(start.upperBound..<end.lowerBound, with: section)
+        }
         return result
     }
 
@@ -38,11 +51,18 @@ import Testing
         let state = work.appendingPathComponent("state.json").path
         try FileManager.default.copyItem(
             atPath: Self.fixtures.appendingPathComponent("golden/\(tree).state.json").path, toPath: state)
-        let result = try AgentProcess.run([
-            "collect", "--stdout", "--vm-id", "golden-\(tree)", "--procfs",
-            Self.fixtures.appendingPathComponent("proc/\(tree)").path, "--state", state,
+        let folder = Self.fixtures.appendingPathComponent("golden/\(tree)")
+        var arguments = [
+            "collect", "--stdout", "--vm-id", "golden-\(tree)", "--procfs", folder.appendingPathComponent("proc").path,
+            "--state", state, "--config", folder.appendingPathComponent("agent.json").path,
             "--docker-socket", work.appendingPathComponent("no-docker.sock").path, "--disk-path", "/",
-        ])
+        ]
+        // The tree's sysfs, once the agent has the option (until then the partitions are
+        // mapped to their disks by name, which gives the same answer for these trees).
+        if try AgentProcess.run(["collect", "--help"]).stdout.contains("--sysfs") {
+            arguments += ["--sysfs", folder.appendingPathComponent("sys").path]
+        }
+        let result = try AgentProcess.run(arguments)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let actual = try normalised(result.stdout)
         let goldenPath = Self.fixtures.appendingPathComponent("golden/\(tree).json").path
@@ -54,6 +74,12 @@ import Testing
         // The run saved the new counters for the next one.
         let savedText = try String(contentsOfFile: state, encoding: .utf8)
         #expect(savedText.contains(tree == "x86_64-1cpu" ? #""total":43200000"# : #""total":4320000"#), "\(savedText)")
+        let disk = tree == "x86_64-1cpu" ? #""device":"vda""# : #""device":"mmcblk0""#
+        #expect(savedText.contains(disk), "\(savedText)")
+        if tree == "aarch64-4cpu" {
+            // Configured, but not a mount point on this tree: skipped, and said so.
+            #expect(result.stderr.contains("filesystems: /var/lib/docker skipped"), "\(result.stderr)")
+        }
     }
 
     @Test func dataFolderGetsTheDocumentAtomicallyAndNothingElse() throws {

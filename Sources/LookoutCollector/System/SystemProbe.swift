@@ -7,13 +7,13 @@ import LookoutCore
 public struct SystemProbe: Sendable {
     public let procfs: ProcFS
     public let diskPath: String
-    /// The sysfs root (a ``ProcFS`` at `/sys`): temperatures, interfaces' state.
+    /// The sysfs root (`/sys`, `--sysfs`): temperatures, interfaces' state, block devices.
     public let sysfs: ProcFS
 
     /// - Parameters:
     ///   - procfs: where `stat`, `meminfo`, `loadavg` and `uptime` are read.
     ///   - diskPath: a path on the file system whose use is reported (the root, usually).
-    ///   - sysfs: where `class/hwmon` and `class/thermal` are read (`--sysfs`).
+    ///   - sysfs: where `class/hwmon`, `class/thermal`, `class/net` and `class/block` are read (`--sysfs`).
     public init(procfs: ProcFS, diskPath: String, sysfs: ProcFS = ProcFS(root: "/sys")) {
         self.procfs = procfs
         self.diskPath = diskPath
