@@ -49,6 +49,7 @@ import Testing
             for (name, average) in [
                 ("net_rx", 4.5), ("net_tx", 1), ("disk_read", 1), ("disk_write", 2), ("disk_util", 3), ("swap", 4),
                 ("fs%3A%2Fsrv%2Fbackup", 90.5), ("fs:/srv/backup", 90.5), ("temp%3Acoretemp%20package_id_0", 48),
+                ("temp:coretemp+package_id_0", 48),
             ] {
                 let uri = "/api/monitoring/history/web-1?metric=\(name)&range=1h&points=1"
                 try await client.execute(uri: uri, method: .get) { response in
@@ -57,8 +58,8 @@ import Testing
                     let points = try #require(body["points"] as? [[String: Any]])
                     #expect(points.map { $0["avg"] as? Double } == [average], "\(name)")
                     #expect(points.map { $0["n"] as? Int } == [10], "\(name)")
-                    #expect(
-                        (body["metric"] as? String)?.removingPercentEncoding == name.removingPercentEncoding, "\(name)")
+                    let asked = name.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+                    #expect(body["metric"] as? String == asked, "\(name)")
                 }
             }
         }
@@ -73,6 +74,7 @@ import Testing
                 ("metric=fs%3A%2Fsrv%2F..%2Fetc", ".."), ("metric=fs%3A%2Fa%0Ab", "control character"),
                 ("metric=temp%3Ax%1B%5B31m", "control character"), ("metric=fs%3A%2F\(long)", "more than 4096"),
                 ("metric=%0A", "the name is not one of"), ("metric=fs%3Arelative", "must start with /"),
+                ("metric=%ZZ", "not valid URL encoding"),
             ] {
                 try await client.execute(uri: "/api/monitoring/history/web-1?\(query)", method: .get) { response in
                     #expect(response.status == .badRequest, "\(query.prefix(40))")

@@ -219,6 +219,11 @@ import Testing
         #expect(quiet.usedBytes == 0 && quiet.allowanceBytes == 5e9 && quiet.projectedBytes == 0)
         #expect(Timestamp.format(quiet.periodStart) == "2025-12-31T00:00:00Z")
         #expect(Timestamp.format(quiet.periodEnd) == "2026-01-31T00:00:00Z")
+        // Months later, a VM that has gone quiet keeps its row, with nothing used.
+        let march = try await store.trafficUsage(config: MonitoringConfig(), now: Self.date("2026-03-05T00:00:00Z"))
+        #expect(march.count == 1)
+        #expect(march[web]?.rxBytes == 0 && march[web]?.txBytes == 0)
+        #expect(march[web].map { Timestamp.format($0.periodStart) } == "2026-03-01T00:00:00Z")
     }
 
     @Test func samplesWithoutNetworkCountNothingAndDoNotBreakTheChain() async throws {

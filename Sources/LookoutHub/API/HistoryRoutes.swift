@@ -23,7 +23,15 @@ extension MonitoringController {
     func history(_ request: Request, _ context: Context) async throws -> Response {
         let vmID = try Self.vmID(context)
         let query = request.uri.queryParameters
-        let metricName = query["metric"].map(String.init) ?? "cpu"
+        // Decoded as a form (a `+` is a space, as URLSearchParams writes it): sensor names and
+        // paths hold spaces, which `queryParameters` would leave as `+`.
+        let metricName: String
+        do {
+            metricName =
+                try URLEncodedFormDecoder().decode(MetricQuery.self, from: request.uri.query ?? "").metric ?? "cpu"
+        } catch {
+            throw HTTPError(.badRequest, message: "query: not valid URL encoding (like metric=cpu&range=24h)")
+        }
         let series: HistorySeries
         do {
             series = try HistorySeries(parsing: metricName)
@@ -86,4 +94,9 @@ extension MonitoringController {
         let rows = usage.values.sorted { $0.vmID < $1.vmID }
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(["vms": rows])))
     }
+}
+
+/// The `metric` of a history query (the other parameters are read from `queryParameters`).
+private struct MetricQuery: Decodable {
+    let metric: String?
 }

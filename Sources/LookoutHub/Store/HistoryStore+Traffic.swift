@@ -20,12 +20,21 @@ extension HistoryStore {
         // Every period holding `now` starts within the last 31 days.
         let earliest = Self.seconds(now) - 32 * 86_400
         let rows = try await read("reading monthly traffic") { db in
+            // Per VM an index seek into its last days (the VMs found by a skip scan of the
+            // primary key), so a scrape of a large fleet reads no more than those rows; a VM
+            // with older rows only comes back once with a NULL day.
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT vm_id, day, rx_bytes, tx_bytes FROM traffic_days WHERE day >= ?
-                    UNION ALL
-                    SELECT vm_id, NULL, 0, 0 FROM (SELECT DISTINCT vm_id FROM traffic_days)
+                    WITH RECURSIVE vms (vm) AS (
+                        SELECT MIN(vm_id) FROM traffic_days
+                        UNION ALL
+                        SELECT (SELECT MIN(vm_id) FROM traffic_days WHERE vm_id > vms.vm) FROM vms WHERE vm IS NOT NULL
+                    )
+                    SELECT vms.vm AS vm_id, t.day AS day, COALESCE(t.rx_bytes, 0) AS rx_bytes,
+                           COALESCE(t.tx_bytes, 0) AS tx_bytes
+                    FROM vms LEFT JOIN traffic_days AS t ON t.vm_id = vms.vm AND t.day >= ?
+                    WHERE vms.vm IS NOT NULL
                     """,
                 arguments: [earliest]
             ).map { row -> (String, Int64?, Double, Double) in
