@@ -145,6 +145,12 @@ import Testing
             try await store.extraSeries(vmID: Self.vmID(), now: Self.t0, retention: Self.retention()).map(\.rawValue)
                 == ["swap"])
         _ = try await store.insert(Self.full(10))
+        // Other VMs' series, sorted before and after web-1, are not web-1's.
+        _ = try await store.insert(makeExtrasDocument("app-1", at: Self.t0, filesystems: [("/data", 1)]))
+        _ = try await store.insert(makeExtrasDocument("zz-9", at: Self.t0, temperatures: [("acpitz", 30)]))
+        let app = try await store.extraSeries(
+            vmID: VMID(validating: "app-1"), now: Self.t0, retention: Self.retention())
+        #expect(app.map(\.rawValue) == ["fs:/data"])
         #expect(
             try await store.extraSeries(vmID: Self.vmID(), now: Self.t0, retention: Self.retention()).map(\.rawValue)
                 == [

@@ -30,7 +30,7 @@ extension HistoryStore {
             // the table itself, one index seek each (a forgotten VM has no `latest` row, and its
             // history must still go once it is old).
             var deleted: [Int] = []
-            for table in ["samples", "service_samples", "container_samples", "series_samples"] {
+            for table in ["samples", "service_samples", "container_samples"] {
                 try db.execute(
                     sql: """
                         WITH RECURSIVE vms (vm) AS (
@@ -42,6 +42,12 @@ extension HistoryStore {
                         """,
                     arguments: [rawCutoff])
                 deleted.append(db.changesCount)
+            }
+            // `series_samples` is keyed (vm_id, series, ts): one range delete per series.
+            let prune = try db.cachedStatement(
+                sql: "DELETE FROM series_samples WHERE vm_id = ? AND series = ? AND ts < ?")
+            for (vm, series) in try HistoryStore.seriesKeys(db) {
+                try prune.execute(arguments: [vm, series, rawCutoff])
             }
             try db.execute(sql: "DELETE FROM hourly WHERE hour < ?", arguments: [hourlyCutoff])
             let hourlyDeleted = db.changesCount

@@ -108,13 +108,34 @@ extension HistoryStore {
                 db, sql: "SELECT \(present) FROM samples WHERE vm_id = ? AND ts >= ?",
                 arguments: [vmID.rawValue, cutoff])
             let flags = (0..<Metric.optional.count).map { (row?[$0] as Bool?) ?? false }
-            let names = try String.fetchAll(
-                db, sql: "SELECT DISTINCT series FROM series_samples WHERE vm_id = ? AND ts >= ? ORDER BY series",
-                arguments: [vmID.rawValue, cutoff])
+            let recent = try db.cachedStatement(
+                sql: "SELECT EXISTS (SELECT 1 FROM series_samples WHERE vm_id = ? AND series = ? AND ts >= ?)")
+            let names = try HistoryStore.seriesKeys(db, vm: vmID.rawValue).map(\.series).filter { series in
+                try Bool.fetchOne(recent, arguments: [vmID.rawValue, series, cutoff]) ?? false
+            }
             return (flags, names)
         }
         let fixed = zip(Metric.optional, flags).filter { $0.1 }.map { HistorySeries.metric($0.0) }
         let named = names.compactMap { try? SeriesName(parsing: $0) }.sorted().map(HistorySeries.named)
         return fixed + named
+    }
+
+    /// The distinct (vm_id, series) keys of `series_samples` (of one VM when `vm` is set), in
+    /// key order: one index seek each, never a scan of the samples themselves.
+    static func seriesKeys(_ db: Database, vm: String? = nil) throws -> [(vm: String, series: String)] {
+        let next = try db.cachedStatement(
+            sql: """
+                SELECT vm_id, series FROM series_samples WHERE (vm_id, series) > (?, ?)
+                ORDER BY vm_id, series LIMIT 1
+                """)
+        var keys: [(vm: String, series: String)] = []
+        var after = (vm ?? "", "")
+        while let row = try Row.fetchOne(next, arguments: [after.0, after.1]) {
+            let key = (vm: row["vm_id"] as String, series: row["series"] as String)
+            if let vm, key.vm != vm { break }
+            keys.append(key)
+            after = (key.vm, key.series)
+        }
+        return keys
     }
 }
