@@ -116,6 +116,13 @@ import Testing
         config.traffic[try VMID(validating: "app-1")] = TrafficAllowance(monthlyGB: 2, direction: .both, resetDay: 15)
         try await withHub(config: config) { hub, client in
             try await fill(hub)
+            // History of a VM the fleet does not list (forgotten): its traffic is not shown.
+            for minute in 0..<2 {
+                let document = makeExtrasDocument(
+                    "gone-1", at: Self.now.addingTimeInterval(Double(minute) * -60), rxTotal: 5, txTotal: 5)
+                #expect(try await hub.ingestor.store.insert(document))
+            }
+            #expect(try await hub.ingestor.store.trafficUsage(config: hub.settings.config, now: Self.now).count == 3)
             try await client.execute(uri: "/api/monitoring/traffic", method: .get) { response in
                 #expect(response.status == .ok)
                 let vms = try #require(try json(response.body)["vms"] as? [[String: Any]])

@@ -126,8 +126,10 @@ import Testing
         let usage = TrafficUsage(
             vmID: web, periodStart: Self.now, periodEnd: Self.now, rxBytes: 1e9, txBytes: 2.5e9, usedBytes: 2.5e9,
             allowanceBytes: nil, direction: .tx, projectedBytes: 0, projectedExhaustion: nil)
+        var gone = usage
+        gone.vmID = try VMID(validating: "gone-1")  // not in the fleet (forgotten): not exposed
         let text = PrometheusExposition.render(
-            fleet.entries(), config: MonitoringConfig(), now: Self.now, traffic: [web: usage])
+            fleet.entries(), config: MonitoringConfig(), now: Self.now, traffic: [web: usage, gone.vmID: gone])
         let samples = try Self.parseSamples(text)
         func value(_ name: String, _ labels: [String: String]) -> Double? {
             samples.first { sample in
@@ -159,6 +161,7 @@ import Testing
         #expect(value("lookout_temperature_celsius", ["sensor": "coretemp package_id_0"]) == 48)
         #expect(value("lookout_traffic_month_bytes", ["vm_id": "web-1", "direction": "rx"]) == 1e9)
         #expect(value("lookout_traffic_month_bytes", ["vm_id": "web-1", "direction": "tx"]) == 2.5e9)
+        #expect(count("lookout_traffic_month_bytes") == 2)
         // db-1 has no such figures: it appears in none of these families.
         let extras = samples.filter { $0.name.hasPrefix("lookout_network") || $0.name.hasPrefix("lookout_swap") }
         #expect(!extras.contains { $0.labels["vm_id"] == "db-1" })

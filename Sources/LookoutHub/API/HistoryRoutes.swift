@@ -88,10 +88,13 @@ extension MonitoringController {
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)))
     }
 
-    /// `GET /api/monitoring/traffic`: `{"vms": [TrafficUsage, …]}` sorted by vm_id.
+    /// `GET /api/monitoring/traffic`: `{"vms": [TrafficUsage, …]}` sorted by vm_id: the VMs of
+    /// the fleet and those with an allowance (a forgotten VM's rows stay in the store until
+    /// retention or `--purge`, but it is no longer listed).
     func traffic() async throws -> Response {
         let usage = try await ingestor.store.trafficUsage(config: config, now: now())
-        let rows = usage.values.sorted { $0.vmID < $1.vmID }
+        let rows = usage.values.filter { fleet.entry($0.vmID) != nil || config.traffic[$0.vmID] != nil }
+            .sorted { $0.vmID < $1.vmID }
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(["vms": rows])))
     }
 }

@@ -155,7 +155,9 @@ enum PrometheusExposition {
                 temperature.samples.append(([vm, ("sensor", reading.sensor)], reading.celsius))
             }
         }
-        for usage in traffic.values.sorted(by: { $0.vmID < $1.vmID }) {
+        // Only VMs of the fleet: a forgotten VM's traffic rows stay in the store, not here.
+        for entry in entries {
+            guard let usage = traffic[entry.document.vmID] else { continue }
             month.samples.append(([("vm_id", usage.vmID.rawValue), ("direction", "rx")], usage.rxBytes))
             month.samples.append(([("vm_id", usage.vmID.rawValue), ("direction", "tx")], usage.txBytes))
         }
