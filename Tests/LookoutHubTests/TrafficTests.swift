@@ -38,8 +38,17 @@ import Testing
         ("same boot, both up", Reading(rx: 100, tx: 200, boot: 1), Reading(rx: 150, tx: 260, boot: 1), 50, 60),
         ("nothing moved", Reading(rx: 100, tx: 200, boot: 1), Reading(rx: 100, tx: 200, boot: 1), 0, 0),
         (
-            "rx went back: bytes since the reset", Reading(rx: 100, tx: 200, boot: 1),
-            Reading(rx: 40, tx: 260, boot: 1), 40, 60
+            "rx went back in one boot, no rate: nothing counted rather than the others' bytes again",
+            Reading(rx: 100, tx: 200, boot: 1), Reading(rx: 40, tx: 260, boot: 1), 0, 60
+        ),
+        (
+            "an interface went away (the sum fell): the sample's rate over the 100 s gap",
+            Reading(rx: 10_000_000, tx: 200, boot: 1),
+            Reading(rx: 9_000_500, tx: 260, boot: 1, rxPerSecond: 5, txPerSecond: 0.6), 500, 60
+        ),
+        (
+            "an interface recreated: its rate, never more than the counter",
+            Reading(rx: 100, tx: 200, boot: 1), Reading(rx: 40, tx: 260, boot: 1, rxPerSecond: 1000), 40, 60
         ),
         (
             "new boot: all of the new counters", Reading(rx: 100, tx: 200, boot: 1), Reading(rx: 150, tx: 260, boot: 2),
@@ -55,7 +64,7 @@ import Testing
 
     @Test(arguments: deltaTable)
     func deltaRule(_ row: (String, Reading, Reading, Double, Double)) {
-        let delta = TrafficCounter.delta(from: row.1, to: row.2)
+        let delta = TrafficCounter.delta(from: row.1, to: row.2, seconds: 100)
         #expect(delta.rx == row.3, "\(row.0)")
         #expect(delta.tx == row.4, "\(row.0)")
     }
@@ -138,16 +147,19 @@ import Testing
         (4000, 350, "boot-a"),  // +1500 +50
         (300, 30, "boot-b"),  // reboot: +300 +30
         (800, 90, "boot-b"),  // +500 +60
-        (100, 95, "boot-b"),  // rx reset (interface recreated): +100, tx +5
+        // rx went back in one boot (an interface recreated): not its whole counter again but
+        // the sample's rate over the 300 s since the one before (rate = rx / 400: 75), tx +5
+        (100, 95, "boot-b"),
     ]
-    static let expectedRx = 500.0 + 1000 + 1500 + 300 + 500 + 100
+    static let expectedRx = 500.0 + 1000 + 1500 + 300 + 500 + 75
     static let expectedTx = 50.0 + 150 + 50 + 30 + 60 + 5
 
     static func documents() -> [MetricsDocument] {
         samples.enumerated().compactMap { index, sample in
             sample.map { rx, tx, boot in
                 makeExtrasDocument(
-                    vm, at: t0.addingTimeInterval(Double(index * 300)), rxTotal: rx, txTotal: tx, bootID: boot)
+                    vm, at: t0.addingTimeInterval(Double(index * 300)), rxTotal: rx, txTotal: tx, rxRate: rx / 400,
+                    bootID: boot)
             }
         }
     }

@@ -155,9 +155,9 @@ public struct AlertPass: Sendable {
             ]
             // The store names these series (`Metric.swap`, `Metric.diskUtil`); a store without
             // them gives no recent values, so such a sustained rule opens nothing.
-            if let swap = system.swap { rules.append(("swap", Metric(rawValue: "swap"), t.swap, swap.percent)) }
+            if let swap = system.swap { rules.append(("swap", Metric.swap, t.swap, swap.percent)) }
             if let io = system.diskIO {
-                rules.append(("disk_util", Metric(rawValue: "disk_util"), t.diskUtil, io.utilPercent))
+                rules.append(("disk_util", Metric.diskUtil, t.diskUtil, io.utilPercent))
             }
             let sustained = rules.filter { $0.2.sustainedSamples > 1 }
             guard let longest = sustained.map(\.2.sustainedSamples).max() else { continue }

@@ -96,7 +96,12 @@ extension HistoryStore {
     static func recordTraffic(vm: String, ts: Int64, reading: TrafficCounter.Reading, _ db: Database) throws {
         func fetch(_ sql: String) throws -> (ts: Int64, reading: TrafficCounter.Reading)? {
             try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [vm, ts]).map { row in
-                (row["ts"], TrafficCounter.Reading(rx: row["net_rx_total"], tx: row["net_tx_total"], boot: row["boot"]))
+                (
+                    row["ts"],
+                    TrafficCounter.Reading(
+                        rx: row["net_rx_total"], tx: row["net_tx_total"], boot: row["boot"],
+                        rxPerSecond: row["net_rx"], txPerSecond: row["net_tx"])
+                )
             }
         }
         let previous = try fetch(previousCountersSQL)
@@ -108,23 +113,27 @@ extension HistoryStore {
                 """)
         func day(_ ts: Int64) -> Int64 { ts - ((ts % 86_400) + 86_400) % 86_400 }
         if let previous {
-            let own = TrafficCounter.delta(from: previous.reading, to: reading)
+            let own = TrafficCounter.delta(from: previous.reading, to: reading, seconds: Double(ts - previous.ts))
             try add.execute(arguments: [vm, day(ts), own.rx, own.tx])
         }
         if let next = try fetch(nextCountersSQL) {
-            let old = previous.map { TrafficCounter.delta(from: $0.reading, to: next.reading) } ?? (rx: 0, tx: 0)
-            let new = TrafficCounter.delta(from: reading, to: next.reading)
+            let old =
+                previous.map {
+                    TrafficCounter.delta(from: $0.reading, to: next.reading, seconds: Double(next.ts - $0.ts))
+                }
+                ?? (rx: 0, tx: 0)
+            let new = TrafficCounter.delta(from: reading, to: next.reading, seconds: Double(next.ts - ts))
             try add.execute(arguments: [vm, day(next.ts), new.rx - old.rx, new.tx - old.tx])
         }
     }
 
     private static let previousCountersSQL = """
-        SELECT ts, net_rx_total, net_tx_total, boot FROM samples
+        SELECT ts, net_rx_total, net_tx_total, boot, net_rx, net_tx FROM samples
         WHERE vm_id = ? AND ts < ? AND net_rx_total IS NOT NULL AND net_tx_total IS NOT NULL
         ORDER BY ts DESC LIMIT 1
         """
     private static let nextCountersSQL = """
-        SELECT ts, net_rx_total, net_tx_total, boot FROM samples
+        SELECT ts, net_rx_total, net_tx_total, boot, net_rx, net_tx FROM samples
         WHERE vm_id = ? AND ts > ? AND net_rx_total IS NOT NULL AND net_tx_total IS NOT NULL
         ORDER BY ts LIMIT 1
         """

@@ -16,27 +16,48 @@ public enum TrafficCounter {
         public var tx: Double
         /// 32-bit FNV-1a of the boot_id; nil when the agent did not send one.
         public var boot: Int64?
+        /// The sample's own rates (bytes/s), which the agent measured per interface.
+        public var rxPerSecond: Double?
+        public var txPerSecond: Double?
 
-        public init(rx: Double, tx: Double, boot: Int64?) {
+        public init(rx: Double, tx: Double, boot: Int64?, rxPerSecond: Double? = nil, txPerSecond: Double? = nil) {
             self.rx = rx
             self.tx = tx
             self.boot = boot
+            self.rxPerSecond = rxPerSecond
+            self.txPerSecond = txPerSecond
         }
     }
 
-    /// Bytes received and sent between `previous` and `current`.
+    /// Bytes received and sent between `previous` and `current`, `seconds` apart.
     ///
     /// Per direction: `current − previous` when both samples are of the same boot and the
     /// counter did not go back; `current` (the bytes since the reset) when the boot changed
-    /// or the counter went back (an interface recreated, a reboot without boot_id). A boot
+    /// or the counter went back without a boot_id to tell (a reboot looks like that). A boot
     /// counts as changed only when both samples name one and they differ: an agent that
     /// starts sending boot_id has not rebooted.
-    public static func delta(from previous: Reading, to current: Reading) -> (rx: Double, tx: Double) {
-        let rebooted = previous.boot != nil && current.boot != nil && previous.boot != current.boot
-        func one(_ before: Double, _ after: Double) -> Double {
-            !rebooted && after >= before ? after - before : after
+    ///
+    /// A counter that went back within one known boot is not a reboot: an interface went
+    /// away or was recreated, and the sum over the others still holds their bytes since the
+    /// boot, which must not be counted again. The sample's own rate over the gap (the agent
+    /// measured it per interface, restarting the one that reset) is the estimate then,
+    /// never more than the counter itself.
+    public static func delta(
+        from previous: Reading, to current: Reading, seconds: Double? = nil
+    ) -> (rx: Double, tx: Double) {
+        let bothKnown = previous.boot != nil && current.boot != nil
+        let rebooted = bothKnown && previous.boot != current.boot
+        func one(_ before: Double, _ after: Double, _ rate: Double?) -> Double {
+            if !rebooted && after >= before { return after - before }
+            if bothKnown && !rebooted {
+                guard let rate, let seconds, seconds > 0 else { return 0 }
+                return min(after, rate * seconds)
+            }
+            return after
         }
-        return (one(previous.rx, current.rx), one(previous.tx, current.tx))
+        return (
+            one(previous.rx, current.rx, current.rxPerSecond), one(previous.tx, current.tx, current.txPerSecond)
+        )
     }
 
     /// The boot column's value: the low 32 bits of FNV-1a over the boot_id's bytes (a
@@ -49,7 +70,9 @@ public enum TrafficCounter {
     /// The reading of `document`, nil when it has no network figures.
     static func reading(_ document: MetricsDocument) -> Reading? {
         guard let network = document.system.network else { return nil }
-        return Reading(rx: network.rxBytes, tx: network.txBytes, boot: boot(document.system.bootID))
+        return Reading(
+            rx: network.rxBytes, tx: network.txBytes, boot: boot(document.system.bootID),
+            rxPerSecond: network.rxBytesPerSecond, txPerSecond: network.txBytesPerSecond)
     }
 }
 
