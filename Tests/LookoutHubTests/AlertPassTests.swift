@@ -121,4 +121,28 @@ import Testing
         #expect(channel.delivered.map { "\($0.kind.rawValue) \($0.alert.id)" } == ["opened web-1/reboot"])
         #expect(try await store.alertHistory(limit: 10).map(\.id) == ["web-1/reboot"])
     }
+
+    /// `disk_util` is sustained (3 samples by default) through the real store: the pass reads
+    /// the stored samples' `disk_util` column, skipping older samples that have none.
+    @Test func diskBusyOpensOnlyAfterThreeStoredSamplesCrossIt() async throws {
+        let (store, pass, _) = try open()
+        func doc(_ util: Double?, _ minute: Int) -> MetricsDocument {
+            var document = makeDocument("web-1", at: Self.t0.addingTimeInterval(Double(minute * 60)))
+            document.system.diskIO = util.map {
+                DiskIOMetrics(device: "vda", readBytesPerSecond: 0, writeBytesPerSecond: 0, utilPercent: $0)
+            }
+            return document
+        }
+        var results: [Int] = []
+        // An older sample without disk I/O, then 95 % three times in a row.
+        for (minute, util) in [(0, nil), (1, 95.0), (2, 95.0), (3, 95.0)] as [(Int, Double?)] {
+            let document = doc(util, minute)
+            #expect(try await store.insert(document))
+            let report = try await pass.run(documents: [document], now: document.timestamp)
+            #expect(report.problems.isEmpty, "\(report.problems)")
+            results.append(report.active)
+        }
+        #expect(results == [0, 0, 0, 1])
+        #expect(try pass.stateFile.load().alerts.map(\.id) == ["web-1/disk_util"])
+    }
 }
