@@ -1028,7 +1028,11 @@ function paintChart(ch) {
   }
   const label = spec.bytes ? rate : (v) => fmt(v, spec.unit ? 1 : 2);
   const unit = spec.unit ? ` ${spec.unit}` : '';
-  const x0 = Math.ceil(ctx.measureText(label(top)).width) + 10;
+  const yStep = niceStep(top, Math.max(2, Math.min(5, Math.floor(hgt / (fs * 3)))));
+  const yTicks = [];
+  for (let v = 0; v <= top + 1e-9; v += yStep) yTicks.push(v);
+  // Room for the widest label ("1.5 MB/s" is wider than the top's "2 MB/s").
+  const x0 = Math.ceil(Math.max(...yTicks.map((v) => ctx.measureText(label(v)).width))) + 10;
   const x1 = w - 6;
   const y0 = fs * 0.8;
   const y1 = hgt - fs * 1.8;
@@ -1048,8 +1052,7 @@ function paintChart(ch) {
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  const yStep = niceStep(top, Math.max(2, Math.min(5, Math.floor(hgt / (fs * 3)))));
-  for (let v = 0; v <= top + 1e-9; v += yStep) {
+  for (const v of yTicks) {
     const y = Math.round(Y(v)) + 0.5;
     line(x0, y, x1, y);
     ctx.fillText(label(v), x0 - 5, y);

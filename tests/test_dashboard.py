@@ -430,6 +430,14 @@ def test_vm_view_falls_back_to_the_document_when_the_series_list_fails(fleet_hub
     assert page.locator("#banner").is_hidden()
 
 
+def test_vm_view_with_every_section_at_phone_width(fleet_hub: Hub, pages: Pages) -> None:
+    page = pages.open(fleet_hub.url("/#vm/mail-1"), viewport={"width": 360, "height": 780})
+    wait_charts(page, 10, drawn=False)
+    page.locator("table.filesystems").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "the VM view scrolls sideways at 360 px"
+    shot(page, "detail-extras-360")
+
+
 def test_vm_view_of_an_older_agent_looks_as_before(fleet_hub: Hub, pages: Pages) -> None:
     page = pages.open(fleet_hub.url("/#vm/db-1"))
     wait_charts(page, 4)
