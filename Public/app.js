@@ -42,7 +42,7 @@ const state = {
   loaded: false, needToken: false, ready: false,
   view: { name: 'overview', vm: '', range: '24h' },
 };
-const stats = { refreshes: 0, lastRenderMs: 0 };
+const stats = { refreshes: 0, lastRenderMs: 0, trafficLoads: 0 };
 window.__lookoutStats = stats;
 
 // MARK: - helpers
@@ -784,6 +784,7 @@ async function loadTraffic() {
     if (e instanceof AuthError) return askToken(e);
     traffic.rows = null;
   }
+  stats.trafficLoads++;
   renderTraffic();
 }
 

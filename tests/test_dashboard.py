@@ -511,6 +511,7 @@ def test_traffic_allowance_bar_with_projection(fleet_hub: Hub, pages: Pages) -> 
     assert page.locator("section.traffic").is_visible()
 
     # A VM the answer does not list: no section.
+    assert page.evaluate("window.__lookoutStats.trafficLoads") > 0
     page.evaluate("location.hash = '#vm/db-1'")
     page.wait_for_function("document.getElementById('vm-title')?.textContent === 'db-1'")
     assert page.locator("section.traffic").is_hidden()
@@ -522,7 +523,7 @@ def test_traffic_section_is_hidden_without_the_route(fleet_hub: Hub, pages: Page
     serve_traffic(page, status, {"error": "Not found" if status == 404 else "boom"})
     page.goto(fleet_hub.url("/#vm/web-1"))
     wait_ready_page(page)
-    wait_charts(page, 10, drawn=False)
+    page.wait_for_function("window.__lookoutStats.trafficLoads > 0")
     assert page.locator("section.traffic").is_hidden()
     assert page.locator("#banner").is_hidden()
 
