@@ -11,11 +11,11 @@ const REFRESH_S = Math.min(3600, Math.max(2, Number(new URLSearchParams(location
 const FETCH_TIMEOUT_MS = Math.min(10000, REFRESH_S * 1000);
 const RANGES = { '24h': '24 h', '7d': '7 days', '30d': '30 days' };
 const rank = (s) => ['critical', 'stale', 'warning', 'ok'].indexOf(s) >>> 0;
-// The hub's defaults; temperatures have none (off unless set), disk_util warns only.
+// The hub's defaults (it sends its own in GET config); temperatures have none (off unless set).
 const DEFAULT_TH = {
   cpu: { warning: 70, critical: 90 }, memory: { warning: 80, critical: 95 },
   disk: { warning: 80, critical: 90 }, load: { warning: 2, critical: 4 },
-  swap: { warning: 50, critical: 80 }, disk_util: { warning: 90 },
+  swap: { warning: 50, critical: 80 }, disk_util: { warning: 90, critical: 98 },
 };
 const GAUGES = [['cpu', 'CPU'], ['memory', 'Memory'], ['disk', 'Disk']];
 // A chart: `metrics` are history series (the first is the main line), `names` label each
@@ -1221,7 +1221,7 @@ function renderServices() {
 function alertValue(a, key) {
   const m = str(a.metric || a.kind);
   const v = num(a[key]);
-  const unit = ['cpu', 'memory', 'disk', 'swap', 'disk_util'].includes(m) || m.startsWith('fs:') ? ' %' : m.startsWith('temp') ? ' °C' : '';
+  const unit = ['cpu', 'memory', 'disk', 'swap', 'disk_util', 'fs'].includes(m) || m.startsWith('fs:') ? ' %' : m.startsWith('temp') ? ' °C' : '';
   return v == null ? '–' : m === 'stale' ? dur(v) : /load/.test(m) ? fmtLoad(v) : `${fmt(v)}${unit}`;
 }
 
