@@ -1218,11 +1218,23 @@ function renderServices() {
 
 // MARK: alerts
 
+/** What an alert is about, as the hub's notices say it: "disk", "fs /srv/backup", "service admin". */
+function alertWhat(a) {
+  const k = str(a.kind);
+  const m = str(a.metric);
+  return k && m && k !== m && k !== 'threshold' ? `${k} ${m}` : m || k;
+}
+
+/** An alert's value or threshold in its unit: percent, load, °C, bytes of traffic, an uptime or age. */
 function alertValue(a, key) {
-  const m = str(a.metric || a.kind);
   const v = num(a[key]);
-  const unit = ['cpu', 'memory', 'disk', 'swap', 'disk_util', 'fs'].includes(m) || m.startsWith('fs:') ? ' %' : m.startsWith('temp') ? ' °C' : '';
-  return v == null ? '–' : m === 'stale' ? dur(v) : /load/.test(m) ? fmtLoad(v) : `${fmt(v)}${unit}`;
+  // The kind says the unit (a sensor may be called "cpu"); older alerts have kind "threshold" and the metric.
+  const k = a.kind && a.kind !== 'threshold' ? str(a.kind) : str(a.metric);
+  if (v == null) return '–';
+  if (k === 'stale' || k === 'reboot') return dur(v);
+  if (k === 'traffic') return bytes(v);
+  if (/^load/.test(k)) return fmtLoad(v);
+  return `${fmt(v)}${['cpu', 'memory', 'disk', 'swap', 'disk_util', 'fs'].includes(k) ? ' %' : k === 'temperature' ? ' °C' : ''}`;
 }
 
 function renderAlerts() {
@@ -1238,7 +1250,7 @@ function renderAlerts() {
       out.push(h('h2', { class: 'sev-head', 'data-level': sev }, sev === 'critical' ? 'Critical ' : 'Warning ', h('span', { class: 'muted', text: `(${group.length})` })));
       out.push(table(['VM', 'What', 'Message', 'Value', 'Threshold', 'For', 'Last notified'], 'alerts', [3, 4], group.map((a) => {
         const since = Date.parse(a.since);
-        const cells = [vmLink(a.vm_id), pill(sev, a.metric || a.kind), str(a.message), alertValue(a, 'value'), alertValue(a, 'threshold'),
+        const cells = [vmLink(a.vm_id), pill(sev, alertWhat(a)), str(a.message), alertValue(a, 'value'), alertValue(a, 'threshold'),
           Number.isFinite(since) ? h('span', { title: when(since) }, dur(sinceHub(a.since))) : '–',
           Number.isFinite(Date.parse(a.last_notified)) ? when(Date.parse(a.last_notified)) : 'not yet'];
         cells.level = sev;
@@ -1251,7 +1263,7 @@ function renderAlerts() {
       : table(['VM', 'What', 'Severity', 'Message', 'Opened', 'Resolved', 'Lasted'], 'resolved', [], done.map((a) => {
         const since = Date.parse(a.since);
         const end = Date.parse(a.resolved_at);
-        return [vmLink(a.vm_id), str(a.metric || a.kind), pill(a.severity === 'critical' ? 'critical' : 'warning', a.severity), str(a.message),
+        return [vmLink(a.vm_id), alertWhat(a), pill(a.severity === 'critical' ? 'critical' : 'warning', a.severity), str(a.message),
           when(since), when(end), since < end ? dur((end - since) / 1000) : '–'];
       })));
     return out;

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import Hub, make_doc
+from conftest import Hub, iso, make_doc
 from dashboard_support import (
     EXPECTED_STATUS,
     FLEET,
@@ -584,6 +584,29 @@ def test_alerts_view_shows_the_hubs_alerts(fleet_hub: Hub, pages: Pages) -> None
     assert "No resolved alerts recorded." in page.locator("#alerts-body").inner_text()
     assert page.locator("#banner").is_hidden()
     assert page.locator("#fleet-dot").get_attribute("data-status") == "critical"
+
+
+def test_alerts_view_shows_the_new_kinds_in_their_units(start_hub: Any, pages: Pages) -> None:
+    """Alerts of issue 11 as alerts.json holds them: kind, the metric (mount point, sensor),
+    a value in the kind's unit (percent, °C, bytes, an uptime)."""
+    hub = start_hub(*dashboard_args())
+    now = time.time()
+    post(hub, make_doc("web-1", now - 5))
+
+    def alert(kind: str, metric: str, severity: str, value: float, threshold: float) -> dict[str, Any]:
+        return {"id": f"web-1/{kind}/{metric}", "vm_id": "web-1", "kind": kind, "metric": metric, "severity": severity,
+                "value": value, "threshold": threshold, "since": iso(now - 600), "message": f"{kind} {metric}"}
+    write_alerts(hub.data, [
+        alert("fs", "/srv/backup", "critical", 93.5, 90), alert("temperature", "cpu", "warning", 81, 80),
+        alert("traffic", "traffic", "critical", 21.5e9, 20e9), alert("reboot", "reboot", "warning", 720, 0),
+        alert("swap", "swap", "warning", 63, 50)])
+    page = pages.open(hub.url("/#alerts"))
+    rows = page.locator("#alerts-body table.alerts tbody tr")
+    assert rows.count() == 5
+    texts = [[c.strip() for c in rows.nth(i).locator("td").all_inner_texts()] for i in range(5)]
+    cells = {(t[1], t[3], t[4]) for t in texts}  # what, value, threshold
+    assert cells == {("fs /srv/backup", "93.5 %", "90 %"), ("traffic", "21.5 GB", "20 GB"), ("temperature cpu", "81 °C", "80 °C"),
+                     ("reboot", "12 min", "0 s"), ("swap", "63 %", "50 %")}, cells
 
 
 def test_alerts_view_with_the_alert_engine(start_hub: Any, pages: Pages) -> None:
