@@ -19,7 +19,8 @@ const DEFAULT_TH = {
 };
 const GAUGES = [['cpu', 'CPU'], ['memory', 'Memory'], ['disk', 'Disk']];
 // A chart: `metrics` are history series (the first is the main line), `names` label each
-// line in the legend and readout, `th` the threshold keys tried in order (default: key).
+// line in the legend and readout, `th` the threshold keys tried in order (default: key),
+// `max` a fixed top (percent), else `floor` the least top of an auto-scaled axis.
 const CHARTS = [
   { key: 'cpu', title: 'CPU', unit: '%', metrics: ['cpu'], max: 100 },
   { key: 'memory', title: 'Memory', unit: '%', metrics: ['memory'], max: 100 },
@@ -856,15 +857,15 @@ function extraSpecs(vm) {
   const names = [...new Set(seriesLists.get(vm)?.names || seriesOfDoc(state.vms.get(vm)))];
   const has = (...n) => n.some((x) => names.includes(x));
   const specs = [];
-  if (has('net_rx', 'net_tx')) specs.push({ key: 'network', title: 'Network', bytes: true, metrics: ['net_rx', 'net_tx'], names: ['↓ received', '↑ sent'] });
-  if (has('disk_read', 'disk_write')) specs.push({ key: 'disk_io', title: 'Disk I/O', bytes: true, metrics: ['disk_read', 'disk_write'], names: ['read', 'written'] });
+  if (has('net_rx', 'net_tx')) specs.push({ key: 'network', title: 'Network', bytes: true, floor: 1000, metrics: ['net_rx', 'net_tx'], names: ['↓ received', '↑ sent'] });
+  if (has('disk_read', 'disk_write')) specs.push({ key: 'disk_io', title: 'Disk I/O', bytes: true, floor: 1000, metrics: ['disk_read', 'disk_write'], names: ['read', 'written'] });
   if (has('disk_util')) specs.push({ key: 'disk_util', title: 'Disk busy', unit: '%', max: 100, metrics: ['disk_util'] });
   if (has('swap')) specs.push({ key: 'swap', title: 'Swap', unit: '%', max: 100, metrics: ['swap'] });
   for (const n of names) {
     if (n.startsWith('fs:') && n !== 'fs:/') specs.push({ key: n, title: `Filesystem ${n.slice(3)}`, unit: '%', max: 100, metrics: [n], th: [n, 'disk'] });
   }
   const temps = names.filter((n) => n.startsWith('temp:'));
-  if (temps.length) specs.push({ key: 'temperatures', title: 'Temperatures', unit: '°C', metrics: temps, names: temps.map((n) => n.slice(5)), th: ['temperature'] });
+  if (temps.length) specs.push({ key: 'temperatures', title: 'Temperatures', unit: '°C', floor: 50, metrics: temps, names: temps.map((n) => n.slice(5)), th: ['temperature'] });
   return specs;
 }
 
@@ -1022,7 +1023,7 @@ function paintChart(ch) {
   const main = ch.main || [];
   let top = spec.max;
   if (!top) {
-    let m = Math.max(th?.critical || 0, 0.1);
+    let m = Math.max(th?.critical || 0, spec.floor || 0.1);
     for (const s of series) for (const p of s.pts) m = Math.max(m, p.max ?? p.avg);
     const step = niceStep(m * 1.1, 4);
     top = Math.ceil((m * 1.1) / step) * step;
