@@ -1150,7 +1150,10 @@ function paintChart(ch) {
   labels();
   const avg = main.reduce((a, p) => a + p.avg, 0) / main.length;
   const peak = Math.max(...main.map((p) => p.max ?? p.avg));
-  setAttr(ch.canvas, 'aria-label', `${spec.title} over the last ${RANGES[state.view.range]}: average ${label(avg)}${unit}, peak ${label(peak)}${unit}, latest ${label(main[main.length - 1].avg)}${unit}`);
+  const last = main[main.length - 1];
+  // With several lines: the main one's average and peak, then every line's latest.
+  const latest = spec.names ? lineReadings(series, spec, last.t, label, unit) : `${label(last.avg)}${unit}`;
+  setAttr(ch.canvas, 'aria-label', `${spec.title} over the last ${RANGES[state.view.range]}: ${spec.names ? `${spec.names[ch.mainAt]} ` : ''}average ${label(avg)}${unit}, peak ${label(peak)}${unit}, latest ${latest}`);
   ch.root.dataset.drawn = 'true';
   const p = main[hover];
   if (p) {

@@ -382,6 +382,9 @@ def test_vm_view_draws_the_new_charts_lists_filesystems_and_sensors(fleet_hub: H
     assert rx > 300 and tx > 300, (rx, tx)
     assert page.locator(f"{net} .legend").inner_text().split("\n") == ["↓ received", "↑ sent"]
     assert page.locator(f"{net} .readout").inner_text() == "latest ↓ received 1.2 MB/s · ↑ sent 80 KB/s"
+    label = page.locator(f"{net} canvas").get_attribute("aria-label")
+    assert re.fullmatch(r"Network over the last 24 h: ↓ received average \S+ [KM]B/s, peak \S+ [KM]B/s, "
+                        r"latest ↓ received 1\.2 MB/s · ↑ sent 80 KB/s", label), label
     assert page.locator('.chart[data-chart="disk_io"]').get_attribute("data-lines") == "2"
     assert page.locator('.chart[data-chart="temperatures"]').get_attribute("data-lines") == "2"
     assert page.locator('.chart[data-chart="temperatures"] .legend').inner_text().split("\n") == [
