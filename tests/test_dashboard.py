@@ -520,6 +520,28 @@ def test_traffic_allowance_bar_with_projection(fleet_hub: Hub, pages: Pages) -> 
     assert page.locator("section.traffic").is_hidden()
 
 
+@pytest.mark.parametrize("fields,level,used,projected,over,text", [
+    (dict(used_bytes=4e9, projected_bytes=10e9), "ok", "20", "50", None,
+     r"4 GB of 20 GB sent \(20 %\); at this rate 10 GB by (1 Jan|Jan 1)"),
+    (dict(used_bytes=17e9, projected_bytes=19.5e9, direction="rx"), "warning", "85", "97.5", None,
+     r"17 GB of 20 GB received \(85 %\); at this rate 19.5 GB by (1 Jan|Jan 1)"),
+    (dict(used_bytes=21e9, projected_bytes=30e9, direction="both", projected_exhaustion="2026-12-28T10:00:00Z"),
+     "critical", "105", "150", "", r"21 GB of 20 GB sent and received \(105 %\); at this rate it runs out on (28 Dec|Dec 28)"),
+], ids=["within", "near", "over"])
+def test_traffic_allowance_levels(fleet_hub: Hub, pages: Pages, fields: dict[str, Any], level: str, used: str,
+                                  projected: str, over: str | None, text: str) -> None:
+    page = pages.open()
+    serve_traffic(page, 200, {"vms": [traffic_row("web-1", allowance_bytes=20e9, **fields)]})
+    page.goto(fleet_hub.url("/#vm/web-1"))
+    allowance = page.locator("section.traffic .allowance")
+    allowance.wait_for()
+    assert (allowance.get_attribute("data-level"), allowance.get_attribute("data-used"),
+            allowance.get_attribute("data-projected")) == (level, used, projected)
+    assert page.locator(".tbar-proj").get_attribute("data-over") == over
+    shown = allowance.locator(".allowance-text").inner_text()
+    assert re.fullmatch(text, shown), shown
+
+
 @pytest.mark.parametrize("status", [404, 500])
 def test_traffic_section_is_hidden_without_the_route(fleet_hub: Hub, pages: Pages, status: int) -> None:
     page = pages.open()
