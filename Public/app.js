@@ -854,7 +854,8 @@ function seriesOfDoc(doc) {
 /** The charts beyond CPU, memory, disk and load that a VM's series call for. The root
  * filesystem has none of its own: it is the Disk chart. */
 function extraSpecs(vm) {
-  const names = [...new Set(seriesLists.get(vm)?.names || seriesOfDoc(state.vms.get(vm)))];
+  // Sorted, so the hub's list and the document's give the same charts in the same order.
+  const names = [...new Set(seriesLists.get(vm)?.names || seriesOfDoc(state.vms.get(vm)))].sort();
   const has = (...n) => n.some((x) => names.includes(x));
   const specs = [];
   if (has('net_rx', 'net_tx')) specs.push({ key: 'network', title: 'Network', bytes: true, floor: 1000, metrics: ['net_rx', 'net_tx'], names: ['↓ received', '↑ sent'] });

@@ -387,8 +387,9 @@ def test_vm_view_draws_the_new_charts_lists_filesystems_and_sensors(fleet_hub: H
                         r"latest ↓ received 1\.2 MB/s · ↑ sent 80 KB/s", label), label
     assert page.locator('.chart[data-chart="disk_io"]').get_attribute("data-lines") == "2"
     assert page.locator('.chart[data-chart="temperatures"]').get_attribute("data-lines") == "2"
+    # Sensors (and filesystems) by name, whether the hub lists them or the document does.
     assert page.locator('.chart[data-chart="temperatures"] .legend').inner_text().split("\n") == [
-        "coretemp package_id_0", "acpitz temp1"]
+        "acpitz temp1", "coretemp package_id_0"]
     # Percent charts carry their thresholds: swap 50 / 80 by default, each filesystem the disk's.
     for key, limits in (("swap", (50, 80)), ("fs:/srv/backup", (80, 90))):
         [colours] = canvas_colors(page, f'.chart[data-chart="{key}"] canvas')
