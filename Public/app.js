@@ -11,18 +11,26 @@ const REFRESH_S = Math.min(3600, Math.max(2, Number(new URLSearchParams(location
 const FETCH_TIMEOUT_MS = Math.min(10000, REFRESH_S * 1000);
 const RANGES = { '24h': '24 h', '7d': '7 days', '30d': '30 days' };
 const rank = (s) => ['critical', 'stale', 'warning', 'ok'].indexOf(s) >>> 0;
+// The hub's defaults (it sends its own in GET config); temperatures have none (off unless set).
 const DEFAULT_TH = {
   cpu: { warning: 70, critical: 90 }, memory: { warning: 80, critical: 95 },
   disk: { warning: 80, critical: 90 }, load: { warning: 2, critical: 4 },
+  swap: { warning: 50, critical: 80 }, disk_util: { warning: 90, critical: 98 },
 };
 const GAUGES = [['cpu', 'CPU'], ['memory', 'Memory'], ['disk', 'Disk']];
+// A chart: `metrics` are history series (the first is the main line), `names` label each
+// line in the legend and readout, `th` the threshold keys tried in order (default: key),
+// `max` a fixed top (percent), else `floor` the least top of an auto-scaled axis.
 const CHARTS = [
   { key: 'cpu', title: 'CPU', unit: '%', metrics: ['cpu'], max: 100 },
   { key: 'memory', title: 'Memory', unit: '%', metrics: ['memory'], max: 100 },
   { key: 'disk', title: 'Disk', unit: '%', metrics: ['disk'], max: 100 },
-  { key: 'load', title: 'Load', unit: '', metrics: ['load5', 'load1', 'load15'] },
+  { key: 'load', title: 'Load', unit: '', metrics: ['load5', 'load1', 'load15'], names: ['5 min', '1 min', '15 min'] },
 ];
-const LOAD_NAMES = { load1: '1 min', load5: '5 min', load15: '15 min' };
+/** Rebooted less than this long ago (seconds since boot): the card and VM view say so. */
+const REBOOT_FACT_S = 3600;
+/** Line colours of the charts: --line, --line2 … in the stylesheet. */
+const LINE_COLOURS = 6;
 
 const state = {
   config: null, configAt: 0,
@@ -35,7 +43,7 @@ const state = {
   loaded: false, needToken: false, ready: false,
   view: { name: 'overview', vm: '', range: '24h' },
 };
-const stats = { refreshes: 0, lastRenderMs: 0 };
+const stats = { refreshes: 0, lastRenderMs: 0, trafficLoads: 0 };
 window.__lookoutStats = stats;
 
 // MARK: - helpers
@@ -86,6 +94,16 @@ function dur(sec) {
   const min = Math.floor((sec % 3600) / 60);
   return hrs < 10 && min ? `${hrs} h ${min} min` : `${hrs} h`;
 }
+/** Bytes in decimal units (1 KB = 1000 B), as link speeds and cloud allowances count them:
+ * 950 → "950 B", 80000 → "80 KB", 1234567 → "1.2 MB"; `per` is appended ("/s"). */
+function bytes(v, per = '') {
+  if (num(v) == null) return '–';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let i = 0;
+  for (; Math.abs(v) >= 999.5 && i < units.length - 1; i++) v /= 1000;
+  return `${i && v < 99.95 ? fmt(v) : Math.round(v)} ${units[i]}${per}`;
+}
+const rate = (v) => bytes(v, '/s');
 const ago = (sec) => (!Number.isFinite(sec) ? '–' : sec < 10 ? 'just now' : `${dur(sec)} ago`);
 
 const timeFmt = (o) => new Intl.DateTimeFormat(undefined, { hourCycle: 'h23', ...o });
@@ -104,11 +122,22 @@ function level(v, th) {
   return v >= th.critical ? 'critical' : v >= th.warning ? 'warning' : 'ok';
 }
 
-function thresholdsFor(vm) {
+/** A VM's threshold for the first of `keys` (cpu, swap, disk_util, temperature, fs:/path …)
+ * that is set: in its override, the config's thresholds, then the defaults; null when none. */
+function limit(vm, ...keys) {
   const c = state.config;
   const o = c?.overrides;
-  return (o && typeof o === 'object' && Object.hasOwn(o, vm) && o[vm]) || c?.thresholds || DEFAULT_TH;
+  const sources = [o && typeof o === 'object' && Object.hasOwn(o, vm) ? o[vm] : null, c?.thresholds, DEFAULT_TH];
+  for (const key of keys) {
+    for (const src of sources) {
+      const t = src && typeof src === 'object' && Object.hasOwn(src, key) ? src[key] : null;
+      if (t && typeof t === 'object' && (num(t.warning) != null || num(t.critical) != null)) return t;
+    }
+  }
+  return null;
 }
+
+const thresholdsFor = (vm) => Object.fromEntries(['cpu', 'memory', 'disk', 'load'].map((k) => [k, limit(vm, k)]));
 
 /** Seconds since the VM's last document, counted on from the hub's last answer. */
 function ageOf(vm) {
@@ -133,7 +162,7 @@ function readColors() {
   colors = {
     ok: v('--ok'), warning: v('--warn'), critical: v('--crit'), stale: v('--stale'), none: v('--stale'),
     track: v('--track'), grid: v('--grid'), text: v('--muted'), fg: v('--fg'), bg: v('--card'),
-    lines: [v('--line'), v('--line2'), v('--line3')], band: v('--band'),
+    lines: Array.from({ length: LINE_COLOURS }, (_, i) => v(`--line${i ? i + 1 : ''}`)), band: v('--band'),
     font: getComputedStyle(document.body).fontFamily, fontPx: parseFloat(cs.fontSize) || 16,
   };
   colorsVersion++;
@@ -314,7 +343,7 @@ async function cycle() {
     renderHeader();
     if (state.view.name !== 'overview') render();
     stats.lastRenderMs = t1 - t0 + performance.now() - t2;
-    if (state.view.name === 'vm') await loadHistory();
+    if (state.view.name === 'vm') await Promise.all([loadHistory(), loadTraffic()]);
   } catch (e) {
     if (e instanceof AuthError) return askToken(e);
     if (!state.failingSince) state.failingSince = Date.now();
@@ -400,7 +429,10 @@ function route() {
   for (const name of ['overview', 'vm', 'services', 'alerts']) $(`view-${name}`).hidden = name !== next.name;
   for (const a of document.querySelectorAll('.tabs a')) setAttr(a, 'aria-current', a.dataset.view === next.name ? 'page' : null);
   render();
-  if (next.name === 'vm') loadHistory();
+  if (next.name === 'vm') {
+    loadHistory();
+    loadTraffic();
+  }
   if (moved) scrollTo(0, scrolls.get(key(next)) || 0);
 }
 
@@ -492,19 +524,61 @@ function fillFigures(f, id, doc) {
   setText(f.checks, !checks.length ? 'none' : failing ? `${failing} of ${checks.length} failing` : `${checks.length} ok`);
   setAttr(f.checks, 'data-level', failing ? 'critical' : null);
   setText(f.seen, ago(ageOf(id)));
+  fillExtraFacts(f, id, sys);
+  fillReboot(f.reboot, id, sys);
   return status;
+}
+
+/** Shows a fact's row with `text`, or hides the row when the document lacks the figure, so
+ * an older agent's VM looks as it always did. */
+function optionalFact(dd, text, lv) {
+  if (!dd) return;
+  dd.parentElement.hidden = text == null;
+  if (text != null) setText(dd, text);
+  setAttr(dd, 'data-level', lv && lv !== 'ok' && lv !== 'none' ? lv : null);
+}
+
+const netText = (n) => `${rate(n.rx_bytes_per_s)} ↓ ${rate(n.tx_bytes_per_s)} ↑`;
+
+/** Network, swap and disk I/O, each only when the document carries it. */
+function fillExtraFacts(f, id, sys) {
+  const net = sys.network && typeof sys.network === 'object' ? sys.network : null;
+  optionalFact(f.net, net && netText(net));
+  if (f.net) setAttr(f.net, 'title', net && `received ${rate(net.rx_bytes_per_s)}, sent ${rate(net.tx_bytes_per_s)}`);
+  const swap = sys.swap && typeof sys.swap === 'object' ? sys.swap : null;
+  const swapText = swap && (f.io ? `${fmt(swap.used_mb, 0)} of ${fmt(swap.total_mb, 0)} MB (${fmt(swap.percent)} %)` : `${fmt(swap.percent)} %`);
+  optionalFact(f.swap, swapText, swap && level(num(swap.percent), limit(id, 'swap')));
+  const io = sys.disk_io && typeof sys.disk_io === 'object' ? sys.disk_io : null;
+  optionalFact(f.io, io && `${str(io.device)}: ${rate(io.read_bytes_per_s)} read · ${rate(io.write_bytes_per_s)} written · ${fmt(io.util_percent)} % busy`,
+    io && level(num(io.util_percent), limit(id, 'disk_util')));
+}
+
+/** Seconds since the VM booted, counted on from its last report; null without uptime. */
+function sinceBoot(id, sys) {
+  const up = num(sys.uptime?.seconds);
+  const age = ageOf(id);
+  return up == null ? null : up + (Number.isFinite(age) ? Math.max(0, age) : 0);
+}
+
+/** "rebooted 12 min ago" while the VM's uptime is short (REBOOT_FACT_S). */
+function fillReboot(el, id, sys) {
+  const sec = sinceBoot(id, sys);
+  el.hidden = sec == null || sec >= REBOOT_FACT_S;
+  if (!el.hidden) setText(el, `rebooted ${dur(sec)} ago`);
 }
 
 /** A definition list of facts; returns it and the <dd> of each key. */
 function facts(cls, items) {
   const dl = h('dl', { class: cls });
   const dds = {};
-  for (const [key, label] of items) {
+  for (const [key, label, wide] of items) {
     dds[key] = h('dd', { class: `f-${key}` });
-    dl.append(h('div', null, h('dt', { text: label }), dds[key]));
+    dl.append(h('div', { class: wide ? 'wide' : null }, h('dt', { text: label }), dds[key]));
   }
   return [dl, dds];
 }
+
+const rebootLine = () => h('p', { class: 'reboot', hidden: true });
 
 // MARK: overview
 
@@ -522,13 +596,15 @@ const onScreen = new IntersectionObserver((entries) => {
 }, { rootMargin: '25% 0px' });
 
 function makeCard(id) {
-  const [dl, f] = facts('facts', [['load', 'Load'], ['uptime', 'Uptime'], ['containers', 'Containers'], ['checks', 'Checks'], ['seen', 'Last seen']]);
+  const [dl, f] = facts('facts', [['load', 'Load', true], ['net', 'Network', true], ['uptime', 'Uptime'], ['swap', 'Swap'],
+    ['containers', 'Containers'], ['checks', 'Checks'], ['seen', 'Last seen']]);
   f.gauges = makeGauges('gauges');
   f.badge = h('span', { class: 'badge' });
   f.problems = h('ul', { class: 'problems' });
+  f.reboot = rebootLine();
   f.root = h('article', { class: 'card', 'data-vm': id },
     h('header', { class: 'card-head' }, h('h2', { class: 'vm-name' }, h('a', { class: 'card-link', href: vmHref(id), text: id })), f.badge),
-    f.problems, f.gauges.root, dl);
+    f.reboot, f.problems, f.gauges.root, dl);
   cardOf.set(f.root, f);
   onScreen.observe(f.root);
   return f;
@@ -567,12 +643,14 @@ const histories = new Map(); // `${vm}|${range}` → { at, stamp, series: { metr
 
 function buildDetail(id) {
   const [dl, f] = facts('facts detail-facts', [['load', 'Load 1 · 5 · 15 min'], ['uptime', 'Uptime'], ['cores', 'CPU cores'],
-    ['memory', 'Memory'], ['disk', 'Disk'], ['containers', 'Containers'], ['checks', 'Checks'], ['seen', 'Last report']]);
+    ['memory', 'Memory'], ['disk', 'Disk'], ['swap', 'Swap'], ['net', 'Network', true], ['io', 'Disk I/O', true],
+    ['containers', 'Containers'], ['checks', 'Checks'], ['seen', 'Last report']]);
+  const sections = Object.fromEntries(['traffic', 'filesystems', 'interfaces', 'temperatures'].map((k) => [k, h('div', { class: 'table-wrap' })]));
   Object.assign(f, {
     id, gauges: makeGauges('gauges big'), badge: h('span', { class: 'badge' }), meta: h('p', { class: 'muted detail-meta' }),
-    problems: h('ul', { class: 'problems' }), missing: h('p', { class: 'empty', hidden: true }),
-    containersWrap: h('div', { class: 'table-wrap' }), checksWrap: h('div', { class: 'table-wrap' }),
-    charts: CHARTS.map(makeChart),
+    problems: h('ul', { class: 'problems' }), missing: h('p', { class: 'empty', hidden: true }), reboot: rebootLine(),
+    containersWrap: h('div', { class: 'table-wrap' }), checksWrap: h('div', { class: 'table-wrap' }), sections,
+    charts: CHARTS.map(makeChart), extraSig: '', chartGrid: h('div', { class: 'charts' }),
     ranges: Object.entries(RANGES).map(([r, label]) => h('button', {
       type: 'button', 'data-range': r, text: label,
       onclick: () => {
@@ -582,14 +660,19 @@ function buildDetail(id) {
     })),
   });
   f.head = h('div', { class: 'detail-head' }, h('h1', { id: 'vm-title', text: id }), f.badge);
+  f.chartGrid.append(...f.charts.map((c) => c.root));
+  // Sections a VM's document may lack are hidden until it has them.
+  const optional = (key, title) => h('section', { class: `extra ${key}`, hidden: true }, h('h2', { text: title }), sections[key]);
   f.body = h('div', { hidden: true }, h('div', { class: 'detail-top' }, f.gauges.root, dl),
+    optional('traffic', 'Traffic this month'),
     h('div', { class: 'section-head' }, h('h2', { text: 'History' }),
       h('div', { class: 'seg', role: 'group', 'aria-label': 'History range' }, f.ranges)),
-    h('div', { class: 'charts' }, f.charts.map((c) => c.root)),
+    f.chartGrid,
+    optional('filesystems', 'Filesystems'), optional('interfaces', 'Network interfaces'), optional('temperatures', 'Temperatures'),
     h('h2', { text: 'Containers' }), f.containersWrap,
     h('h2', { text: 'Service checks' }), f.checksWrap);
   $('view-vm').replaceChildren(h('p', { class: 'crumbs' }, h('a', { href: '#overview', text: '← All VMs' })),
-    f.head, f.meta, f.missing, f.problems, f.body);
+    f.head, f.reboot, f.meta, f.missing, f.problems, f.body);
   detail = f;
 }
 
@@ -617,6 +700,9 @@ function renderDetail() {
   const disk = sys.disk || {};
   setText(d.disk, `${fmt(disk.used_gb)} of ${fmt(disk.total_gb)} GB used${typeof disk.path === 'string' ? ` on ${disk.path}` : ''}`);
   fillContainers(d.containersWrap, list(doc.containers));
+  fillSystemTables(d.sections, id, sys);
+  renderTraffic();
+  syncExtraCharts();
   const rows = state.services.filter((s) => s.vm_id === id);
   fill(d.checksWrap, rows.length ? rows : list(doc.services), 'No service checks configured for this VM.', (l) => serviceTable(l, false));
   paintCharts();
@@ -647,19 +733,169 @@ function table(cols, cls, numeric, rows) {
     h('tbody', null, rows.map((cells) => h('tr', { 'data-level': cells.level }, cells.map(td)))));
 }
 
+// MARK: system figures (filesystems, interfaces, temperatures)
+
+/** Fills a VM view section and shows it only when there is something in it. */
+function fillSection(wrap, items, build) {
+  wrap.parentElement.hidden = !items.length;
+  if (items.length) fill(wrap, items, '', build);
+}
+
+/** A percent bar with its figure, coloured by `lv`. */
+const percentBar = (v, lv) => h('span', { class: 'pbar', 'data-level': lv },
+  h('span', { class: 'pbar-track' }, h('span', { class: 'pbar-fill', style: `width: ${Math.min(100, Math.max(0, num(v) ?? 0))}%` })),
+  h('span', { class: 'pbar-num', text: `${fmt(v)} %` }));
+
+function fillSystemTables(sections, id, sys) {
+  fillSection(sections.filesystems, list(sys.filesystems), (items) => table(['Mount point', 'Device', 'Type', 'Used', 'Use'],
+    'filesystems', [3], items.map((x) => {
+      const lv = level(num(x.percent), limit(id, `fs:${str(x.path)}`, 'disk'));
+      const cells = [h('span', { class: 'mono', text: str(x.path) }), h('span', { class: 'mono', text: str(x.device) }), str(x.fstype),
+        `${fmt(x.used_gb)} of ${fmt(x.total_gb)} GB`, percentBar(x.percent, lv)];
+      cells.level = lv === 'warning' || lv === 'critical' ? lv : null;
+      return cells;
+    })));
+  fillSection(sections.interfaces, list(sys.network?.interfaces), (items) => table(['Interface', 'Receiving', 'Sending', 'Received', 'Sent'],
+    'interfaces', [1, 2, 3, 4], items.map((x) => [h('span', { class: 'mono', text: str(x.name) }),
+      rate(x.rx_bytes_per_s), rate(x.tx_bytes_per_s), bytes(x.rx_bytes), bytes(x.tx_bytes)])));
+  const th = limit(id, 'temperature');
+  fillSection(sections.temperatures, list(sys.temperatures), (items) => table(['Sensor', 'Now'], 'temperatures', [1],
+    items.map((x) => {
+      const lv = level(num(x.celsius), th);
+      const cells = [h('span', { class: 'mono', text: str(x.sensor) }), `${fmt(x.celsius)} °C`];
+      cells.level = lv === 'warning' || lv === 'critical' ? lv : null;
+      return cells;
+    })));
+}
+
+// MARK: traffic allowance
+
+const traffic = { at: 0, rows: null }; // rows: vm_id → its row of GET traffic; null: no such route or it failed
+const utcDay = timeFmt({ day: 'numeric', month: 'short', timeZone: 'UTC' });
+const DIRECTIONS = { tx: 'sent', rx: 'received', both: 'sent and received' };
+
+/** `GET traffic` at most once a minute; a hub without the route (404) or a failing one hides the section. */
+async function loadTraffic() {
+  if (Date.now() - traffic.at < 6e4) return;
+  traffic.at = Date.now();
+  try {
+    const body = await api('traffic', true);
+    traffic.rows = body ? new Map(list(body.vms).map((r) => [str(r.vm_id), r])) : null;
+  } catch (e) {
+    if (e instanceof AuthError) return askToken(e);
+    traffic.rows = null;
+  }
+  stats.trafficLoads++;
+  renderTraffic();
+}
+
+function renderTraffic() {
+  if (!detail) return;
+  const row = traffic.rows?.get(detail.id);
+  const wrap = detail.sections.traffic;
+  const start = Date.parse(row?.period_start);
+  const end = Date.parse(row?.period_end);
+  wrap.parentElement.hidden = !row || !Number.isFinite(start) || !Number.isFinite(end);
+  if (wrap.parentElement.hidden) return;
+  const sig = JSON.stringify(row);
+  if (wrap.dataset.sig === sig) return;
+  wrap.dataset.sig = sig;
+  // period_end is the next reset (exclusive); the allowance month runs in UTC.
+  const totals = h('p', { class: 'traffic-totals', text: `${bytes(row.rx_bytes)} received · ${bytes(row.tx_bytes)} sent since ${utcDay.format(start)}; the month resets on ${utcDay.format(end)} (UTC)` });
+  const allowance = num(row.allowance_bytes);
+  wrap.replaceChildren(...(allowance > 0 ? [allowanceBar(row, allowance, end), totals] : [totals]));
+}
+
+/** Used of the allowance as a bar; the projection at this month's rate as a hatched stretch after it. */
+function allowanceBar(row, allowance, end) {
+  const used = Math.max(0, num(row.used_bytes) ?? 0);
+  const projected = Math.max(used, num(row.projected_bytes) ?? used);
+  const scale = Math.max(allowance, projected);
+  const pct = (v) => `${Math.round((v / scale) * 1000) / 10}%`;
+  const lv = used >= allowance ? 'critical' : used >= 0.8 * allowance || projected >= allowance ? 'warning' : 'ok';
+  const what = DIRECTIONS[row.direction] || DIRECTIONS.tx;
+  const out = Date.parse(row.projected_exhaustion);
+  const share = `${fmt((used / allowance) * 100)} %`;
+  const forecast = Number.isFinite(out) ? `at this rate it runs out on ${utcDay.format(out)}`
+    : `at this rate ${bytes(projected)} by ${utcDay.format(end)}`;
+  const text = `${bytes(used)} of ${bytes(allowance)} ${what} (${share}); ${forecast}`;
+  return h('div', { class: 'allowance', 'data-level': lv, 'data-used': fmt((used / allowance) * 100), 'data-projected': fmt((projected / allowance) * 100) },
+    h('div', { class: 'tbar', role: 'img', 'aria-label': text },
+      h('span', { class: 'tbar-used', style: `width: ${pct(used)}` }),
+      h('span', { class: 'tbar-proj', style: `left: ${pct(used)}; width: ${pct(projected - used)}`, 'data-over': projected > allowance }),
+      h('span', { class: 'tbar-limit', style: `left: ${pct(allowance)}` })),
+    h('p', { class: 'allowance-text', text }));
+}
+
+// MARK: extra charts
+
+/** The extra series a VM has (`GET history/<vm>/series`), cached 5 min; null when the hub cannot say. */
+const seriesLists = new Map();
+async function loadSeriesList(vm) {
+  const have = seriesLists.get(vm);
+  if (have && Date.now() - have.at < 3e5) return;
+  let names = null;
+  try {
+    const body = await api(`history/${encodeURIComponent(vm)}/series`, true);
+    if (Array.isArray(body?.series)) names = body.series.filter((n) => typeof n === 'string');
+  } catch (e) {
+    if (e instanceof AuthError) throw e;
+  }
+  seriesLists.set(vm, { at: Date.now(), names });
+}
+
+/** The same list from what the latest document carries, for a hub that cannot say. */
+function seriesOfDoc(doc) {
+  const sys = doc?.system || {};
+  return [sys.network && ['net_rx', 'net_tx'], sys.disk_io && ['disk_read', 'disk_write', 'disk_util'], sys.swap && 'swap',
+    list(sys.filesystems).map((x) => `fs:${str(x.path)}`), list(sys.temperatures).map((x) => `temp:${str(x.sensor)}`)].flat().filter(Boolean);
+}
+
+/** The charts beyond CPU, memory, disk and load that a VM's series call for. The root
+ * filesystem has none of its own: it is the Disk chart. */
+function extraSpecs(vm) {
+  // Sorted, so the hub's list and the document's give the same charts in the same order.
+  const names = [...new Set(seriesLists.get(vm)?.names || seriesOfDoc(state.vms.get(vm)))].sort();
+  const has = (...n) => n.some((x) => names.includes(x));
+  const specs = [];
+  if (has('net_rx', 'net_tx')) specs.push({ key: 'network', title: 'Network', bytes: true, floor: 1000, metrics: ['net_rx', 'net_tx'], names: ['↓ received', '↑ sent'] });
+  if (has('disk_read', 'disk_write')) specs.push({ key: 'disk_io', title: 'Disk I/O', bytes: true, floor: 1000, metrics: ['disk_read', 'disk_write'], names: ['read', 'written'] });
+  if (has('disk_util')) specs.push({ key: 'disk_util', title: 'Disk busy', unit: '%', max: 100, metrics: ['disk_util'] });
+  if (has('swap')) specs.push({ key: 'swap', title: 'Swap', unit: '%', max: 100, metrics: ['swap'] });
+  for (const n of names) {
+    if (n.startsWith('fs:') && n !== 'fs:/') specs.push({ key: n, title: `Filesystem ${n.slice(3)}`, unit: '%', max: 100, metrics: [n], th: [n, 'disk'] });
+  }
+  const temps = names.filter((n) => n.startsWith('temp:'));
+  if (temps.length) specs.push({ key: 'temperatures', title: 'Temperatures', unit: '°C', floor: 50, metrics: temps, names: temps.map((n) => n.slice(5)), th: ['temperature'] });
+  return specs;
+}
+
+/** Rebuilds the extra charts when the set of series changed. */
+function syncExtraCharts() {
+  if (!detail) return;
+  const specs = extraSpecs(detail.id);
+  const sig = JSON.stringify(specs);
+  if (sig === detail.extraSig) return;
+  detail.extraSig = sig;
+  for (const ch of detail.charts.slice(CHARTS.length)) ch.root.remove();
+  const extra = specs.map(makeChart);
+  detail.charts = [...detail.charts.slice(0, CHARTS.length), ...extra];
+  detail.chartGrid.append(...extra.map((c) => c.root));
+}
+
 // MARK: charts
 
 function makeChart(spec) {
   const canvas = h('canvas', { tabindex: 0, role: 'img', 'aria-label': `${spec.title}: loading` });
   const readout = h('span', { class: 'readout' });
-  const legend = spec.key === 'load' && h('span', { class: 'legend' },
-    spec.metrics.map((m, i) => h('span', { class: `key k${i}`, text: LOAD_NAMES[m] })));
+  const legend = spec.names && h('span', { class: 'legend' },
+    spec.names.map((name, i) => h('span', { class: `key k${i % LINE_COLOURS}`, text: name })));
   const ch = {
     spec, canvas, readout, hover: null, data: null, drawn: '',
     root: h('figure', { class: 'chart', 'data-chart': spec.key },
       h('figcaption', null, h('span', { text: spec.title + (spec.unit ? ` (${spec.unit})` : '') }), legend, readout), canvas),
   };
-  const pts = () => ch.data?.[0].pts || [];
+  const pts = () => ch.main || [];
   const hover = (i) => {
     ch.hover = i;
     paintChart(ch);
@@ -694,11 +930,22 @@ async function loadHistory() {
   if (name !== 'vm' || !doc) return;
   const key = `${vm}|${range}`;
   const have = histories.get(key);
-  if (!have || have.stamp !== doc.timestamp || Date.now() - have.at > 3e5) {
-    const metrics = CHARTS.flatMap((c) => c.metrics);
+  try {
+    await loadSeriesList(vm);
+  } catch (e) {
+    return askToken(e);
+  }
+  if (detail?.id !== vm) return;
+  syncExtraCharts();
+  const metrics = detail.charts.flatMap((c) => c.spec.metrics);
+  if (!have || have.stamp !== doc.timestamp || Date.now() - have.at > 3e5 || metrics.some((m) => !have.series[m])) {
+    const get = (m) => api(`history/${encodeURIComponent(vm)}?metric=${encodeURIComponent(m)}&range=${range}&points=300`);
+    const base = CHARTS.flatMap((c) => c.metrics);
     let answers;
     try {
-      answers = await Promise.all(metrics.map((m) => api(`history/${encodeURIComponent(vm)}?metric=${m}&range=${range}&points=300`)));
+      // An extra series the hub does not know (an older hub answers 400) is an empty chart, not a failure.
+      answers = await Promise.all([...base.map(get),
+        ...metrics.slice(base.length).map((m) => get(m).catch((e) => (e instanceof AuthError ? Promise.reject(e) : null)))]);
     } catch (e) {
       if (e instanceof AuthError) askToken(e);
       return; // the next refresh reports an unreachable hub; the charts keep what they have
@@ -723,16 +970,17 @@ async function loadHistory() {
 function paintCharts() {
   if (!detail || state.view.name !== 'vm') return;
   const hist = histories.get(`${state.view.vm}|${state.view.range}`);
-  const th = thresholdsFor(state.view.vm);
   const sizes = detail.charts.map((ch) => [ch.canvas.clientWidth, ch.canvas.clientHeight]);
   detail.charts.forEach((ch, i) => {
     if (ch.hist !== hist || !hist) {
       ch.hist = hist;
       ch.data = hist && ch.spec.metrics.map((m) => ({ metric: m, pts: hist.series[m] || [] }));
+      ch.mainAt = Math.max(0, ch.data?.findIndex((s) => s.pts.length) ?? 0);
+      ch.main = ch.data?.[ch.mainAt].pts;
       ch.hover = null;
       ch.drawn = '';
     }
-    ch.th = th[ch.spec.key];
+    ch.th = limit(state.view.vm, ...(ch.spec.th || [ch.spec.key]));
     ch.size = sizes[i];
     paintChart(ch);
   });
@@ -773,17 +1021,21 @@ function paintChart(ch) {
   const fs = Math.round(colors.fontPx * 0.8);
   ctx.font = `${fs}px ${colors.font}`;
   const series = ch.data || [];
-  const main = series[0]?.pts || [];
+  const main = ch.main || [];
   let top = spec.max;
   if (!top) {
-    let m = Math.max(th?.critical || 0, 0.1);
+    let m = Math.max(th?.critical || 0, spec.floor || 0.1);
     for (const s of series) for (const p of s.pts) m = Math.max(m, p.max ?? p.avg);
     const step = niceStep(m * 1.1, 4);
     top = Math.ceil((m * 1.1) / step) * step;
   }
-  const label = (v) => fmt(v, spec.unit ? 1 : 2);
+  const label = spec.bytes ? rate : (v) => fmt(v, spec.unit ? 1 : 2);
   const unit = spec.unit ? ` ${spec.unit}` : '';
-  const x0 = Math.ceil(ctx.measureText(label(top)).width) + 10;
+  const yStep = niceStep(top, Math.max(2, Math.min(5, Math.floor(hgt / (fs * 3)))));
+  const yTicks = [];
+  for (let v = 0; v <= top + 1e-9; v += yStep) yTicks.push(v);
+  // Room for the widest label ("1.5 MB/s" is wider than the top's "2 MB/s").
+  const x0 = Math.ceil(Math.max(...yTicks.map((v) => ctx.measureText(label(v)).width))) + 10;
   const x1 = w - 6;
   const y0 = fs * 0.8;
   const y1 = hgt - fs * 1.8;
@@ -803,8 +1055,7 @@ function paintChart(ch) {
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  const yStep = niceStep(top, Math.max(2, Math.min(5, Math.floor(hgt / (fs * 3)))));
-  for (let v = 0; v <= top + 1e-9; v += yStep) {
+  for (const v of yTicks) {
     const y = Math.round(Y(v)) + 0.5;
     line(x0, y, x1, y);
     ctx.fillText(label(v), x0 - 5, y);
@@ -876,16 +1127,18 @@ function paintChart(ch) {
     }
   };
   ctx.lineJoin = 'round';
-  ctx.lineWidth = 1.25;
-  for (let s = series.length - 1; s > 0; s--) {
-    ctx.strokeStyle = colors.lines[s];
+  ctx.lineWidth = series.length > 1 && !spec.max ? 1.75 : 1.25;
+  for (let s = series.length - 1; s >= 0; s--) {
+    if (s === ch.mainAt) continue;
+    ctx.strokeStyle = colors.lines[s % LINE_COLOURS];
     stroke(series[s].pts);
   }
+  ch.root.dataset.lines = String(series.filter((s) => s.pts.length).length);
   // The main line turns amber and red where it crosses the thresholds.
   ctx.lineWidth = 2;
   const warnY = num(th?.warning) != null ? Y(th.warning) : y0;
   const critY = num(th?.critical) != null ? Y(th.critical) : y0;
-  for (const [ya, yb, color] of [[0, critY, colors.critical], [critY, warnY, colors.warning], [warnY, hgt, colors.lines[0]]]) {
+  for (const [ya, yb, color] of [[0, critY, colors.critical], [critY, warnY, colors.warning], [warnY, hgt, colors.lines[ch.mainAt % LINE_COLOURS]]]) {
     if (yb <= ya) continue;
     ctx.save();
     ctx.beginPath();
@@ -898,7 +1151,10 @@ function paintChart(ch) {
   labels();
   const avg = main.reduce((a, p) => a + p.avg, 0) / main.length;
   const peak = Math.max(...main.map((p) => p.max ?? p.avg));
-  setAttr(ch.canvas, 'aria-label', `${spec.title} over the last ${RANGES[state.view.range]}: average ${label(avg)}${unit}, peak ${label(peak)}${unit}, latest ${label(main[main.length - 1].avg)}${unit}`);
+  const last = main[main.length - 1];
+  // With several lines: the main one's average and peak, then every line's latest.
+  const latest = spec.names ? lineReadings(series, spec, last.t, label, unit) : `${label(last.avg)}${unit}`;
+  setAttr(ch.canvas, 'aria-label', `${spec.title} over the last ${RANGES[state.view.range]}: ${spec.names ? `${spec.names[ch.mainAt]} ` : ''}average ${label(avg)}${unit}, peak ${label(peak)}${unit}, latest ${latest}`);
   ch.root.dataset.drawn = 'true';
   const p = main[hover];
   if (p) {
@@ -906,16 +1162,24 @@ function paintChart(ch) {
     ctx.strokeStyle = colors.fg;
     ctx.lineWidth = 1;
     line(x, y0, x, y1);
-    ctx.fillStyle = colors.lines[0];
+    ctx.fillStyle = colors.lines[ch.mainAt % LINE_COLOURS];
     ctx.beginPath();
     ctx.arc(x, Y(p.avg), 3.5, 0, 7);
     ctx.fill();
   }
   const at = p || main[main.length - 1];
-  const reading = spec.key === 'load'
-    ? series.map((s) => `${LOAD_NAMES[s.metric]} ${label(s.pts.find((q) => q.t === at.t)?.avg)}`).join(' · ')
+  const reading = spec.names ? lineReadings(series, spec, at.t, label, unit)
     : `${label(at.avg)}${unit}${at.min != null && at.max != null && at.min !== at.max ? ` (${label(at.min)}–${label(at.max)})` : ''}`;
   setText(ch.readout, `${p ? `${when(p.t)}  ` : 'latest '}${reading}`);
+}
+
+/** Each line's value at `t` ("↓ received 1.2 MB/s · ↑ sent 80 KB/s"); with more than three
+ * lines (sensors), the highest only. */
+function lineReadings(series, spec, t, label, unit) {
+  const at = series.map((s, i) => [spec.names[i], s.pts.find((q) => q.t === t)?.avg]);
+  if (at.length <= 3) return at.map(([name, v]) => `${name} ${label(v)}${v == null ? '' : unit}`).join(' · ');
+  const [name, v] = at.filter(([, x]) => x != null).sort((a, b) => b[1] - a[1])[0] || ['', null];
+  return `highest ${label(v)}${unit} (${name})`;
 }
 
 function medianStep(pts) {
@@ -959,10 +1223,23 @@ function renderServices() {
 
 // MARK: alerts
 
+/** What an alert is about, as the hub's notices say it: "disk", "fs /srv/backup", "service admin". */
+function alertWhat(a) {
+  const k = str(a.kind);
+  const m = str(a.metric);
+  return k && m && k !== m && k !== 'threshold' ? `${k} ${m}` : m || k;
+}
+
+/** An alert's value or threshold in its unit: percent, load, °C, bytes of traffic, an uptime or age. */
 function alertValue(a, key) {
-  const m = str(a.metric || a.kind);
   const v = num(a[key]);
-  return v == null ? '–' : m === 'stale' ? dur(v) : /load/.test(m) ? fmtLoad(v) : `${fmt(v)}${['cpu', 'memory', 'disk'].includes(m) ? ' %' : ''}`;
+  // The kind says the unit (a sensor may be called "cpu"); older alerts have kind "threshold" and the metric.
+  const k = a.kind && a.kind !== 'threshold' ? str(a.kind) : str(a.metric);
+  if (v == null) return '–';
+  if (k === 'stale' || k === 'reboot') return dur(v);
+  if (k === 'traffic') return bytes(v);
+  if (/^load/.test(k)) return fmtLoad(v);
+  return `${fmt(v)}${['cpu', 'memory', 'disk', 'swap', 'disk_util', 'fs'].includes(k) ? ' %' : k === 'temperature' ? ' °C' : ''}`;
 }
 
 function renderAlerts() {
@@ -978,7 +1255,7 @@ function renderAlerts() {
       out.push(h('h2', { class: 'sev-head', 'data-level': sev }, sev === 'critical' ? 'Critical ' : 'Warning ', h('span', { class: 'muted', text: `(${group.length})` })));
       out.push(table(['VM', 'What', 'Message', 'Value', 'Threshold', 'For', 'Last notified'], 'alerts', [3, 4], group.map((a) => {
         const since = Date.parse(a.since);
-        const cells = [vmLink(a.vm_id), pill(sev, a.metric || a.kind), str(a.message), alertValue(a, 'value'), alertValue(a, 'threshold'),
+        const cells = [vmLink(a.vm_id), pill(sev, alertWhat(a)), str(a.message), alertValue(a, 'value'), alertValue(a, 'threshold'),
           Number.isFinite(since) ? h('span', { title: when(since) }, dur(sinceHub(a.since))) : '–',
           Number.isFinite(Date.parse(a.last_notified)) ? when(Date.parse(a.last_notified)) : 'not yet'];
         cells.level = sev;
@@ -991,7 +1268,7 @@ function renderAlerts() {
       : table(['VM', 'What', 'Severity', 'Message', 'Opened', 'Resolved', 'Lasted'], 'resolved', [], done.map((a) => {
         const since = Date.parse(a.since);
         const end = Date.parse(a.resolved_at);
-        return [vmLink(a.vm_id), str(a.metric || a.kind), pill(a.severity === 'critical' ? 'critical' : 'warning', a.severity), str(a.message),
+        return [vmLink(a.vm_id), alertWhat(a), pill(a.severity === 'critical' ? 'critical' : 'warning', a.severity), str(a.message),
           when(since), when(end), since < end ? dur((end - since) / 1000) : '–'];
       })));
     return out;

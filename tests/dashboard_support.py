@@ -57,10 +57,22 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def dashboard_args(poll: int = 1) -> list[str]:
+def dashboard_args(poll: int = 1, config: Path | None = None) -> list[str]:
     """The `lookout serve` options the dashboard tests add to the Hub defaults. The alert
     engine's passes are an hour apart, so alerts.json holds what a test wrote."""
-    return ["--poll-interval", str(poll), "--alert-interval", "3600", "--dashboard", str(PUBLIC)]
+    args = ["--poll-interval", str(poll), "--alert-interval", "3600", "--dashboard", str(PUBLIC)]
+    return args + (["--config", str(config)] if config else [])
+
+
+#: web-1 has a monthly allowance of sent bytes; mail-1 none (it still gets its totals).
+TRAFFIC_CONFIG = {"monitoring": {"traffic": {"web-1": {"monthly_gb": 20, "direction": "tx", "reset_day": 1}}}}
+
+
+def write_config(folder: Path, config: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "lookout.json"
+    path.write_text(json.dumps(config))
+    return path
 
 
 def post(hub: Hub, doc: dict[str, Any]) -> None:
@@ -80,8 +92,10 @@ def write_alerts(data: Path, alerts: list[dict[str, Any]]) -> None:
 FLEET: dict[str, dict[str, Any]] = {
     "web-1": dict(cpu=23.5, memory=61.2, disk=41.0, load1=0.31, load5=0.22, load15=0.18, uptime=432000),
     "db-1": dict(cpu=37.8, memory=72.4, disk=93.4, load1=1.12, load5=0.94, load15=0.80, uptime=1_209_600),
-    "mail-1": dict(cpu=12.0, memory=84.1, disk=55.5, load1=0.05, load5=0.08, load15=0.09, uptime=10_800),
-    "backup-1": dict(cpu=4.2, memory=33.3, disk=67.9, load1=0.01, load5=0.02, load15=0.00, uptime=720),
+    # Rebooted 12 minutes before its latest report: the page says "rebooted 12 min ago".
+    "mail-1": dict(cpu=12.0, memory=84.1, disk=55.5, load1=0.05, load5=0.08, load15=0.09, uptime=720),
+    # Up 30 minutes when it fell silent 42 minutes ago: booted over an hour ago, no reboot fact.
+    "backup-1": dict(cpu=4.2, memory=33.3, disk=67.9, load1=0.01, load5=0.02, load15=0.00, uptime=1800),
 }
 EXPECTED_STATUS = {"web-1": "ok", "db-1": "critical", "mail-1": "warning", "backup-1": "stale"}
 STALE_MINUTES = 42
@@ -111,6 +125,70 @@ SERVICES = {
 }
 
 
+# The issue-11 figures (DESIGN §2a) of the VMs whose agent sends them; db-1 and backup-1 run
+# an older agent and send none. mail-1's names are hostile: they must reach the page as text.
+# Each stays below its thresholds where a crossing would change the VM's state.
+EXTRAS: dict[str, dict[str, Any]] = {
+    "web-1": dict(
+        rx=1_234_567.0, tx=80_000.0, swap=(1024, 123, 12.0),
+        io=("vda", 40_960.0, 204_800.0, 3.1),
+        filesystems=[("/", "/dev/vda1", "ext4", 47, 19.3, 41.0), ("/srv/backup", "/dev/vdb", "xfs", 100, 62, 62.0)],
+        interfaces=["eth0"],
+        temperatures=[("coretemp package_id_0", 48.0), ("acpitz temp1", 41.5)],
+    ),
+    "mail-1": dict(
+        rx=512.0, tx=2_500_000.0, swap=(512, 322.6, 63.0),
+        io=(HOSTILE, 1000.0, 0.0, 0.4),
+        filesystems=[("/", "/dev/sda1", "ext4", 20, 11.1, 55.5), (f"/srv/{HOSTILE}", HOSTILE, "ext4", 10, 8.4, 84.0)],
+        interfaces=[HOSTILE],
+        temperatures=[(HOSTILE, 55.0)],
+    ),
+}
+#: Seconds between the history documents of seed_fleet.
+HISTORY_STEP = 1200
+
+
+def system_extras(vm: str, step: int = 0, wave: float = 1.0) -> dict[str, Any]:
+    """The `system` fields of EXTRAS[vm] for the document `step` reports before the latest
+    (0: the latest, rates as listed; earlier ones vary with `wave` in 0–1); byte counters
+    grow by rate × HISTORY_STEP per document. Empty for a VM of an older agent."""
+    e = EXTRAS.get(vm)
+    if not e:
+        return {}
+    scale = 1.0 if step == 0 else 0.3 + 1.4 * wave
+    rx, tx = round(e["rx"] * scale, 1), round(e["tx"] * scale, 1)
+    # Totals as the kernel counts them: the latest value minus what later documents added.
+    rx_total = 50e9 + e["rx"] * HISTORY_STEP * (1000 - step)
+    tx_total = 20e9 + e["tx"] * HISTORY_STEP * (1000 - step)
+    names = e["interfaces"]
+    interfaces = [
+        {"name": name, "rx_bytes_per_s": rx / len(names), "tx_bytes_per_s": tx / len(names),
+         "rx_bytes": rx_total / len(names), "tx_bytes": tx_total / len(names)}
+        for name in names
+    ]
+    total_mb, used_mb, swap = e["swap"]
+    device, read, write, util = e["io"]
+    return {
+        "network": {"rx_bytes_per_s": rx, "tx_bytes_per_s": tx, "rx_bytes": rx_total, "tx_bytes": tx_total,
+                    "interfaces": interfaces},
+        "swap": {"total_mb": total_mb, "used_mb": used_mb, "percent": swap},
+        "disk_io": {"device": device, "read_bytes_per_s": read * scale, "write_bytes_per_s": write * scale,
+                    "util_percent": round(min(100, util * scale), 1)},
+        "filesystems": [{"path": path, "device": dev, "fstype": fstype, "total_gb": total, "used_gb": used,
+                         "percent": pct} for path, dev, fstype, total, used, pct in e["filesystems"]],
+        "temperatures": [{"sensor": sensor, "celsius": round(c - 4 + 4 * scale, 1) if step else c}
+                         for sensor, c in e["temperatures"]],
+        "boot_id": f"boot-{vm}",
+    }
+
+
+def fleet_doc(vm: str, ts: float, step: int = 0, wave: float = 1.0, **figures: Any) -> dict[str, Any]:
+    """A document of the scenario fleet: make_doc plus the VM's issue-11 figures."""
+    doc = make_doc(vm, ts, **figures)
+    doc["system"].update(system_extras(vm, step, wave))
+    return doc
+
+
 def seed_fleet(hub: Hub, now: float | None = None, history_hours: int = 24) -> float:
     """Loads the four VMs into `hub` over HTTP: a history every 20 min for
     `history_hours` for the three live VMs, then their latest documents; returns `now`."""
@@ -120,9 +198,9 @@ def seed_fleet(hub: Hub, now: float | None = None, history_hours: int = 24) -> f
         latest = now - STALE_MINUTES * 60 if stale else now - 20
         interval = 60 if stale else 300
         if not stale:
-            steps = history_hours * 3
+            steps = history_hours * 3600 // HISTORY_STEP
             for i in range(steps, 0, -1):
-                ts = latest - i * 1200
+                ts = latest - i * HISTORY_STEP
                 wave = (i % 9) / 9
                 varied = dict(figures)
                 varied["cpu"] = round(min(100, figures["cpu"] * (0.4 + 1.2 * wave)), 1)
@@ -130,10 +208,10 @@ def seed_fleet(hub: Hub, now: float | None = None, history_hours: int = 24) -> f
                 varied["disk"] = round(min(100, figures["disk"] - 2 * i / steps), 1)
                 varied["load1"] = round(figures["load1"] * (0.5 + wave), 2)
                 varied["load5"] = round(figures["load5"] * (0.6 + 0.8 * wave), 2)
-                post(hub, make_doc(vm, ts, interval_seconds=interval, containers=CONTAINERS[vm],
-                                   services=SERVICES[vm], **varied))
-        post(hub, make_doc(vm, latest, interval_seconds=interval, containers=CONTAINERS[vm],
-                           services=SERVICES[vm], **figures))
+                post(hub, fleet_doc(vm, ts, i, wave, interval_seconds=interval, containers=CONTAINERS[vm],
+                                    services=SERVICES[vm], **varied))
+        post(hub, fleet_doc(vm, latest, interval_seconds=interval, containers=CONTAINERS[vm],
+                            services=SERVICES[vm], **figures))
     return now
 
 
@@ -208,3 +286,30 @@ def shot(page: Any, name: str, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def line_pixels(page: Any, selector: str, variables: list[str]) -> list[int]:
+    """For the canvas at `selector`: how many opaque pixels are close to the colour of each
+    CSS variable (the chart line colours --line, --line2 …), to count the lines drawn."""
+    return page.evaluate(
+        """([sel, vars]) => {
+            const c = document.querySelector(sel);
+            const probe = document.createElement('canvas').getContext('2d');
+            const css = getComputedStyle(document.documentElement);
+            const rgb = vars.map((v) => {
+                probe.fillStyle = css.getPropertyValue(v).trim();
+                probe.fillRect(0, 0, 1, 1);
+                return [...probe.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+            });
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const out = rgb.map(() => 0);
+            for (let i = 0; i < d.length; i += 4) {
+                if (d[i + 3] < 200) continue;
+                rgb.forEach(([r, g, b], k) => {
+                    if (Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < 60) out[k]++;
+                });
+            }
+            return out;
+        }""",
+        [selector, variables],
+    )
