@@ -44,9 +44,14 @@ extension MetricsDocument {
 
     /// Checks the values that decoding alone lets through: ranges, lengths and counts.
     public func validate() throws(DocumentError) {
+        // The ceiling is 2^64, a kernel counter's: no real figure is larger, and sums and
+        // integer conversions of bounded figures cannot overflow downstream.
         func nonNegative(_ value: Double, _ path: String) throws(DocumentError) {
             guard value.isFinite, value >= 0 else {
                 throw DocumentError(path: path, reason: "\(value) is negative or not a number")
+            }
+            guard value <= 18_446_744_073_709_551_616 else {
+                throw DocumentError(path: path, reason: "\(value) is larger than 2^64")
             }
         }
         func percent(_ value: Double, _ path: String) throws(DocumentError) {
@@ -92,6 +97,10 @@ extension MetricsDocument {
         try nonNegative(system.disk.usedGB, "system.disk.used_gb")
         try percent(system.disk.percent, "system.disk.percent")
         try nonNegative(system.uptime.seconds, "system.uptime.seconds")
+        guard system.uptime.seconds <= 1e10 else {
+            throw DocumentError(
+                path: "system.uptime.seconds", reason: "\(system.uptime.seconds) is more than 300 years")
+        }
         try nonNegative(system.load.one, "system.load.1m")
         try nonNegative(system.load.five, "system.load.5m")
         try nonNegative(system.load.fifteen, "system.load.15m")
@@ -124,6 +133,13 @@ extension MetricsDocument {
         percent: (Double, String) throws(DocumentError) -> Void,
         text: (String, String, Int) throws(DocumentError) -> Void
     ) throws(DocumentError) {
+        // One series per name in the store and in /metrics (a repeated label set makes
+        // Prometheus refuse the whole scrape): a name may appear once per list.
+        func unique(_ name: String, in seen: inout Set<String>, _ path: String) throws(DocumentError) {
+            guard seen.insert(name).inserted else {
+                throw DocumentError(path: path, reason: "\"\(name.prefix(80))\" appears twice in the list")
+            }
+        }
         if let swap = system.swap {
             try nonNegative(swap.totalMB, "system.swap.total_mb")
             try nonNegative(swap.usedMB, "system.swap.used_mb")
@@ -138,9 +154,11 @@ extension MetricsDocument {
                 throw DocumentError(
                     path: "system.network.interfaces", reason: "\(network.interfaces.count) entries, more than 256")
             }
+            var names = Set<String>()
             for (i, interface) in network.interfaces.enumerated() {
                 let path = "system.network.interfaces[\(i)]"
                 try text(interface.name, "\(path).name", 64)
+                try unique(interface.name, in: &names, "\(path).name")
                 try nonNegative(interface.rxBytesPerSecond, "\(path).rx_bytes_per_s")
                 try nonNegative(interface.txBytesPerSecond, "\(path).tx_bytes_per_s")
                 try nonNegative(interface.rxBytes, "\(path).rx_bytes")
@@ -157,9 +175,11 @@ extension MetricsDocument {
             guard filesystems.count <= 256 else {
                 throw DocumentError(path: "system.filesystems", reason: "\(filesystems.count) entries, more than 256")
             }
+            var paths = Set<String>()
             for (i, fs) in filesystems.enumerated() {
                 let path = "system.filesystems[\(i)]"
                 try text(fs.path, "\(path).path", 4096)
+                try unique(fs.path, in: &paths, "\(path).path")
                 guard fs.path.hasPrefix("/") else {
                     throw DocumentError(path: "\(path).path", reason: "must be an absolute path starting with /")
                 }
@@ -174,9 +194,11 @@ extension MetricsDocument {
             guard temperatures.count <= 256 else {
                 throw DocumentError(path: "system.temperatures", reason: "\(temperatures.count) entries, more than 256")
             }
+            var sensors = Set<String>()
             for (i, reading) in temperatures.enumerated() {
                 let path = "system.temperatures[\(i)]"
                 try text(reading.sensor, "\(path).sensor", 128)
+                try unique(reading.sensor, in: &sensors, "\(path).sensor")
                 guard reading.celsius.isFinite, (-100...300).contains(reading.celsius) else {
                     throw DocumentError(
                         path: "\(path).celsius", reason: "\(reading.celsius) is not a temperature between -100 and 300")

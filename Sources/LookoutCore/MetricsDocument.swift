@@ -176,7 +176,8 @@ public struct UptimeMetrics: Codable, Sendable, Equatable {
     /// `5 days`, `1 day`, `3 hours`, `12 minutes`: the largest whole unit, as the
     /// dashboard shows it.
     public static func humanize(seconds: Double) -> String {
-        let whole = max(0, Int(seconds))
+        // Validated documents hold at most 1e10 s; a clamp keeps Int() from trapping on others.
+        let whole = seconds.isFinite ? Int(min(max(0, seconds), 1e12)) : 0
         func plural(_ n: Int, _ unit: String) -> String { "\(n) \(unit)\(n == 1 ? "" : "s")" }
         if whole >= 86_400 { return plural(whole / 86_400, "day") }
         if whole >= 3600 { return plural(whole / 3600, "hour") }

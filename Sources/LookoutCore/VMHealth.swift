@@ -143,10 +143,11 @@ public struct VMHealth: Codable, Sendable, Equatable {
             staleAfterSeconds: staleAfter, problems: problems)
     }
 
-    /// The filesystems beyond the root, once per path: the root is `system.disk` (the
-    /// `disk` problem), so listing it again in `filesystems` must not alert twice.
+    /// The filesystems beyond the one `system.disk` measures (the `disk` problem), once per
+    /// path, so that filesystem does not alert twice. That is the root unless the agent runs
+    /// with another `--disk-path`: then `/` in `filesystems` alerts as any other.
     static func extraFilesystems(_ system: SystemMetrics) -> [FilesystemMetrics] {
-        var seen: Set<String> = ["/"]
+        var seen: Set<String> = [system.disk.path ?? "/"]
         return (system.filesystems ?? []).filter { seen.insert($0.path).inserted }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import LookoutCollector
 import LookoutCore
+import Synchronization
 import Testing
 
 /// disk_io and filesystems through the whole collector, on the golden cloud-VM tree.
@@ -57,13 +58,22 @@ import Testing
             vmID: try VMID(validating: "web-1"), procfs: ProcFS(root: root + "/proc"), diskPath: "/",
             dockerSocket: root + "/no-docker.sock", serviceChecks: [], intervalSeconds: 300,
             logger: Logger(label: "test.storage"))
-        // 1 s in, CPU has long read its first counters and still sleeps for 3 s more: both
-        // spans are failure bounds only (the run lasts the 4 s of CPU's sample either way).
-        collector.storage.sleep = { _ in
-            try await Task.sleep(for: .seconds(1))
-            try busy.write(toFile: stat, atomically: true, encoding: .utf8)
+        // Each short sample's wait waits for the other's (30 s each at most, failure bounds):
+        // CPU, having read its first counters, waits for the disk sample to make the CPU busy;
+        // the disk sample waits for CPU to be inside its sample before it does. CPU reads
+        // 100 % only if both samples are open at once; one after the other it reads 0 %.
+        let cpuWaiting = Flag()
+        let diskWrote = Flag()
+        collector.system.sleep = { _ in
+            cpuWaiting.raise()
+            try await diskWrote.wait()
         }
-        let (document, state) = try await collector.collect(state: AgentState(), firstSampleDelay: .seconds(4))
+        collector.storage.sleep = { _ in
+            try await cpuWaiting.wait()
+            try busy.write(toFile: stat, atomically: true, encoding: .utf8)
+            diskWrote.raise()
+        }
+        let (document, state) = try await collector.collect(state: AgentState(), firstSampleDelay: .seconds(1))
         #expect(document.system.cpu.percent == 100)
         #expect(document.system.diskIO?.device == "vda")
         #expect(state.diskIO != nil && state.cpu != nil)
@@ -75,5 +85,16 @@ import Testing
         let filesystems = try #require(document.system.filesystems)
         #expect(filesystems.map(\.path) == ["/", "/tmp"])
         #expect(filesystems.map(\.device) == ["/dev/vda1", "/dev/vdb"])
+    }
+}
+
+/// A flag one task raises and another waits for (30 s at most: a failure bound).
+private final class Flag: Sendable {
+    private let raised = Mutex(false)
+    func raise() { raised.withLock { $0 = true } }
+    func wait() async throws {
+        for _ in 0..<3000 where !raised.withLock({ $0 }) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 }

@@ -127,6 +127,16 @@ import Testing
         #expect(state.alerts.map(\.id) == ["web-1/disk"])
     }
 
+    /// An agent with `--disk-path /data` reports /data as `disk`: then `/` in `filesystems` is
+    /// a filesystem like any other (it alerts as `fs`), and /data does not alert twice.
+    @Test func withAnotherDiskPathTheRootAlertsAsAFilesystem() {
+        var document = Self.doc(at: 0, .init(disk: 93, filesystems: [("/", 95), ("/data", 93)]))
+        document.system.disk.path = "/data"
+        let (state, notices, _) = Self.run([Pass(minutes: 0, documents: [document])])
+        #expect(notices == [["opened web-1/disk critical", "opened web-1/fs/ critical"]])
+        #expect(state.alerts.map(\.metric).sorted() == ["/", "disk"])
+    }
+
     @Test func diskBusyNeedsThreeSamplesInARowByDefault() throws {
         func pass(_ minutes: Double, _ recent: [Double]) -> Pass {
             Pass(

@@ -213,6 +213,23 @@ let extrasExample = designExample.replacingOccurrences(
             "must be 1 to 64 bytes long"
         ),
         (#""name": "eth0""#, #""name": """#, "system.network.interfaces[0].name", "must be 1 to 64 bytes long"),
+        // Figures past 2^64 (a hostile 1e300 would overflow sums and Int conversions later).
+        (#""tx_bytes": 98765432,"#, #""tx_bytes": 1e300,"#, "system.network.tx_bytes", "larger than 2^64"),
+        (#""used_gb": 91,"#, #""used_gb": 2e19,"#, "system.filesystems[1].used_gb", "larger than 2^64"),
+        (#""seconds": 432000"#, #""seconds": 1e300"#, "system.uptime.seconds", "larger than 2^64"),
+        (#""seconds": 432000"#, #""seconds": 2e10"#, "system.uptime.seconds", "more than 300 years"),
+        // A name twice in one list: two series with one label set break a Prometheus scrape.
+        (#""path": "/srv/backup""#, #""path": "/""#, "system.filesystems[1].path", "appears twice"),
+        (
+            #""temperatures": [ { "sensor": "coretemp package_id_0", "celsius": 48.0 } ]"#,
+            #""temperatures": [ { "sensor": "a", "celsius": 48.0 }, { "sensor": "a", "celsius": 50 } ]"#,
+            "system.temperatures[1].sensor", "appears twice"
+        ),
+        (
+            #""rx_bytes": 123456789, "tx_bytes": 98765432 } ] }"#,
+            #""rx_bytes": 123456789, "tx_bytes": 98765432 }, { "name": "eth0", "rx_bytes_per_s": 1, "tx_bytes_per_s": 1, "rx_bytes": 1, "tx_bytes": 1 } ] }"#,
+            "system.network.interfaces[1].name", "appears twice"
+        ),
     ])
     func rejectsBadExtrasNamingTheField(original: String, replacement: String, path: String, expected: String) throws {
         let text = extrasExample.replacingOccurrences(of: original, with: replacement)

@@ -165,6 +165,26 @@ import Testing
         }
     }
 
+    /// The dashboard draws a filesystem's threshold lines from `/config`: a per-path override
+    /// is there under its config spelling, beside the VM's other thresholds.
+    @Test func configCarriesPerFilesystemOverrides() async throws {
+        var config = MonitoringConfig()
+        config.overrides[try VMID(validating: "backup-1")] = try JSONDecoder().decode(
+            ThresholdOverrides.self,
+            from: Data(
+                #"{"fs:/srv/backup": {"warning": 95, "critical": 98}, "cpu": {"warning": 1, "critical": 2}}"#.utf8))
+        try await withHub(config: config) { _, client in
+            try await client.execute(uri: "/api/monitoring/config", method: .get) { response in
+                let body = try json(response.body)
+                let vm = try #require((body["overrides"] as? [String: Any])?["backup-1"] as? [String: Any])
+                let fs = try #require(vm["fs:/srv/backup"] as? [String: Any])
+                #expect(fs["warning"] as? Double == 95 && fs["critical"] as? Double == 98)
+                #expect((vm["cpu"] as? [String: Any])?["critical"] as? Double == 2)
+                #expect((vm["disk"] as? [String: Any])?["warning"] as? Double == 80)
+            }
+        }
+    }
+
     @Test func statusJudgesThresholdsOverridesAndStaleness() async throws {
         var config = MonitoringConfig()
         config.overrides[try VMID(validating: "backup")] = try JSONDecoder().decode(

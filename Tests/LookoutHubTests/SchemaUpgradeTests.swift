@@ -57,7 +57,7 @@ import Testing
 
         // Migrated forward, in place, and intact.
         let after = try schema()
-        #expect(after.migrations == ["v1", "v2-alert-history", "v3-system-extras"])
+        #expect(after.migrations == ["v1", "v2-alert-history", "v3-system-extras", "v4-interface-counters"])
         #expect(after.tables.contains("alert_history"))
         #expect(try await store.integrityCheck())
         let integrity = try await store.pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
@@ -114,7 +114,7 @@ import Testing
     @Test func reopeningTheMigratedFolderRunsNoMigrationAgain() async throws {
         _ = try await Hub.open(Hub.Settings(dataFolder: folder), logger: Logger(label: "test"), now: { Self.now })
         let hub = try await Hub.open(Hub.Settings(dataFolder: folder), logger: Logger(label: "test"), now: { Self.now })
-        #expect(try schema().migrations == ["v1", "v2-alert-history", "v3-system-extras"])
+        #expect(try schema().migrations == ["v1", "v2-alert-history", "v3-system-extras", "v4-interface-counters"])
         #expect(hub.ingestor.fleet.count == 2)
         #expect(try await hub.ingestor.store.integrityCheck())
     }
@@ -177,7 +177,7 @@ import Testing
 
         let hub = try await Hub.open(Hub.Settings(dataFolder: folder), logger: Logger(label: "test"), now: { Self.now })
         let store = hub.ingestor.store
-        #expect(try migrations() == ["v1", "v2-alert-history", "v3-system-extras"])
+        #expect(try migrations() == ["v1", "v2-alert-history", "v3-system-extras", "v4-interface-counters"])
         #expect(try await store.integrityCheck())
         // Every old row, unchanged (the new columns are NULL and not part of these texts).
         let after = try rows()

@@ -62,6 +62,61 @@ import Testing
         ),
     ]
 
+    typealias Interface = TrafficCounter.Interface
+    /// Per-interface counters (samples stored since v4): the sum over interfaces can fall or
+    /// jump while no byte moved twice.
+    static let interfaceTable: [(String, Reading, Reading, Double, Double)] = [
+        (
+            "wg0 left the sum (down): eth0's growth only, not a reset",
+            Reading(
+                rx: 1100, tx: 220, boot: 1,
+                interfaces: ["eth0": .init(rx: 100, tx: 20), "wg0": .init(rx: 1000, tx: 200)]),
+            Reading(rx: 150, tx: 30, boot: 1, interfaces: ["eth0": .init(rx: 150, tx: 30)]), 50, 10
+        ),
+        (
+            "wg0 back with 50 GB on its counter: its rate over the 100 s gap, not its lifetime",
+            Reading(rx: 150, tx: 30, boot: 1, interfaces: ["eth0": .init(rx: 150, tx: 30)]),
+            Reading(
+                rx: 50e9 + 170, tx: 40, boot: 1,
+                interfaces: [
+                    "eth0": .init(rx: 170, tx: 40), "wg0": .init(rx: 50e9, tx: 0, rxPerSecond: 2, txPerSecond: 0),
+                ]), 20 + 200, 10
+        ),
+        (
+            "eth1 reset while eth0 grew: eth0's growth plus eth1's rate, never eth0's bytes again",
+            Reading(
+                rx: 2000, tx: 0, boot: 1, interfaces: ["eth0": .init(rx: 1000, tx: 0), "eth1": .init(rx: 1000, tx: 0)]),
+            Reading(
+                rx: 1600, tx: 0, boot: 1,
+                interfaces: ["eth0": .init(rx: 1500, tx: 0), "eth1": .init(rx: 100, tx: 0, rxPerSecond: 0.5)]),
+            500 + 50, 0
+        ),
+        (
+            "a reboot: every interface's counter since the boot",
+            Reading(rx: 2000, tx: 0, boot: 1, interfaces: ["eth0": .init(rx: 2000, tx: 0)]),
+            Reading(rx: 300, tx: 7, boot: 2, interfaces: ["eth0": .init(rx: 300, tx: 7)]), 300, 7
+        ),
+        (
+            "the previous sample has no interfaces (stored by an older hub): the sum rule",
+            Reading(rx: 100, tx: 200, boot: 1),
+            Reading(rx: 150, tx: 260, boot: 1, interfaces: ["eth0": .init(rx: 150, tx: 260)]), 50, 60
+        ),
+    ]
+
+    @Test(arguments: interfaceTable)
+    func deltaPerInterface(_ row: (String, Reading, Reading, Double, Double)) {
+        let delta = TrafficCounter.delta(from: row.1, to: row.2, seconds: 100)
+        #expect(delta.rx == row.3, "\(row.0)")
+        #expect(delta.tx == row.4, "\(row.0)")
+    }
+
+    @Test func interfacesSurviveTheColumnAndADamagedOneReadsAsAbsent() {
+        let interfaces: [String: Interface] = ["eth0": .init(rx: 1, tx: 2, rxPerSecond: 3, txPerSecond: 4)]
+        #expect(TrafficCounter.decodeInterfaces(TrafficCounter.encode(interfaces)) == interfaces)
+        #expect(TrafficCounter.encode([:]) == nil)
+        #expect(TrafficCounter.decodeInterfaces("{not json") == nil)
+    }
+
     @Test(arguments: deltaTable)
     func deltaRule(_ row: (String, Reading, Reading, Double, Double)) {
         let delta = TrafficCounter.delta(from: row.1, to: row.2, seconds: 100)

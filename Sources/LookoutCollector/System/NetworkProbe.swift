@@ -199,6 +199,11 @@ public struct NetworkProbe: Sendable {
     /// The document's section: interfaces sorted by name, rates to 1 decimal, the top-level
     /// figures their sums. An interface with a rate above ``maximumRate`` is left out of
     /// this sample (logged); its counters stay the baseline.
+    /// A rate as whole bytes for a log line; a glitch can exceed what `Int` holds.
+    static func whole(_ rate: Double) -> String {
+        rate.isFinite && abs(rate) < 9e18 ? String(Int(rate)) : "\(rate)"
+    }
+
     func metrics(_ counters: NetworkCounters, rates: [String: Rate], logger: Logger) -> NetworkMetrics? {
         var interfaces: [InterfaceMetrics] = []
         for name in counters.interfaces.keys.sorted() {
@@ -206,7 +211,7 @@ public struct NetworkProbe: Sendable {
             guard rate.rx <= Self.maximumRate, rate.tx <= Self.maximumRate else {
                 logger.warning(
                     """
-                    network: \(name) reads \(Int(rate.rx)) B/s in, \(Int(rate.tx)) B/s out, above 100 Gbit/s: \
+                    network: \(name) reads \(Self.whole(rate.rx)) B/s in, \(Self.whole(rate.tx)) B/s out, above 100 Gbit/s: \
                     a counter glitch; not reported this sample
                     """)
                 continue

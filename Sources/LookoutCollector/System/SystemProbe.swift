@@ -9,6 +9,8 @@ public struct SystemProbe: Sendable {
     public let diskPath: String
     /// The sysfs root (`/sys`, `--sysfs`): temperatures, interfaces' state, block devices.
     public let sysfs: ProcFS
+    /// The wait of CPU's short sample (tests hold it to order it against other probes).
+    public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
 
     /// - Parameters:
     ///   - procfs: where `stat`, `meminfo`, `loadavg` and `uptime` are read.
@@ -66,7 +68,7 @@ public struct SystemProbe: Sendable {
         if percent == nil {
             let first = sample.counters
             do {
-                try await Task.sleep(for: firstSampleDelay)
+                try await sleep(firstSampleDelay)
             } catch {
                 throw CollectorError("cancelled while sampling \(procfs.path(CPUProbe.file))")
             }

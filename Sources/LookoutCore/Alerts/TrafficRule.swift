@@ -53,6 +53,9 @@ enum TrafficRule {
 
     /// `1.3 GB`, `850 MB`, `12 kB`, `512 B`: decimal units, as clouds bill them.
     static func humanBytes(_ bytes: Double) -> String {
+        // Documents bound every figure (DocumentCoding), but a month's sum of them is not:
+        // past a million TB the figure is nonsense anyway, and Int() must not trap on it.
+        guard bytes.isFinite, bytes < 1e18 else { return bytes.isFinite ? "over 1,000,000 TB" : "an unknown amount" }
         for (size, unit) in [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")] where bytes >= size {
             let scaled = bytes / size
             let rounded = scaled >= 100 ? scaled.rounded() : (scaled * 10).rounded() / 10
@@ -63,7 +66,10 @@ enum TrafficRule {
 
     /// Whole percent, rounded down (85 % is not yet 86 %); the nudge keeps 0.85 × 100 from
     /// landing on 84.999….
-    static func percent(_ share: Double) -> String { "\(Int((share * 100 + 1e-9).rounded(.down)))%" }
+    static func percent(_ share: Double) -> String {
+        guard share.isFinite else { return "?%" }
+        return "\(Int((min(share, 1e12) * 100 + 1e-9).rounded(.down)))%"
+    }
 
     /// `1st`, `2nd`, `23rd`, `11th`: the UTC day of month of `date`.
     static func dayOfMonth(_ date: Date) -> String {

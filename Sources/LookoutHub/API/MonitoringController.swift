@@ -90,7 +90,12 @@ struct MonitoringController: Sendable {
         let body = PublicConfigBody(
             thresholds: config.thresholds,
             overrides: Dictionary(
-                uniqueKeysWithValues: config.overrides.map { ($0.key.rawValue, config.thresholds(for: $0.key)) }),
+                uniqueKeysWithValues: config.overrides.map { vm, override in
+                    (
+                        vm.rawValue,
+                        VMThresholds(thresholds: config.thresholds(for: vm), filesystems: override.filesystems)
+                    )
+                }),
             staleAfterMinutes: config.staleAfterMinutes, publicURL: config.publicURL, version: LookoutVersion.current)
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)))
     }

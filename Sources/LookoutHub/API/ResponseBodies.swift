@@ -43,11 +43,26 @@ struct SeriesListBody: Encodable {
 struct PublicConfigBody: Encodable {
     let thresholds: Thresholds
     /// Per VM, the full thresholds after its overrides.
-    let overrides: [String: Thresholds]
+    let overrides: [String: VMThresholds]
     let staleAfterMinutes: Int
     let publicURL: String?
     let version: String
     enum CodingKeys: String, CodingKey {
         case thresholds, overrides, staleAfterMinutes = "stale_after_minutes", publicURL = "public_url", version
+    }
+}
+
+/// One VM's thresholds as the dashboard draws them: the keys of ``Thresholds`` plus one
+/// `"fs:<path>"` key per filesystem override, as the config spells them.
+struct VMThresholds: Encodable {
+    let thresholds: Thresholds
+    let filesystems: [String: Threshold]
+
+    func encode(to encoder: any Encoder) throws {
+        try thresholds.encode(to: encoder)
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        for (path, threshold) in filesystems {
+            try c.encode(threshold, forKey: AnyCodingKey(stringValue: "fs:\(path)"))
+        }
     }
 }

@@ -120,8 +120,8 @@ extension HistoryStore {
             sql: """
                 INSERT OR IGNORE INTO samples
                 (vm_id, ts, cpu, memory, disk, load1, load5, load15, memory_used_mb, disk_used_gb, uptime,
-                 \(Metric.optional.map(\.column).joined(separator: ", ")), net_rx_total, net_tx_total, boot)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(Array(repeating: "?", count: Metric.optional.count + 3)
+                 \(Metric.optional.map(\.column).joined(separator: ", ")), net_rx_total, net_tx_total, boot, net_interfaces)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(Array(repeating: "?", count: Metric.optional.count + 4)
                     .joined(separator: ", ")))
                 """)
         // OR IGNORE: a sample's series are written once, with the sample.
@@ -154,7 +154,10 @@ extension HistoryStore {
             ]
             arguments += StatementArguments(
                 Metric.optional.map { $0.value(in: document) as (any DatabaseValueConvertible)? })
-            arguments += [reading?.rx, reading?.tx, TrafficCounter.boot(system.bootID)]
+            arguments += [
+                reading?.rx, reading?.tx, TrafficCounter.boot(system.bootID),
+                TrafficCounter.encode(reading?.interfaces),
+            ]
             try sample.execute(arguments: arguments)
             let isNew = db.changesCount > 0
             results.append(isNew)

@@ -116,6 +116,13 @@ extension HistoryStore {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v4-interface-counters") { db in
+            // Each interface's counters and rates (JSON, `TrafficCounter.Reading`), so a byte
+            // delta is taken per interface: an interface that leaves the sum and comes back
+            // (a link flap, a rate the agent dropped as a glitch) must not bring its lifetime
+            // bytes into the month again. NULL in rows of older hubs: the sum rule applies.
+            try db.execute(sql: "ALTER TABLE samples ADD COLUMN net_interfaces TEXT")
+        }
         return migrator
     }()
 }

@@ -100,7 +100,8 @@ extension HistoryStore {
                     row["ts"],
                     TrafficCounter.Reading(
                         rx: row["net_rx_total"], tx: row["net_tx_total"], boot: row["boot"],
-                        rxPerSecond: row["net_rx"], txPerSecond: row["net_tx"])
+                        rxPerSecond: row["net_rx"], txPerSecond: row["net_tx"],
+                        interfaces: TrafficCounter.decodeInterfaces(row["net_interfaces"]))
                 )
             }
         }
@@ -128,12 +129,12 @@ extension HistoryStore {
     }
 
     private static let previousCountersSQL = """
-        SELECT ts, net_rx_total, net_tx_total, boot, net_rx, net_tx FROM samples
+        SELECT ts, net_rx_total, net_tx_total, boot, net_rx, net_tx, net_interfaces FROM samples
         WHERE vm_id = ? AND ts < ? AND net_rx_total IS NOT NULL AND net_tx_total IS NOT NULL
         ORDER BY ts DESC LIMIT 1
         """
     private static let nextCountersSQL = """
-        SELECT ts, net_rx_total, net_tx_total, boot, net_rx, net_tx FROM samples
+        SELECT ts, net_rx_total, net_tx_total, boot, net_rx, net_tx, net_interfaces FROM samples
         WHERE vm_id = ? AND ts > ? AND net_rx_total IS NOT NULL AND net_tx_total IS NOT NULL
         ORDER BY ts LIMIT 1
         """

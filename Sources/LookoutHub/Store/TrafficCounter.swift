@@ -19,14 +19,52 @@ public enum TrafficCounter {
         /// The sample's own rates (bytes/s), which the agent measured per interface.
         public var rxPerSecond: Double?
         public var txPerSecond: Double?
+        /// Per interface name; nil in samples stored before the hub kept them.
+        public var interfaces: [String: Interface]?
 
-        public init(rx: Double, tx: Double, boot: Int64?, rxPerSecond: Double? = nil, txPerSecond: Double? = nil) {
+        public init(
+            rx: Double, tx: Double, boot: Int64?, rxPerSecond: Double? = nil, txPerSecond: Double? = nil,
+            interfaces: [String: Interface]? = nil
+        ) {
             self.rx = rx
             self.tx = tx
             self.boot = boot
             self.rxPerSecond = rxPerSecond
             self.txPerSecond = txPerSecond
+            self.interfaces = interfaces
         }
+    }
+
+    /// One interface's counters and rates in a sample (stored as `samples.net_interfaces`).
+    public struct Interface: Codable, Sendable, Equatable {
+        public var rx: Double
+        public var tx: Double
+        public var rxPerSecond: Double
+        public var txPerSecond: Double
+
+        public init(rx: Double, tx: Double, rxPerSecond: Double = 0, txPerSecond: Double = 0) {
+            self.rx = rx
+            self.tx = tx
+            self.rxPerSecond = rxPerSecond
+            self.txPerSecond = txPerSecond
+        }
+
+        // Short keys: the column is written once per sample and a VM may have a few interfaces.
+        enum CodingKeys: String, CodingKey { case rx, tx, rxPerSecond = "rr", txPerSecond = "tr" }
+    }
+
+    /// `interfaces` as stored: a JSON object by name; nil without interfaces.
+    static func encode(_ interfaces: [String: Interface]?) -> String? {
+        guard let interfaces, !interfaces.isEmpty, let data = try? JSONEncoder.lookout().encode(interfaces) else {
+            return nil
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The stored column back; a damaged value reads as absent (the sum rule applies).
+    static func decodeInterfaces(_ text: String?) -> [String: Interface]? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode([String: Interface].self, from: Data(text.utf8))
     }
 
     /// Bytes received and sent between `previous` and `current`, `seconds` apart.
@@ -55,9 +93,36 @@ public enum TrafficCounter {
             }
             return after
         }
+        if !rebooted, let before = previous.interfaces, let after = current.interfaces {
+            // Per interface: one that went back or is new in this sample (it came up, or the
+            // agent had left it out) counts its own rate over the gap, never its whole counter,
+            // which may hold bytes already counted before it left; one that is gone counts 0.
+            var rx = 0.0
+            var tx = 0.0
+            for (name, now) in after {
+                if let then = before[name], now.rx >= then.rx {
+                    rx += now.rx - then.rx
+                } else {
+                    rx += estimate(now.rx, now.rxPerSecond, seconds)
+                }
+                if let then = before[name], now.tx >= then.tx {
+                    tx += now.tx - then.tx
+                } else {
+                    tx += estimate(now.tx, now.txPerSecond, seconds)
+                }
+            }
+            return (rx, tx)
+        }
         return (
             one(previous.rx, current.rx, current.rxPerSecond), one(previous.tx, current.tx, current.txPerSecond)
         )
+    }
+
+    /// The bytes an interface without a usable previous counter moved in the gap: its rate
+    /// over the gap, at most its counter.
+    private static func estimate(_ counter: Double, _ rate: Double, _ seconds: Double?) -> Double {
+        guard let seconds, seconds > 0 else { return 0 }
+        return min(counter, rate * seconds)
     }
 
     /// The boot column's value: the low 32 bits of FNV-1a over the boot_id's bytes (a
@@ -70,9 +135,16 @@ public enum TrafficCounter {
     /// The reading of `document`, nil when it has no network figures.
     static func reading(_ document: MetricsDocument) -> Reading? {
         guard let network = document.system.network else { return nil }
+        var interfaces: [String: Interface] = [:]
+        for interface in network.interfaces {
+            interfaces[interface.name] = Interface(
+                rx: interface.rxBytes, tx: interface.txBytes, rxPerSecond: interface.rxBytesPerSecond,
+                txPerSecond: interface.txBytesPerSecond)
+        }
         return Reading(
             rx: network.rxBytes, tx: network.txBytes, boot: boot(document.system.bootID),
-            rxPerSecond: network.rxBytesPerSecond, txPerSecond: network.txBytesPerSecond)
+            rxPerSecond: network.rxBytesPerSecond, txPerSecond: network.txBytesPerSecond,
+            interfaces: interfaces.isEmpty ? nil : interfaces)
     }
 }
 
