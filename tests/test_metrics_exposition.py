@@ -120,6 +120,86 @@ def test_metrics_exposition_parses_with_prometheus_client(start_hub):
                 assert sample.labels["vm_id"] in vm_ids, f"{family.name}: {sample.labels}"
 
 
+def extras_doc(vm_id: str, ts: int, rx: float, tx: float) -> dict:
+    """A document with every issue 11 figure: two interfaces, the root disk's I/O, swap, two
+    filesystems (one path that needs escaping) and a sensor."""
+    doc = make_doc(vm_id, ts, interval_seconds=60)
+    doc["system"].update({
+        "swap": {"total_mb": 1024, "used_mb": 256, "percent": 25.0},
+        "network": {
+            "rx_bytes_per_s": 5120.5, "tx_bytes_per_s": 880.0, "rx_bytes": rx + 10, "tx_bytes": tx + 20,
+            "interfaces": [
+                {"name": "eth0", "rx_bytes_per_s": 5120.5, "tx_bytes_per_s": 880.0, "rx_bytes": rx, "tx_bytes": tx},
+                {"name": "wg0", "rx_bytes_per_s": 0.0, "tx_bytes_per_s": 0.0, "rx_bytes": 10, "tx_bytes": 20},
+            ],
+        },
+        "disk_io": {"device": "vda", "read_bytes_per_s": 40960.0, "write_bytes_per_s": 204800.0,
+                    "util_percent": 3.5},
+        "filesystems": [
+            {"path": "/", "device": "/dev/vda1", "fstype": "ext4", "total_gb": 47, "used_gb": 12,
+             "percent": 25.5},
+            {"path": '/srv/we"ird\\dir', "device": "/dev/vdb", "fstype": "xfs", "total_gb": 100,
+             "used_gb": 91, "percent": 91.0},
+        ],
+        "temperatures": [{"sensor": "coretemp package_id_0", "celsius": 48.0}],
+        "boot_id": "6f1c2d3e-0000-4000-8000-000000000001",
+    })
+    return doc
+
+
+def test_system_extras_and_monthly_traffic_parse_with_prometheus_client(start_hub):
+    hub = start_hub(name="expo-extras")
+    now = int(time.time())
+    for i, ts in enumerate([now - 120, now - 60]):
+        status, body = hub.post_doc(extras_doc("expo-net", ts, rx=1_000_000 + i * 4096, tx=500_000 + i * 1024))
+        assert status == 201, body
+    status, body = hub.post_doc(make_doc("expo-old", now - 30))  # an older agent
+    assert status == 201, body
+    _, families = scrape(hub)
+
+    gib, mib = 1073741824.0, 1048576.0
+    eth0 = dict(vm_id="expo-net", interface="eth0")
+    wg0 = dict(vm_id="expo-net", interface="wg0")
+    expected = {
+        "lookout_network_receive_bytes_per_second": ("gauge", {labels(**eth0): 5120.5, labels(**wg0): 0.0}),
+        "lookout_network_transmit_bytes_per_second": ("gauge", {labels(**eth0): 880.0, labels(**wg0): 0.0}),
+        # prometheus_client names a counter family without its `_total` suffix.
+        "lookout_network_receive_bytes": ("counter", {labels(**eth0): 1_004_096.0, labels(**wg0): 10.0}),
+        "lookout_network_transmit_bytes": ("counter", {labels(**eth0): 501_024.0, labels(**wg0): 20.0}),
+        "lookout_disk_io_read_bytes_per_second": ("gauge", {labels(vm_id="expo-net", device="vda"): 40960.0}),
+        "lookout_disk_io_write_bytes_per_second": ("gauge", {labels(vm_id="expo-net", device="vda"): 204800.0}),
+        "lookout_disk_io_utilization_ratio": ("gauge", {labels(vm_id="expo-net", device="vda"): 0.035}),
+        "lookout_swap_total_bytes": ("gauge", {labels(vm_id="expo-net"): 1024 * mib}),
+        "lookout_swap_used_bytes": ("gauge", {labels(vm_id="expo-net"): 256 * mib}),
+        "lookout_filesystem_used_ratio": ("gauge", {
+            labels(vm_id="expo-net", path="/", device="/dev/vda1", fstype="ext4"): 0.255,
+            labels(vm_id="expo-net", path='/srv/we"ird\\dir', device="/dev/vdb", fstype="xfs"): 0.91,
+        }),
+        "lookout_filesystem_size_bytes": ("gauge", {
+            labels(vm_id="expo-net", path="/", device="/dev/vda1", fstype="ext4"): 47 * gib,
+            labels(vm_id="expo-net", path='/srv/we"ird\\dir', device="/dev/vdb", fstype="xfs"): 100 * gib,
+        }),
+        "lookout_filesystem_used_bytes": ("gauge", {
+            labels(vm_id="expo-net", path="/", device="/dev/vda1", fstype="ext4"): 12 * gib,
+            labels(vm_id="expo-net", path='/srv/we"ird\\dir', device="/dev/vdb", fstype="xfs"): 91 * gib,
+        }),
+        "lookout_temperature_celsius": ("gauge", {
+            labels(vm_id="expo-net", sensor="coretemp package_id_0"): 48.0}),
+        # The month's sums from the byte deltas of the two samples (the totals, both interfaces).
+        "lookout_traffic_month_bytes": ("gauge", {
+            labels(vm_id="expo-net", direction="rx"): 4096.0,
+            labels(vm_id="expo-net", direction="tx"): 1024.0,
+        }),
+    }
+    for name, (kind, want) in expected.items():
+        assert name in families, f"{name} missing; families: {sorted(families)}"
+        assert families[name].type == kind, f"{name}: type {families[name].type}"
+        got = samples(families[name])
+        assert got == want, f"{name}: {got} != {want}"
+    sample_names = {s.name for s in families["lookout_network_receive_bytes"].samples}
+    assert sample_names == {"lookout_network_receive_bytes_total"}, sample_names
+
+
 def test_a_crlf_in_a_container_name_is_refused_and_forges_nothing(start_hub):
     hub = start_hub(name="expo-crlf")
     now = int(time.time())

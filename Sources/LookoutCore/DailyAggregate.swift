@@ -107,20 +107,38 @@ public enum DailyAggregate {
         }
     }
 
+    /// One value of a per-path or per-sensor series (`fs:/srv/backup`, `temp:…`).
+    public struct NamedSample: Sendable, Equatable {
+        public var time: Date
+        public var series: String
+        public var value: Double
+        public init(time: Date, series: String, value: Double) {
+            self.time = time
+            self.series = series
+            self.value = value
+        }
+    }
+
     /// Everything read for one VM and day.
     public struct VMInput: Sendable {
         public var vmID: String
         public var system: [SystemSample]
         public var services: [ServiceSample]
         public var containers: [ContainerSample]
+        /// The `fs:`/`temp:` values, oldest first.
+        public var named: [NamedSample]
+        /// The day's received and sent bytes (the traffic sums); nil when the VM reports none.
+        public var traffic: (rx: Double, tx: Double)?
         public init(
             vmID: String, system: [SystemSample], services: [ServiceSample] = [],
-            containers: [ContainerSample] = []
+            containers: [ContainerSample] = [], named: [NamedSample] = [], traffic: (rx: Double, tx: Double)? = nil
         ) {
             self.vmID = vmID
             self.system = system
             self.services = services
             self.containers = containers
+            self.named = named
+            self.traffic = traffic
         }
     }
 
@@ -150,6 +168,8 @@ public enum DailyAggregate {
     }
 
     public struct VMDay: Codable, Sendable, Equatable {
+        /// By series name: the fixed metrics, the optional ones the VM reported that day
+        /// (`net_rx`, `swap`, …) and each `fs:<path>` and `temp:<sensor>`.
         public var metrics: [String: Stats]
         public var samples: Int
         /// Distinct UTC minutes of the day holding at least one system sample.
@@ -158,9 +178,12 @@ public enum DailyAggregate {
         public var containers: [String: ContainerDay]
         /// Alerts whose `since` falls on the day, by severity (warning, critical).
         public var alertsOpened: [String: Int]
+        /// Bytes received and sent that day (absent for a VM that reports no network).
+        public var rxBytes: Double?
+        public var txBytes: Double?
         enum CodingKeys: String, CodingKey {
             case metrics, samples, minutesWithData = "minutes_with_data", services, containers
-            case alertsOpened = "alerts_opened"
+            case alertsOpened = "alerts_opened", rxBytes = "rx_bytes", txBytes = "tx_bytes"
         }
     }
 
@@ -173,8 +196,12 @@ public enum DailyAggregate {
         enum CodingKeys: String, CodingKey { case date, vms, alertsOpened = "alerts_opened" }
     }
 
-    /// The metric names the file reports, in `samples` column order.
-    public static let metricNames = ["cpu", "memory", "disk", "load1", "load5", "load15"]
+    /// The metric names the file reports, in `samples` column order; the last six are
+    /// absent from a sample (and so from the day) when the VM did not report them.
+    public static let metricNames = [
+        "cpu", "memory", "disk", "load1", "load5", "load15",
+        "net_rx", "net_tx", "disk_read", "disk_write", "disk_util", "swap",
+    ]
 
     /// Builds the day's report. Samples outside `day` are dropped; `alerts` (resolved history
     /// plus the active ones) count once per (id, since) when `since` falls on the day.
@@ -185,6 +212,9 @@ public enum DailyAggregate {
             var metrics: [String: Stats] = [:]
             for name in metricNames {
                 if let s = stats(system.compactMap { $0.values[name] }) { metrics[name] = s }
+            }
+            for (name, rows) in Dictionary(grouping: input.named.filter { day.contains($0.time) }, by: \.series) {
+                if let s = stats(rows.map(\.value)) { metrics[name] = s }
             }
             var services: [String: ServiceDay] = [:]
             for (id, checks) in Dictionary(grouping: input.services.filter { day.contains($0.time) }, by: \.serviceID) {
@@ -200,7 +230,8 @@ public enum DailyAggregate {
             }
             result[input.vmID] = VMDay(
                 metrics: metrics, samples: system.count, minutesWithData: coverageMinutes(system.map(\.time), day: day),
-                services: services, containers: containers, alertsOpened: [:])
+                services: services, containers: containers, alertsOpened: [:], rxBytes: input.traffic?.rx,
+                txBytes: input.traffic?.tx)
         }
         var seen = Set<String>()
         var total: [String: Int] = [:]

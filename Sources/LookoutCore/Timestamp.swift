@@ -86,7 +86,9 @@ public enum Timestamp {
     }
 
     // Howard Hinnant's days_from_civil / civil_from_days.
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
+    /// Days since 1970-01-01 of a proleptic Gregorian date (also for month arithmetic, e.g.
+    /// traffic allowance months).
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -110,7 +112,8 @@ public enum Timestamp {
         return (Int(year), Int(month), Int(day))
     }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    /// Days in `month` (1–12) of `year`.
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30

@@ -105,10 +105,20 @@ public struct Hub: Sendable {
 
         let mainToken = router.group().add(middleware: AuthMiddleware(tokens: tokens))
         controller.addReadRoutes(to: mainToken.group("api/monitoring"))
+        let logger = logger
         mainToken.get("metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            let text = PrometheusExposition.render(fleet.entries(), config: config, now: now())
+            let time = now()
+            // One small read of `traffic_days` (a row per VM and day); a store that cannot
+            // answer costs the traffic family its samples, not the whole scrape.
+            var traffic: [VMID: TrafficUsage] = [:]
+            do {
+                traffic = try await store.trafficUsage(config: config, now: time)
+            } catch {
+                logger.warning("/metrics: monthly traffic left out: \(error)")
+            }
+            let text = PrometheusExposition.render(fleet.entries(), config: config, now: time, traffic: traffic)
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
 

@@ -73,6 +73,35 @@ import Testing
         #expect(day.metrics.isEmpty && day.samples == 0)
     }
 
+    @Test func optionalMetricsNamedSeriesAndTraffic() throws {
+        // Two samples; only the second has swap (an agent upgraded at noon).
+        let system = [
+            DailyAggregate.SystemSample(time: Self.at(0), values: ["cpu": 10]),
+            DailyAggregate.SystemSample(time: Self.at(43_200), values: ["cpu": 20, "swap": 5, "net_rx": 100]),
+        ]
+        let named = [
+            DailyAggregate.NamedSample(time: Self.at(-60), series: "fs:/srv/backup", value: 1),  // the day before
+            DailyAggregate.NamedSample(time: Self.at(0), series: "fs:/srv/backup", value: 90),
+            DailyAggregate.NamedSample(time: Self.at(60), series: "fs:/srv/backup", value: 92),
+            DailyAggregate.NamedSample(time: Self.at(60), series: "temp:acpitz", value: 41),
+        ]
+        let input = DailyAggregate.VMInput(
+            vmID: "web-1", system: system, named: named, traffic: (rx: 1.5e9, tx: 2e8))
+        let report = DailyAggregate.report(day: Self.day, vms: [input], alerts: [])
+        let day = try #require(report.vms["web-1"])
+        #expect(Set(day.metrics.keys) == ["cpu", "swap", "net_rx", "fs:/srv/backup", "temp:acpitz"])
+        #expect(day.metrics["swap"] == DailyAggregate.Stats(min: 5, avg: 5, max: 5, p95: 5, samples: 1))
+        #expect(day.metrics["fs:/srv/backup"] == DailyAggregate.Stats(min: 90, avg: 91, max: 92, p95: 92, samples: 2))
+        #expect(day.rxBytes == 1.5e9 && day.txBytes == 2e8)
+        // Encoded under the README's keys; a VM without traffic has none.
+        let text = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+        #expect(text.contains(#""rx_bytes":1500000000"#) && text.contains(#""tx_bytes":200000000"#))
+        let plain = DailyAggregate.report(
+            day: Self.day, vms: [DailyAggregate.VMInput(vmID: "db-1", system: system)], alerts: [])
+        let plainText = String(decoding: try JSONEncoder().encode(plain), as: UTF8.self)
+        #expect(!plainText.contains("rx_bytes") && plain.vms["db-1"]?.rxBytes == nil)
+    }
+
     /// Yesterday before 23:50 UTC, today from 23:50 on.
     static let defaultDayTable: [(Double, String)] = [
         (0, "2025-12-08"),  // 00:00 → yesterday

@@ -74,6 +74,27 @@ import Testing
         #expect(try AtomicFile.read(path, limit: 1 << 20) == first)
     }
 
+    @Test func theDayHasTheExtraSeriesAndItsTraffic() async throws {
+        try AtomicFile.makeDirectories(folder)
+        let store = try HistoryStore(path: "\(folder)/lookout.sqlite", logger: Logger(label: "test"))
+        // 23:55 the day before, then 00:05 … 00:25: the first delta is the day's (its later sample).
+        let times = [-5.0, 5, 10, 15, 20, 25]
+        for (i, minute) in times.enumerated() {
+            let document = makeExtrasDocument(
+                "web-1", at: Self.at(minute), rxTotal: Double(i) * 1000, txTotal: Double(i) * 10, rxRate: Double(i),
+                txRate: 1, bootID: "b", swapPercent: Double(i), filesystems: [("/srv/backup", 90 + Double(i))])
+            #expect(try await store.insert(document))
+        }
+        let (_, report) = try await DailyAggregator(dataFolder: folder, store: store).run(day: Self.day)
+        let vm = try #require(report.vms["web-1"])
+        #expect(vm.samples == 5)
+        #expect(vm.metrics["swap"] == DailyAggregate.Stats(min: 1, avg: 3, max: 5, p95: 5, samples: 5))
+        #expect(vm.metrics["net_rx"]?.max == 5)
+        #expect(vm.metrics["fs:/srv/backup"] == DailyAggregate.Stats(min: 91, avg: 93, max: 95, p95: 95, samples: 5))
+        #expect(vm.metrics["disk_util"] == nil)
+        #expect(vm.rxBytes == 5000 && vm.txBytes == 50)
+    }
+
     @Test func aServiceRunTimeIsTheNextOccurrence() {
         #expect(DailyAggregateService.minuteOfDay("23:55") == 1435)
         #expect(DailyAggregateService.minuteOfDay("00:00") == 0)

@@ -119,3 +119,105 @@ import Testing
         #expect(try await hub.ingestor.store.integrityCheck())
     }
 }
+
+/// A data folder written before issue 11 (migrations `v1` and `v2-alert-history`, checked in
+/// under `Fixtures/schema-v2/`, see its README) upgrades in place to `v3-system-extras`,
+/// keeps every row, and takes the new figures.
+@Suite final class SchemaV2UpgradeTests: Sendable {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/schema-v2/data")
+    /// 2025-12-09T11:00:00Z.
+    static let now = Date(timeIntervalSince1970: 1_765_278_000)
+    static let tables = [
+        "samples", "service_samples", "container_samples", "latest", "hourly", "rollup_pending", "alert_history",
+    ]
+
+    let folder: String
+    var database: String { "\(folder)/lookout.sqlite" }
+
+    init() throws {
+        folder = NSTemporaryDirectory() + "lookout-upgrade-v2-\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: Self.fixture.path, toPath: folder)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Every row of the v2 tables as text (only the columns v2 had), read without the store.
+    func rows() throws -> [String: [String]] {
+        let queue = try DatabaseQueue(path: database)
+        return try queue.read { db in
+            var result: [String: [String]] = [:]
+            for table in Self.tables {
+                let columns = Self.v2Columns[table] ?? "*"
+                result[table] = try Row.fetchAll(db, sql: "SELECT \(columns) FROM \(table)").map { row in
+                    row.columnNames.map { "\(row[$0] as DatabaseValue)" }.joined(separator: "|")
+                }.sorted()
+            }
+            return result
+        }
+    }
+
+    /// `samples` as v2 had it; v3 appended nullable columns (checked apart).
+    static let v2Columns = [
+        "samples": "vm_id, ts, cpu, memory, disk, load1, load5, load15, memory_used_mb, disk_used_gb, uptime"
+    ]
+
+    func migrations() throws -> [String] {
+        try DatabaseQueue(path: database).read { db in
+            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        }
+    }
+
+    @Test func aV2DataFolderUpgradesInPlaceKeepsEveryRowAndTakesTheNewFigures() async throws {
+        #expect(try migrations() == ["v1", "v2-alert-history"])
+        let before = try rows()
+        #expect(before["samples"]?.count == 5 && before["alert_history"]?.count == 1 && before["hourly"]?.count == 1)
+
+        let hub = try await Hub.open(Hub.Settings(dataFolder: folder), logger: Logger(label: "test"), now: { Self.now })
+        let store = hub.ingestor.store
+        #expect(try migrations() == ["v1", "v2-alert-history", "v3-system-extras"])
+        #expect(try await store.integrityCheck())
+        // Every old row, unchanged (the new columns are NULL and not part of these texts).
+        let after = try rows()
+        for table in Self.tables {
+            #expect(after[table] == before[table], "\(table)")
+        }
+        let nulls = try await store.pool.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM samples WHERE net_rx IS NULL AND swap IS NULL AND boot IS NULL")
+        }
+        #expect(nulls == 5)
+        #expect(try await store.alertHistory(limit: 10).map(\.id) == ["db-1/disk"])
+        let web = try VMID(validating: "web-1")
+        #expect(try await store.extraSeries(vmID: web, now: Self.now, retention: Retention()).isEmpty)
+
+        // New documents with the issue 11 figures land beside the old rows.
+        for (i, minute) in [15.0, 20, 25].enumerated() {
+            let document = makeExtrasDocument(
+                "web-1", at: Date(timeIntervalSince1970: 1_765_274_400 + minute * 60), rxTotal: Double(i) * 500,
+                txTotal: Double(i) * 700, rxRate: 10, txRate: 20, bootID: "b", swapPercent: 3,
+                filesystems: [("/srv/backup", 91)], temperatures: [("acpitz", 40)])
+            #expect(await hub.ingestor.ingest(document) == .stored)
+        }
+        #expect(try await store.sampleCount(vmID: web) == 6)
+        #expect(
+            try await store.extraSeries(vmID: web, now: Self.now, retention: Retention()).map(\.rawValue) == [
+                "net_rx", "net_tx", "swap", "fs:/srv/backup", "temp:acpitz",
+            ])
+        let traffic = try await store.trafficUsage(config: MonitoringConfig(), now: Self.now)
+        #expect(traffic[web]?.rxBytes == 1000 && traffic[web]?.txBytes == 1400)
+
+        // The 10:00 hour rolls up old and new samples: cpu over all six, swap over the three new.
+        _ = try await store.applyRetention(now: Self.now, retention: Retention())
+        let hourly = try await store.pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT metric, count FROM hourly WHERE vm_id = 'web-1' AND hour = 1765274400 ORDER BY metric"
+            ).map { "\($0["metric"] as String)=\($0["count"] as Int)" }
+        }
+        #expect(hourly.contains("cpu=6") && hourly.contains("swap=3") && hourly.contains("fs:/srv/backup=3"))
+        #expect(!hourly.contains { $0.hasPrefix("disk_util") })
+        #expect(try await store.integrityCheck())
+    }
+}

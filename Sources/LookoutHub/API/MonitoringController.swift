@@ -34,7 +34,7 @@ struct MonitoringController: Sendable {
         group.get("status") { _, _ in try status() }
         group.get("config") { _, _ in try publicConfig() }
         group.get("services") { _, _ in try services() }
-        group.get("history/:vm_id") { request, context in try await history(request, context) }
+        addHistoryRoutes(to: group)
         group.get("daily") { _, _ in try dailyDays() }
         group.get("daily/:date") { _, context in try daily(context) }
     }
@@ -137,59 +137,6 @@ struct MonitoringController: Sendable {
             if error.isNotFound { return .jsonError(.notFound, "Not found") }
             throw HTTPError(.internalServerError, message: "could not read the daily aggregate for \(day)")
         }
-    }
-
-    /// `GET /api/monitoring/history/<vm_id>?metric=cpu&range=24h&points=300`, or
-    /// `from=…&to=…` (RFC 3339) instead of `range`.
-    func history(_ request: Request, _ context: Context) async throws -> Response {
-        let vmID = try Self.vmID(context)
-        let query = request.uri.queryParameters
-        let metricName = query["metric"].map(String.init) ?? "cpu"
-        guard let metric = Metric(rawValue: metricName) else {
-            throw HTTPError(
-                .badRequest,
-                message:
-                    "metric: \"\(metricName.prefix(40))\" is not one of \(Metric.allCases.map(\.rawValue).joined(separator: ", "))"
-            )
-        }
-        let now = now()
-        var to = now
-        var from = now.addingTimeInterval(-86_400)
-        if let text = query["to"] {
-            guard let date = Timestamp.parse(String(text)) else {
-                throw HTTPError(
-                    .badRequest, message: "to: \"\(text.prefix(40))\" is not a timestamp like 2025-12-09T10:30:00Z")
-            }
-            to = date
-        }
-        if let text = query["from"] {
-            guard let date = Timestamp.parse(String(text)) else {
-                throw HTTPError(
-                    .badRequest, message: "from: \"\(text.prefix(40))\" is not a timestamp like 2025-12-09T10:30:00Z")
-            }
-            from = date
-        } else if let text = query["range"] {
-            guard let seconds = Self.parseRange(String(text)) else {
-                throw HTTPError(
-                    .badRequest, message: "range: \"\(text.prefix(40))\" is not a duration like 30m, 24h, 7d")
-            }
-            from = to.addingTimeInterval(-seconds)
-        }
-        guard from < to else { throw HTTPError(.badRequest, message: "from must be before to") }
-        var points = 300
-        if let text = query["points"] {
-            guard let value = Int(text), (1...Self.maxSeriesPoints).contains(value) else {
-                throw HTTPError(
-                    .badRequest,
-                    message: "points: \"\(text.prefix(40))\" is not a number from 1 to \(Self.maxSeriesPoints)")
-            }
-            points = value
-        }
-        let series = try await ingestor.store.series(
-            vmID: vmID, metric: metric, from: from, to: to, maxPoints: points, now: now, retention: config.retention)
-        let body = HistoryBody(
-            vmID: vmID, metric: metric, from: Timestamp.format(from), to: Timestamp.format(to), points: series)
-        return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)))
     }
 
     /// `30m`, `24h`, `7d` → seconds (at most 400 days).

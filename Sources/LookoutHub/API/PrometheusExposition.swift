@@ -15,9 +15,15 @@ enum PrometheusExposition {
         let name: String
         let help: String
         var samples: [(labels: [(String, String)], value: Double)] = []
+        /// `gauge`, or `counter` for the kernel's byte counters (names ending in `_total`).
+        var type = "gauge"
     }
 
-    static func render(_ entries: [Fleet.Entry], config: MonitoringConfig, now: Date) -> String {
+    /// - Parameter traffic: the current allowance month per VM (``HistoryStore/trafficUsage(config:now:)``),
+    ///   for `lookout_traffic_month_bytes`; empty leaves the family without samples.
+    static func render(
+        _ entries: [Fleet.Entry], config: MonitoringConfig, now: Date, traffic: [VMID: TrafficUsage] = [:]
+    ) -> String {
         let mib = 1_048_576.0, gib = 1_073_741_824.0
         var families: [Family] = []
         func family(_ name: String, _ help: String, _ value: (Fleet.Entry) -> Double) {
@@ -73,12 +79,13 @@ enum PrometheusExposition {
             }
         }
         families += [containerRunning, containerCPU, containerMemory, serviceHealthy, serviceResponse]
+        families += systemExtras(entries, traffic: traffic)
         families.append(Family(name: "lookout_vms", help: "VMs the hub knows.", samples: [([], Double(entries.count))]))
 
         var out = ""
         out.reserveCapacity(entries.count * 1500 + 2000)
         for f in families {
-            out += "# HELP \(f.name) \(f.help)\n# TYPE \(f.name) gauge\n"
+            out += "# HELP \(f.name) \(f.help)\n# TYPE \(f.name) \(f.type)\n"
             for sample in f.samples {
                 out += f.name
                 if !sample.labels.isEmpty {
@@ -89,6 +96,75 @@ enum PrometheusExposition {
             }
         }
         return out
+    }
+
+    /// Issue 11's figures: per interface, the root disk's I/O, swap, every filesystem, every
+    /// sensor, and the month's traffic. A VM without such a figure has no sample in the family.
+    static func systemExtras(_ entries: [Fleet.Entry], traffic: [VMID: TrafficUsage]) -> [Family] {
+        let mib = 1_048_576.0, gib = 1_073_741_824.0
+        var rxRate = Family(
+            name: "lookout_network_receive_bytes_per_second",
+            help: "Bytes received per second since the previous sample.")
+        var txRate = Family(
+            name: "lookout_network_transmit_bytes_per_second", help: "Bytes sent per second since the previous sample.")
+        var rxTotal = Family(
+            name: "lookout_network_receive_bytes_total", help: "Bytes received: the kernel's counter.", type: "counter")
+        var txTotal = Family(
+            name: "lookout_network_transmit_bytes_total", help: "Bytes sent: the kernel's counter.", type: "counter")
+        var read = Family(
+            name: "lookout_disk_io_read_bytes_per_second", help: "Bytes read per second from the root disk.")
+        var write = Family(
+            name: "lookout_disk_io_write_bytes_per_second", help: "Bytes written per second to the root disk.")
+        var util = Family(name: "lookout_disk_io_utilization_ratio", help: "Share of time the root disk was busy, 0-1.")
+        var swapTotal = Family(name: "lookout_swap_total_bytes", help: "Swap size.")
+        var swapUsed = Family(name: "lookout_swap_used_bytes", help: "Swap used.")
+        var fsSize = Family(name: "lookout_filesystem_size_bytes", help: "File system size.")
+        var fsUsed = Family(name: "lookout_filesystem_used_bytes", help: "File system used.")
+        var fsRatio = Family(name: "lookout_filesystem_used_ratio", help: "File system used, as df reports it, 0-1.")
+        var temperature = Family(name: "lookout_temperature_celsius", help: "Sensor temperature.")
+        var month = Family(
+            name: "lookout_traffic_month_bytes",
+            help: "Bytes received (rx) or sent (tx) in the current allowance month.")
+        for entry in entries {
+            let system = entry.document.system
+            let vm = ("vm_id", entry.document.vmID.rawValue)
+            for interface in system.network?.interfaces ?? [] {
+                let labels = [vm, ("interface", interface.name)]
+                rxRate.samples.append((labels, interface.rxBytesPerSecond))
+                txRate.samples.append((labels, interface.txBytesPerSecond))
+                rxTotal.samples.append((labels, interface.rxBytes))
+                txTotal.samples.append((labels, interface.txBytes))
+            }
+            if let io = system.diskIO {
+                let labels = [vm, ("device", io.device)]
+                read.samples.append((labels, io.readBytesPerSecond))
+                write.samples.append((labels, io.writeBytesPerSecond))
+                util.samples.append((labels, io.utilPercent / 100))
+            }
+            if let swap = system.swap {
+                swapTotal.samples.append(([vm], swap.totalMB * mib))
+                swapUsed.samples.append(([vm], swap.usedMB * mib))
+            }
+            for fs in system.filesystems ?? [] {
+                let labels = [vm, ("path", fs.path), ("device", fs.device), ("fstype", fs.fstype)]
+                fsSize.samples.append((labels, fs.totalGB * gib))
+                fsUsed.samples.append((labels, fs.usedGB * gib))
+                fsRatio.samples.append((labels, fs.percent / 100))
+            }
+            for reading in system.temperatures ?? [] {
+                temperature.samples.append(([vm, ("sensor", reading.sensor)], reading.celsius))
+            }
+        }
+        // Only VMs of the fleet: a forgotten VM's traffic rows stay in the store, not here.
+        for entry in entries {
+            guard let usage = traffic[entry.document.vmID] else { continue }
+            month.samples.append(([("vm_id", usage.vmID.rawValue), ("direction", "rx")], usage.rxBytes))
+            month.samples.append(([("vm_id", usage.vmID.rawValue), ("direction", "tx")], usage.txBytes))
+        }
+        return [
+            rxRate, txRate, rxTotal, txTotal, read, write, util, swapTotal, swapUsed, fsSize, fsUsed, fsRatio,
+            temperature, month,
+        ]
     }
 
     /// The exposition format's one escaping routine for label values, judged per Unicode

@@ -26,11 +26,18 @@ struct ServiceRow: Encodable {
 
 struct HistoryBody: Encodable {
     let vmID: VMID
-    let metric: Metric
+    /// The series name as asked: `cpu`, `net_rx`, `fs:/srv/backup`, …
+    let metric: String
     let from: String
     let to: String
     let points: [SeriesPoint]
     enum CodingKeys: String, CodingKey { case vmID = "vm_id", metric, from, to, points }
+}
+
+struct SeriesListBody: Encodable {
+    let vmID: VMID
+    let series: [String]
+    enum CodingKeys: String, CodingKey { case vmID = "vm_id", series }
 }
 
 struct PublicConfigBody: Encodable {

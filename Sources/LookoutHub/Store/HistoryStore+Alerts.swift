@@ -61,20 +61,25 @@ extension HistoryStore {
     }
 
     /// The last `limit` values of each of `metrics` for a VM, newest first (for `sustained_samples`).
+    ///
+    /// Samples without the figure (NULL: an older agent, a VM that has no swap) are skipped, so
+    /// each metric's list holds its own last `limit` values, fewer when the VM has fewer.
     public func recentValues(vmID: VMID, metrics: [Metric], limit: Int) async throws(HubError) -> [Metric: [Double]] {
         guard !metrics.isEmpty, limit > 0 else { return [:] }
-        let columns = metrics.map(\.column).joined(separator: ", ")
-        let names = metrics.map(\.column)
-        let values = try await read("reading recent samples") { db in
-            try Row.fetchAll(
-                db, sql: "SELECT \(columns) FROM samples WHERE vm_id = ? ORDER BY ts DESC LIMIT ?",
-                arguments: [vmID.rawValue, limit]
-            ).map { row in names.map { row[$0] as Double } }
+        let unique = Array(Set(metrics))
+        return try await read("reading recent samples") { db in
+            var result: [Metric: [Double]] = [:]
+            for metric in unique {
+                let column = metric.column
+                result[metric] = try Double.fetchAll(
+                    db,
+                    sql: """
+                        SELECT \(column) FROM samples WHERE vm_id = ? AND \(column) IS NOT NULL
+                        ORDER BY ts DESC LIMIT ?
+                        """,
+                    arguments: [vmID.rawValue, limit])
+            }
+            return result
         }
-        var result: [Metric: [Double]] = [:]
-        for (index, metric) in metrics.enumerated() {
-            result[metric] = values.map { $0[index] }
-        }
-        return result
     }
 }

@@ -41,16 +41,44 @@ extension HistoryStore {
             ).map { row in
                 DailyAggregate.SystemSample(
                     time: Date(timeIntervalSince1970: Double(row["ts"] as Int64)),
-                    values: Dictionary(uniqueKeysWithValues: names.map { ($0, row[$0] as Double) }))
+                    values: names.reduce(into: [String: Double]()) { values, name in values[name] = row[name] as Double?
+                    })
             }
+        }
+        let (named, traffic) = try await read("reading a day of series and traffic") { db in
+            let named = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT ts, series, value FROM series_samples
+                    WHERE vm_id = ? AND ts >= ? AND ts < ? ORDER BY ts, series
+                    """,
+                arguments: args
+            ).map { row in
+                DailyAggregate.NamedSample(
+                    time: Date(timeIntervalSince1970: Double(row["ts"] as Int64)), series: row["series"],
+                    value: row["value"])
+            }
+            // The day's row: its start is `from` (the aggregate covers one whole UTC day).
+            let traffic = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT SUM(rx_bytes) AS rx, SUM(tx_bytes) AS tx FROM traffic_days
+                    WHERE vm_id = ? AND day >= ? AND day < ?
+                    """,
+                arguments: args
+            ).flatMap { row -> (rx: Double, tx: Double)? in
+                guard let rx = row["rx"] as Double?, let tx = row["tx"] as Double? else { return nil }
+                return (rx, tx)
+            }
+            return (named, traffic)
         }
         // Service and container rows come through the same readers as the rest of the hub.
         guard let vm = try? VMID(validating: vmID) else {
-            return DailyAggregate.VMInput(vmID: vmID, system: system)
+            return DailyAggregate.VMInput(vmID: vmID, system: system, named: named, traffic: traffic)
         }
         return DailyAggregate.VMInput(
             vmID: vmID, system: system,
             services: try await serviceSamples(vmID: vm, from: from, to: to),
-            containers: try await containerSamples(vmID: vm, from: from, to: to))
+            containers: try await containerSamples(vmID: vm, from: from, to: to), named: named, traffic: traffic)
     }
 }

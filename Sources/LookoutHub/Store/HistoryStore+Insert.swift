@@ -119,9 +119,14 @@ extension HistoryStore {
         let sample = try db.cachedStatement(
             sql: """
                 INSERT OR IGNORE INTO samples
-                (vm_id, ts, cpu, memory, disk, load1, load5, load15, memory_used_mb, disk_used_gb, uptime)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                (vm_id, ts, cpu, memory, disk, load1, load5, load15, memory_used_mb, disk_used_gb, uptime,
+                 \(Metric.optional.map(\.column).joined(separator: ", ")), net_rx_total, net_tx_total, boot)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \(Array(repeating: "?", count: Metric.optional.count + 3)
+                    .joined(separator: ", ")))
                 """)
+        // OR IGNORE: a sample's series are written once, with the sample.
+        let named = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO series_samples (vm_id, series, ts, value) VALUES (?, ?, ?, ?)")
         // OR IGNORE: a document listing the same service or container twice keeps the first.
         let service = try db.cachedStatement(
             sql: """
@@ -141,14 +146,23 @@ extension HistoryStore {
             let vm = document.vmID.rawValue
             let ts = seconds(document.timestamp)
             let system = document.system
-            try sample.execute(arguments: [
+            let reading = TrafficCounter.reading(document)
+            var arguments: StatementArguments = [
                 vm, ts, system.cpu.percent, system.memory.percent, system.disk.percent,
                 system.load.one, system.load.five, system.load.fifteen,
                 system.memory.usedMB, system.disk.usedGB, system.uptime.seconds,
-            ])
+            ]
+            arguments += StatementArguments(
+                Metric.optional.map { $0.value(in: document) as (any DatabaseValueConvertible)? })
+            arguments += [reading?.rx, reading?.tx, TrafficCounter.boot(system.bootID)]
+            try sample.execute(arguments: arguments)
             let isNew = db.changesCount > 0
             results.append(isNew)
             guard isNew else { continue }
+            for (name, value) in SeriesName.values(in: document) {
+                try named.execute(arguments: [vm, name.rawValue, ts, value])
+            }
+            if let reading { try recordTraffic(vm: vm, ts: ts, reading: reading, db) }
             for status in document.services {
                 try service.execute(arguments: [vm, ts, status.id, status.healthy, status.responseMS])
             }

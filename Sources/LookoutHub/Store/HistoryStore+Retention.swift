@@ -43,8 +43,17 @@ extension HistoryStore {
                     arguments: [rawCutoff])
                 deleted.append(db.changesCount)
             }
+            // `series_samples` is keyed (vm_id, series, ts): one range delete per series.
+            let prune = try db.cachedStatement(
+                sql: "DELETE FROM series_samples WHERE vm_id = ? AND series = ? AND ts < ?")
+            for (vm, series) in try HistoryStore.seriesKeys(db) {
+                try prune.execute(arguments: [vm, series, rawCutoff])
+            }
             try db.execute(sql: "DELETE FROM hourly WHERE hour < ?", arguments: [hourlyCutoff])
-            return (deleted[0], db.changesCount)
+            let hourlyDeleted = db.changesCount
+            // A day's traffic sums are one small row: they live as long as the hourly history.
+            try db.execute(sql: "DELETE FROM traffic_days WHERE day < ?", arguments: [hourlyCutoff])
+            return (deleted[0], hourlyDeleted)
         }
         return RetentionReport(hoursRolledUp: rolled, rawDeleted: rawDeleted, hourlyDeleted: hourlyDeleted)
     }
@@ -70,15 +79,23 @@ extension HistoryStore {
         return due.count
     }
 
-    /// One hour of one VM, every metric: min / avg / max / count of its raw samples.
+    /// One hour of one VM, every metric and every `fs:`/`temp:` series: min / avg / max /
+    /// count of its raw values. NULLs (samples without the figure) are skipped, and a metric
+    /// with none in the hour gets no row (the columns of `hourly` are NOT NULL).
     private static let rollUpSQL: String = {
-        let selects = Metric.allCases.map { metric in
+        var selects = Metric.allCases.map { metric in
             let column = metric.column
             return """
-                SELECT vm_id, '\(metric.rawValue)', :hour, MIN(\(column)), AVG(\(column)), MAX(\(column)), COUNT(*)
-                FROM hour_samples GROUP BY vm_id
+                SELECT vm_id, '\(metric.rawValue)', :hour, MIN(\(column)), AVG(\(column)), MAX(\(column)),
+                       COUNT(\(column))
+                FROM hour_samples WHERE \(column) IS NOT NULL GROUP BY vm_id
                 """
         }
+        selects.append(
+            """
+            SELECT vm_id, series, :hour, MIN(value), AVG(value), MAX(value), COUNT(*)
+            FROM series_samples WHERE vm_id = :vm AND ts >= :hour AND ts < :hour + 3600 GROUP BY vm_id, series
+            """)
         return """
             WITH hour_samples AS (
                 SELECT * FROM samples WHERE vm_id = :vm AND ts >= :hour AND ts < :hour + 3600

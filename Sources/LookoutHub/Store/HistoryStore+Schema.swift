@@ -132,6 +132,8 @@ extension Metric {
         case .load15: "load15"
         case .memoryUsedMB: "memory_used_mb"
         case .diskUsedGB: "disk_used_gb"
+        // Issue 11's nullable columns (migration v3) are named as the series.
+        case .netRx, .netTx, .diskRead, .diskWrite, .diskUtil, .swap: rawValue
         }
     }
 }
