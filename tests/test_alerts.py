@@ -8,7 +8,9 @@ self-signed certificate the hub trusts through ca_file) and a webhook receiver:
   "done when"), and with `check` runs interleaved with a running `lookout serve`;
 - a notice that cannot be delivered (SMTP down) stays in DATA/outbox/ and is delivered
   exactly once when the server is back and the retry is due;
-- the API shows the active alert and, once resolved, the alert history.
+- the API shows the active alert and, once resolved, the alert history;
+- a new boot id sends exactly one "rebooted" email (resolved by itself, silently), and a
+  filesystem over its threshold sends one email naming its path (issue 11).
 
 Waits are bounded polling; the one "nothing more happens" check waits for a number of
 alert passes (alerts.json's updated_at advancing), not for a fixed time."""
@@ -22,6 +24,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from alert_support import (  # noqa: F401 (smtp_cert, smtp_server and webhook are fixtures)
     FROM,
@@ -362,3 +366,104 @@ def test_api_shows_the_active_alert_then_the_history(
     assert subjects(smtp_server.wait_for_messages(2)) == [OPEN_SUBJECT, RESOLVED_SUBJECT]
     limited = hub.get_json("/api/monitoring/alerts/history?limit=1")["alerts"]
     assert [a["id"] for a in limited] == ["web-1/disk"]
+
+
+# MARK: - 6. reboots and filesystems (issue 11)
+
+
+def extras_doc(vm: str, ts: int, boot_id: str, uptime: float = 432000,
+               filesystems: list[tuple[str, float]] | None = None) -> dict[str, Any]:
+    """A document of an issue-11 agent: a boot id and, optionally, filesystems beyond the root."""
+    document = make_doc(vm, ts, disk=25, uptime=uptime, interval_seconds=INTERVAL)
+    document["system"]["boot_id"] = boot_id
+    if filesystems is not None:
+        document["system"]["filesystems"] = [
+            {"path": path, "device": f"/dev/vd{chr(ord('a') + i)}", "fstype": "ext4", "total_gb": 100,
+             "used_gb": percent, "percent": percent}
+            for i, (path, percent) in enumerate([("/", 25.0)] + filesystems)
+        ]
+    return document
+
+
+def test_a_new_boot_id_sends_exactly_one_rebooted_email(
+    tmp_path: Path, start_hub, smtp_server: SMTPServer, webhook: WebhookReceiver
+) -> None:
+    data = tmp_path / "data"
+    config = write_config(tmp_path / "hub.json", alert_config(smtp_server, webhook))
+    first_boot, second_boot = "6f1c2a9e-0000-4000-8000-000000000001", "6f1c2a9e-0000-4000-8000-000000000002"
+    t0 = int(time.time())
+    write_doc(data, extras_doc(VM, t0, first_boot))
+    hub = start_hub("--config", str(config), "--poll-interval", "1", "--alert-interval", "1",
+                    data=data, env=smtp_server.env())
+    # First sight of the VM: its boot id is remembered, and nothing is sent.
+    hub.wait_for(lambda: alerts_state(data).get("boot_ids") == {VM: first_boot}, "the first boot id in alerts.json")
+    wait_for_passes(data, 2, hub)
+    assert smtp_server.messages() == [] and webhook.received() == [], hub.log()
+
+    # The VM rebooted 3 minutes ago: a newer document with a new boot id.
+    write_doc(data, extras_doc(VM, max(int(time.time()), t0 + 1), second_boot, uptime=180))
+    mails = smtp_server.wait_for_messages(1)
+    assert subjects(mails) == ["[Lookout] WARNING web-1: rebooted, up 3 minutes"], hub.log()
+    lines = body_lines(mails[0])
+    assert "Uptime:    3 minutes" in lines and "What:      reboot" in lines, mails[0].body
+    assert f"Dashboard: {PUBLIC_URL}/#vm/web-1" in lines, mails[0].body
+    posts = webhook.wait_for_posts(1)
+    assert posts[0].json()["alert"]["id"] == "web-1/reboot" and posts[0].json()["alert"]["kind"] == "reboot"
+
+    # Resolved by itself on the next pass, with no notice; more documents of the same boot send nothing.
+    hub.wait_for(lambda: alerts_state(data)["alerts"] == [] and alerts_state(data)["boot_ids"] == {VM: second_boot},
+                 "the reboot alert to resolve")
+    write_doc(data, extras_doc(VM, max(int(time.time()), t0 + 2), second_boot, uptime=240))
+    wait_for_passes(data, 3, hub)
+    assert subjects(smtp_server.messages()) == ["[Lookout] WARNING web-1: rebooted, up 3 minutes"], hub.log()
+    assert events(webhook) == ["opened"], hub.log()
+    history = hub.get_json("/api/monitoring/alerts/history")["alerts"]
+    assert [a["id"] for a in history] == ["web-1/reboot"], history
+    assert outbox_entries(data) == []
+
+
+def test_a_full_filesystem_sends_one_email_naming_its_path(
+    tmp_path: Path, start_hub, smtp_server: SMTPServer
+) -> None:
+    data = tmp_path / "data"
+    # backup-1's /srv/backup may run fuller (per-path override); web-1's uses the disk thresholds.
+    config = write_config(tmp_path / "hub.json", alert_config(
+        smtp_server, overrides={"backup-1": {"fs:/srv/backup": {"warning": 95, "critical": 98}}}))
+    t0 = int(time.time())
+    write_doc(data, extras_doc(VM, t0, "boot-web", filesystems=[("/srv/backup", 91.0)]))
+    write_doc(data, extras_doc("backup-1", t0, "boot-backup", filesystems=[("/srv/backup", 91.0)]))
+    hub = start_hub("--config", str(config), "--poll-interval", "1", "--alert-interval", "1",
+                    data=data, env=smtp_server.env())
+    subject = "[Lookout] CRITICAL web-1: filesystem /srv/backup 91%, critical at 90%"
+    mails = smtp_server.wait_for_messages(1)
+    assert subjects(mails) == [subject], hub.log()
+    lines = body_lines(mails[0])
+    assert "What:      fs /srv/backup" in lines and "Threshold: 90" in lines, mails[0].body
+    # The root (25 %) is the disk alert and stays quiet; more passes send nothing more.
+    write_doc(data, extras_doc(VM, max(int(time.time()), t0 + 1), "boot-web", filesystems=[("/srv/backup", 91.5)]))
+    wait_for_passes(data, 3, hub)
+    assert subjects(smtp_server.messages()) == [subject], hub.log()
+    assert [a["id"] for a in alerts_state(data)["alerts"]] == ["web-1/fs/srv/backup"], hub.log()
+    vm = hub.get_json(f"/api/monitoring/vm/{VM}")
+    assert vm["system"]["filesystems"][1]["path"] == "/srv/backup", vm
+
+
+@pytest.mark.parametrize(
+    "monitoring, must_mention",
+    [
+        ({"thresholds": {"swap": {"warning": 90, "critical": 50}}}, "thresholds.swap.critical: 50.0 must be at least"),
+        ({"thresholds": {"disk_util": {"warning": 90, "critical": 98, "sustained_samples": 0}}},
+         "thresholds.disk_util.sustained_samples: 0 is not between 1 and 1000"),
+        ({"overrides": {"backup-1": {"fs:srv/backup": {"warning": 95, "critical": 98}}}},
+         'overrides.backup-1.fs:srv/backup: "srv/backup" is not an absolute path'),
+        ({"overrides": {"lab-1": {"reboot": "no"}}}, "overrides.lab-1.reboot: expected true or false"),
+        ({"overrides": {"lab-1": {"reboots": False}}}, "overrides.lab-1.reboots: unknown key"),
+    ],
+)
+def test_check_refuses_a_bad_issue_11_threshold_naming_the_key(
+    lookout_bin: Path, tmp_path: Path, monitoring: dict[str, Any], must_mention: str
+) -> None:
+    config = write_config(tmp_path / "hub.json", {"monitoring": monitoring})
+    result = run_lookout(lookout_bin, "check", "--data", str(tmp_path / "data"), "--config", str(config))
+    assert result.returncode == 78, f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    assert must_mention in result.stderr, result.stderr

@@ -39,7 +39,21 @@ public struct MonitoringConfig: Sendable, Equatable {
         result.memory = override.memory ?? result.memory
         result.disk = override.disk ?? result.disk
         result.load = override.load ?? result.load
+        result.swap = override.swap ?? result.swap
+        result.diskUtil = override.diskUtil ?? result.diskUtil
+        result.temperature = override.temperature ?? result.temperature
         return result
+    }
+
+    /// The threshold of the filesystem mounted at `path` on one VM: its `fs:<path>`
+    /// override, else the VM's `disk` threshold (which every filesystem shares).
+    public func filesystemThreshold(for vmID: VMID, path: String) -> Threshold {
+        overrides[vmID]?.filesystems[path] ?? thresholds(for: vmID).disk
+    }
+
+    /// Whether a new boot id of this VM sends a "rebooted" notice (`overrides.<vm>.reboot`, default on).
+    public func rebootAlerts(for vmID: VMID) -> Bool {
+        overrides[vmID]?.reboot ?? true
     }
 
     /// Reads a config file.
@@ -131,21 +145,42 @@ public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
 public struct Thresholds: Codable, Sendable, Equatable {
     public var cpu: Threshold
     public var memory: Threshold
+    /// The root filesystem (`system.disk`), and every other filesystem without an `fs:<path>` override.
     public var disk: Threshold
     public var load: Threshold
+    /// Swap used, percent: on a 1 GB VM swapping is the early sign of trouble.
+    public var swap: Threshold
+    /// The busy share of the root filesystem's disk (`system.disk_io.util_percent`); sustained
+    /// over 3 samples by default, since a backup or an update keeps a disk busy for a minute.
+    public var diskUtil: Threshold
+    /// Per sensor, °C; off (`nil`) unless configured: sensors' safe ranges differ too much
+    /// for one default, and most cloud VMs have none.
+    public var temperature: Threshold?
 
     public static let defaults = Thresholds(
         cpu: .init(warning: 70, critical: 90), memory: .init(warning: 80, critical: 95),
         disk: .init(warning: 80, critical: 90), load: .init(warning: 2, critical: 4))
 
-    public init(cpu: Threshold, memory: Threshold, disk: Threshold, load: Threshold) {
+    /// The default `disk_util` rule: warning 90 %, critical 98 %, over 3 samples in a row.
+    public static let defaultDiskUtil = Threshold(warning: 90, critical: 98, sustainedSamples: 3)
+
+    public init(
+        cpu: Threshold, memory: Threshold, disk: Threshold, load: Threshold,
+        swap: Threshold = .init(warning: 50, critical: 80), diskUtil: Threshold = Thresholds.defaultDiskUtil,
+        temperature: Threshold? = nil
+    ) {
         self.cpu = cpu
         self.memory = memory
         self.disk = disk
         self.load = load
+        self.swap = swap
+        self.diskUtil = diskUtil
+        self.temperature = temperature
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case cpu, memory, disk, load }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case cpu, memory, disk, load, swap, diskUtil = "disk_util", temperature
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -155,24 +190,93 @@ public struct Thresholds: Codable, Sendable, Equatable {
         memory = try c.decodeIfPresent(Threshold.self, forKey: .memory) ?? d.memory
         disk = try c.decodeIfPresent(Threshold.self, forKey: .disk) ?? d.disk
         load = try c.decodeIfPresent(Threshold.self, forKey: .load) ?? d.load
+        swap = try c.decodeIfPresent(Threshold.self, forKey: .swap) ?? d.swap
+        diskUtil = try Threshold.decodeDiskUtil(c, .diskUtil) ?? d.diskUtil
+        temperature = try c.decodeIfPresent(Threshold.self, forKey: .temperature)
     }
 }
 
+extension Threshold {
+    /// `disk_util` keeps its default of 3 sustained samples when the key sets only the
+    /// levels: a disk busy for one sample is normal, and the default is part of the rule.
+    static func decodeDiskUtil<Key: CodingKey>(_ c: KeyedDecodingContainer<Key>, _ key: Key) throws -> Threshold? {
+        guard var threshold = try c.decodeIfPresent(Threshold.self, forKey: key) else { return nil }
+        let fields = try c.nestedContainer(keyedBy: CodingKeys.self, forKey: key)
+        if !fields.contains(.sustainedSamples) {
+            threshold.sustainedSamples = Thresholds.defaultDiskUtil.sustainedSamples
+        }
+        return threshold
+    }
+}
+
+/// One VM's replacements (`overrides.<vm_id>`): any metric threshold, `fs:<absolute path>`
+/// for one filesystem, and `reboot: false` to turn off its "rebooted" notices.
 public struct ThresholdOverrides: Codable, Sendable, Equatable {
     public var cpu: Threshold?
     public var memory: Threshold?
     public var disk: Threshold?
     public var load: Threshold?
+    public var swap: Threshold?
+    public var diskUtil: Threshold?
+    public var temperature: Threshold?
+    /// Per mount point (`"fs:/srv/backup"` → `"/srv/backup"`).
+    public var filesystems: [String: Threshold] = [:]
+    /// `false`: a new boot id of this VM sends nothing.
+    public var reboot: Bool?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case cpu, memory, disk, load }
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case cpu, memory, disk, load, swap, diskUtil = "disk_util", temperature, reboot
+    }
+
+    /// The prefix of a per-filesystem key.
+    static let filesystemPrefix = "fs:"
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let all = try decoder.container(keyedBy: AnyCodingKey.self)
+        let known = CodingKeys.allCases.map(\.stringValue)
+        for key in all.allKeys where !known.contains(key.stringValue) {
+            guard key.stringValue.hasPrefix(Self.filesystemPrefix) else {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: all.codingPath + [key],
+                        debugDescription:
+                            "unknown key (known: \(known.joined(separator: ", ")), fs:<absolute path>)"))
+            }
+            let path = String(key.stringValue.dropFirst(Self.filesystemPrefix.count))
+            if let problem = Self.problem(withPath: path) {
+                throw DecodingError.dataCorrupted(.init(codingPath: all.codingPath + [key], debugDescription: problem))
+            }
+            filesystems[path] = try all.decode(Threshold.self, forKey: key)
+        }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         cpu = try c.decodeIfPresent(Threshold.self, forKey: .cpu)
         memory = try c.decodeIfPresent(Threshold.self, forKey: .memory)
         disk = try c.decodeIfPresent(Threshold.self, forKey: .disk)
         load = try c.decodeIfPresent(Threshold.self, forKey: .load)
+        swap = try c.decodeIfPresent(Threshold.self, forKey: .swap)
+        diskUtil = try Threshold.decodeDiskUtil(c, .diskUtil)
+        temperature = try c.decodeIfPresent(Threshold.self, forKey: .temperature)
+        reboot = try c.decodeIfPresent(Bool.self, forKey: .reboot)
+    }
+
+    /// `nil` when `path` names a mount point as the agent reports it (absolute, normalised,
+    /// printable), else why not. The root is the `disk` threshold, so `fs:/` is refused
+    /// rather than silently ignored.
+    static func problem(withPath path: String) -> String? {
+        let shown = "\"\(String(path.unicodeScalars.prefix(200)).debugDescription.dropFirst().dropLast())\""
+        guard path.hasPrefix("/") else { return "\(shown) is not an absolute path (fs:/srv/backup)" }
+        if path == "/" { return "the root filesystem is the \"disk\" threshold: set \"disk\" instead of \"fs:/\"" }
+        guard path.utf8.count <= 4096 else { return "the path is longer than 4096 bytes" }
+        guard !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            return "\(shown) contains control characters"
+        }
+        let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        guard !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            return "\(shown) is not a normalised path (no empty, '.' or '..' parts, no trailing '/')"
+        }
+        return nil
     }
 }
 

@@ -17,9 +17,11 @@ public struct VMHealth: Codable, Sendable, Equatable {
 
     /// One threshold crossed, or one check failing.
     public struct Problem: Codable, Sendable, Equatable {
-        /// `cpu`, `memory`, `disk`, `load`, `service`, `container` or `stale`.
+        /// `cpu`, `memory`, `disk`, `load`, `swap`, `disk_util`, `fs`, `temperature`,
+        /// `service`, `container` or `stale`.
         public var kind: String
-        /// The metric, service id or container name.
+        /// The metric (the kind again), the mount point of an `fs`, the sensor of a
+        /// `temperature`, the service id or the container name.
         public var subject: String
         public var severity: Severity
         public var value: Double?
@@ -70,19 +72,42 @@ public struct VMHealth: Codable, Sendable, Equatable {
         let thresholds = config.thresholds(for: document.vmID)
         let system = document.system
         var problems: [Problem] = []
-        func check(_ kind: String, _ value: Double, _ threshold: Threshold, unit: String, label: String) {
+        func check(
+            _ kind: String, _ value: Double, _ threshold: Threshold, unit: String, label: String,
+            subject: String? = nil
+        ) {
             let severity = threshold.severity(of: value)
             guard severity != .ok else { return }
             let limit = severity == .critical ? threshold.critical : threshold.warning
             problems.append(
                 Problem(
-                    kind: kind, subject: kind, severity: severity, value: value, threshold: limit,
+                    kind: kind, subject: subject ?? kind, severity: severity, value: value, threshold: limit,
                     message: "\(label) \(format(value))\(unit), \(severity.rawValue) at \(format(limit))\(unit)"))
         }
         check("cpu", system.cpu.percent, thresholds.cpu, unit: "%", label: "CPU")
         check("memory", system.memory.percent, thresholds.memory, unit: "%", label: "memory")
         check("disk", system.disk.percent, thresholds.disk, unit: "%", label: "disk")
         check("load", system.load.five, thresholds.load, unit: "", label: "load (5 min)")
+        if let swap = system.swap {
+            check("swap", swap.percent, thresholds.swap, unit: "%", label: "swap")
+        }
+        if let io = system.diskIO {
+            check("disk_util", io.utilPercent, thresholds.diskUtil, unit: "%", label: "disk \(io.device) busy")
+        }
+        for filesystem in extraFilesystems(system) {
+            let threshold = config.filesystemThreshold(for: document.vmID, path: filesystem.path)
+            check(
+                "fs", filesystem.percent, threshold, unit: "%", label: "filesystem \(filesystem.path)",
+                subject: filesystem.path)
+        }
+        if let threshold = thresholds.temperature {
+            var seen: Set<String> = []
+            for reading in system.temperatures ?? [] where seen.insert(reading.sensor).inserted {
+                check(
+                    "temperature", reading.celsius, threshold, unit: "°C", label: "temperature \(reading.sensor)",
+                    subject: reading.sensor)
+            }
+        }
         for service in document.services where !service.healthy {
             problems.append(
                 Problem(
@@ -116,6 +141,13 @@ public struct VMHealth: Codable, Sendable, Equatable {
         return VMHealth(
             vmID: document.vmID, status: status, lastSeen: document.timestamp, ageSeconds: age,
             staleAfterSeconds: staleAfter, problems: problems)
+    }
+
+    /// The filesystems beyond the root, once per path: the root is `system.disk` (the
+    /// `disk` problem), so listing it again in `filesystems` must not alert twice.
+    static func extraFilesystems(_ system: SystemMetrics) -> [FilesystemMetrics] {
+        var seen: Set<String> = ["/"]
+        return (system.filesystems ?? []).filter { seen.insert($0.path).inserted }
     }
 
     private static func format(_ value: Double) -> String {

@@ -79,6 +79,84 @@ import Testing
         #expect(error.message.contains(expected), "\(error.message)")
     }
 
+    @Test func theThresholdsOfIssue11HaveDefaultsAndOverrides() throws {
+        let defaults = try parse("{}")
+        #expect(defaults.thresholds.swap == Threshold(warning: 50, critical: 80))
+        #expect(defaults.thresholds.diskUtil == Threshold(warning: 90, critical: 98, sustainedSamples: 3))
+        #expect(defaults.thresholds.temperature == nil)
+        let config = try parse(
+            #"""
+            {"thresholds": {"swap": {"warning": 30, "critical": 60}, "disk_util": {"warning": 80, "critical": 95},
+                            "temperature": {"warning": 75, "critical": 85}},
+             "overrides": {"backup-1": {"fs:/srv/backup": {"warning": 95, "critical": 98}, "reboot": false,
+                                        "disk_util": {"warning": 99, "critical": 100, "sustained_samples": 1}}}}
+            """#)
+        let backup = try VMID(validating: "backup-1")
+        let web = try VMID(validating: "web-1")
+        // disk_util keeps its 3 samples when only the levels are given.
+        #expect(config.thresholds.diskUtil == Threshold(warning: 80, critical: 95, sustainedSamples: 3))
+        #expect(config.thresholds(for: backup).diskUtil == Threshold(warning: 99, critical: 100, sustainedSamples: 1))
+        #expect(config.thresholds(for: web).temperature == Threshold(warning: 75, critical: 85))
+        #expect(config.filesystemThreshold(for: backup, path: "/srv/backup") == Threshold(warning: 95, critical: 98))
+        #expect(config.filesystemThreshold(for: backup, path: "/var/lib/docker") == Thresholds.defaults.disk)
+        #expect(config.filesystemThreshold(for: web, path: "/srv/backup") == Thresholds.defaults.disk)
+        #expect(!config.rebootAlerts(for: backup) && config.rebootAlerts(for: web))
+    }
+
+    @Test(arguments: [
+        (
+            #"{"thresholds": {"swap": {"warning": 90, "critical": 50}}}"#,
+            "thresholds.swap.critical: 50.0 must be at least the warning threshold 90.0"
+        ),
+        (
+            #"{"thresholds": {"disk_util": {"warning": 90, "critical": 98, "sustained_samples": 0}}}"#,
+            "thresholds.disk_util.sustained_samples: 0 is not between 1 and 1000"
+        ),
+        (
+            #"{"thresholds": {"temperature": {"warning": "hot", "critical": 90}}}"#,
+            "thresholds.temperature.warning: expected a number"
+        ),
+        (
+            #"{"thresholds": {"swp": {}}}"#,
+            "thresholds.swp: unknown key (known: cpu, memory, disk, load, swap, disk_util"
+        ),
+        (
+            #"{"overrides": {"backup-1": {"fs:srv/backup": {"warning": 95, "critical": 98}}}}"#,
+            #"overrides.backup-1.fs:srv/backup: "srv/backup" is not an absolute path"#
+        ),
+        (
+            #"{"overrides": {"backup-1": {"fs:/": {"warning": 95, "critical": 98}}}}"#,
+            #"overrides.backup-1.fs:/: the root filesystem is the "disk" threshold"#
+        ),
+        (
+            #"{"overrides": {"backup-1": {"fs:/srv//backup": {"warning": 95, "critical": 98}}}}"#,
+            #"overrides.backup-1.fs:/srv//backup: "/srv//backup" is not a normalised path"#
+        ),
+        (
+            #"{"overrides": {"backup-1": {"fs:/srv/backup/": {"warning": 95, "critical": 98}}}}"#,
+            "is not a normalised path"
+        ),
+        (
+            #"{"overrides": {"backup-1": {"fs:/srv/\u0007x": {"warning": 95, "critical": 98}}}}"#,
+            "contains control characters"
+        ),
+        (#"{"overrides": {"backup-1": {"fs:/srv/backup": {"warning": 95}}}}"#, "fs:/srv/backup.critical: missing"),
+        (
+            #"{"overrides": {"backup-1": {"fs:/srv/backup": {"warning": 99, "critical": 98}}}}"#,
+            "overrides.backup-1.fs:/srv/backup.critical: 98.0 must be at least the warning threshold 99.0"
+        ),
+        (#"{"overrides": {"backup-1": {"reboot": "no"}}}"#, "overrides.backup-1.reboot: expected true or false"),
+        (
+            #"{"overrides": {"backup-1": {"rebot": false}}}"#,
+            "overrides.backup-1.rebot: unknown key (known: cpu, memory, disk, load, swap, disk_util, temperature, "
+                + "reboot, fs:<absolute path>)"
+        ),
+    ])
+    func badIssue11ThresholdsNameTheKeyAndValue(_ text: String, expected: String) throws {
+        let error = try #require(throws: ConfigError.self) { try parse(text) }
+        #expect(error.message.contains(expected), "\(error.message)")
+    }
+
     @Test func loadNamesTheFile() throws {
         let path = NSTemporaryDirectory() + "lookout-config-\(UUID().uuidString).json"
         try Data(#"{"tresholds": {}}"#.utf8).write(to: URL(fileURLWithPath: path))

@@ -97,4 +97,28 @@ import Testing
         try await store.recordResolved(history)
         #expect(try await store.alertHistory(limit: 10).first?.undeliveredVia == ["recording"])
     }
+
+    /// A reboot through the real pass and store: one notice, the boot id kept in alerts.json
+    /// (so a second process or a restart does not tell it again), resolved on the next pass
+    /// without a notice but recorded in the alert history.
+    @Test func aRebootIsToldOnceAndRecordedWhenItResolves() async throws {
+        let (store, pass, channel) = try open()
+        func doc(_ boot: String, at time: Date) -> MetricsDocument {
+            var document = makeDocument("web-1", at: time)
+            document.system.bootID = boot
+            document.system.uptime = UptimeMetrics(seconds: 240)
+            return document
+        }
+        let t1 = Self.t0.addingTimeInterval(60)
+        let t2 = Self.t0.addingTimeInterval(120)
+        #expect(try await pass.run(documents: [doc("aaaa", at: Self.t0)], now: Self.t0).notices == 0)
+        let rebooted = try await pass.run(documents: [doc("bbbb", at: t1)], now: t1)
+        #expect(rebooted.notices == 1 && rebooted.active == 1)
+        #expect(try pass.stateFile.load().bootIDs == [try VMID(validating: "web-1"): "bbbb"])
+        let after = try await pass.run(documents: [doc("bbbb", at: t2)], now: t2)
+        #expect(after.notices == 0 && after.active == 0)
+        _ = await pass.deliver(now: t2)
+        #expect(channel.delivered.map { "\($0.kind.rawValue) \($0.alert.id)" } == ["opened web-1/reboot"])
+        #expect(try await store.alertHistory(limit: 10).map(\.id) == ["web-1/reboot"])
+    }
 }

@@ -10,11 +10,14 @@ public struct Alert: Codable, Sendable, Equatable {
     /// service or container: stable across passes, so the same condition is the same alert.
     public var id: String
     public var vmID: VMID
-    /// cpu, memory, disk, load, stale, service or container.
+    /// cpu, memory, disk, load, swap, disk_util, fs, temperature, stale, service, container,
+    /// reboot or traffic.
     public var kind: String
-    /// The metric, service id or container name.
+    /// The metric (the kind again), mount point, sensor, service id or container name.
     public var metric: String
     public var severity: Severity
+    /// The figure compared with the threshold: a percent, a load, °C, bytes for traffic, the
+    /// uptime in seconds for a reboot.
     public var value: Double?
     public var threshold: Double?
     public var since: Date
@@ -147,6 +150,8 @@ public struct Notice: Codable, Sendable, Equatable {
     public func body(publicURL: String?) -> String {
         var lines: [String] = []
         switch kind {
+        case .opened where alert.kind == AlertEngine.rebootKind:
+            lines.append("\(alert.vmID) \(alert.message) (a new boot id); no \"resolved\" notice follows.")
         case .opened: lines.append("New \(alert.severity.rawValue) alert on \(alert.vmID): \(alert.message).")
         case .escalated: lines.append("Alert on \(alert.vmID) escalated to critical: \(alert.message).")
         case .deescalated: lines.append("Alert on \(alert.vmID) eased to \(alert.severity.rawValue): \(alert.message).")
@@ -157,9 +162,15 @@ public struct Notice: Codable, Sendable, Equatable {
         lines.append("What:      \(alert.kind == alert.metric ? alert.kind : "\(alert.kind) \(alert.metric)")")
         lines.append(
             "Severity:  \(kind == .resolved ? "resolved (was \(alert.severity.rawValue))" : alert.severity.rawValue)")
-        if let value = alert.value { lines.append("Value:     \(Self.format(value))") }
-        if let threshold = alert.threshold { lines.append("Threshold: \(Self.format(threshold))") }
-        lines.append("Since:     \(Timestamp.format(alert.since))")
+        if alert.kind == AlertEngine.rebootKind {
+            if let value = alert.value { lines.append("Uptime:    \(UptimeMetrics.humanize(seconds: value))") }
+            lines.append("Booted:    \(Timestamp.format(alert.since))")
+        } else {
+            let format = alert.kind == TrafficRule.kind ? TrafficRule.humanBytes : Self.format
+            if let value = alert.value { lines.append("Value:     \(format(value))") }
+            if let threshold = alert.threshold { lines.append("Threshold: \(format(threshold))") }
+            lines.append("Since:     \(Timestamp.format(alert.since))")
+        }
         if let resolvedAt = alert.resolvedAt { lines.append("Resolved:  \(Timestamp.format(resolvedAt))") }
         if let url = publicURL {
             let base = url.hasSuffix("/") ? String(url.dropLast()) : url

@@ -12,6 +12,10 @@ public struct AlertState: Codable, Sendable, Equatable {
     /// Per alert id, what the people on the notification list were last told.
     public var notified: [String: Told]
     public var updatedAt: Date?
+    /// The boot id each VM's latest document carried (`boot_ids`), so a new one is told as
+    /// a reboot; absent in an `alerts.json` written before issue 11 (then nothing is a reboot
+    /// until each VM has been seen once).
+    public var bootIDs: [VMID: String]
 
     public struct Told: Codable, Sendable, Equatable {
         /// `true` after an opened / escalated / de-escalated notice, `false` after resolved.
@@ -42,19 +46,29 @@ public struct AlertState: Codable, Sendable, Equatable {
         }
     }
 
-    public init(alerts: [Alert] = [], notified: [String: Told] = [:], updatedAt: Date? = nil) {
+    public init(
+        alerts: [Alert] = [], notified: [String: Told] = [:], updatedAt: Date? = nil, bootIDs: [VMID: String] = [:]
+    ) {
         self.alerts = alerts
         self.notified = notified
         self.updatedAt = updatedAt
+        self.bootIDs = bootIDs
     }
 
-    enum CodingKeys: String, CodingKey { case alerts, notified, updatedAt = "updated_at" }
+    enum CodingKeys: String, CodingKey { case alerts, notified, updatedAt = "updated_at", bootIDs = "boot_ids" }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         alerts = try c.decodeIfPresent([Alert].self, forKey: .alerts) ?? []
         notified = try c.decodeIfPresent([String: Told].self, forKey: .notified) ?? [:]
         updatedAt = try c.decodeIfPresent(String.self, forKey: .updatedAt).flatMap(Timestamp.parse)
+        // A key that is no vm_id cannot belong to any VM: dropped, which at worst makes that
+        // entry a first sight (no notice) rather than refusing the whole state.
+        let rawBootIDs = try c.decodeIfPresent([String: String].self, forKey: .bootIDs) ?? [:]
+        bootIDs = [:]
+        for (key, value) in rawBootIDs {
+            if let vmID = try? VMID(validating: key) { bootIDs[vmID] = value }
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -62,6 +76,8 @@ public struct AlertState: Codable, Sendable, Equatable {
         try c.encode(alerts, forKey: .alerts)
         try c.encode(notified, forKey: .notified)
         try c.encodeIfPresent(updatedAt.map(Timestamp.format), forKey: .updatedAt)
+        try c.encode(
+            Dictionary(uniqueKeysWithValues: bootIDs.map { ($0.key.rawValue, $0.value) }), forKey: .bootIDs)
     }
 }
 
@@ -81,6 +97,11 @@ public struct AlertState: Codable, Sendable, Equatable {
 ///   for an alert, an opened or de-escalated notice is held back; a flapping alert thus
 ///   sends at most "opened" and "resolved" once per cooldown. A held-back notice is sent
 ///   on the first pass after the cooldown if it still holds, so nothing is missed.
+/// - A reboot (a document whose `boot_id` differs from the one seen last) is an alert of
+///   one pass: "opened" is always sent (no cooldown holds it, each reboot is news), and it
+///   resolves on the next pass without a notice. The first boot id seen of a VM is no reboot.
+/// - Traffic (``TrafficUsage``, one per VM with an allowance): warning at 80 % of the
+///   allowance or when the projection runs out before the reset, critical at 100 %.
 public enum AlertEngine {
     /// The last values of a VM's metrics, newest first, for `sustained_samples`:
     /// `[vm_id: ["cpu": [93, 91, 88]]]`.
@@ -95,11 +116,15 @@ public enum AlertEngine {
 
     public static func evaluate(
         documents: [MetricsDocument], config: MonitoringConfig, previous: AlertState, now: Date,
-        recent: RecentValues = [:]
+        recent: RecentValues = [:], traffic: [VMID: TrafficUsage] = [:]
     ) -> Result {
         let previousByID = Dictionary(previous.alerts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var current: [String: Alert] = [:]
+        var bootIDs: [VMID: String] = [:]
         for document in documents {
+            if let reboot = reboot(document, config: config, previous: previous, bootIDs: &bootIDs) {
+                current[reboot.id] = reboot
+            }
             let health = VMHealth.evaluate(document, config: config, now: now)
             let isStale = health.status == .stale
             for problem in health.problems {
@@ -112,9 +137,7 @@ public enum AlertEngine {
                         values.prefix(threshold.sustainedSamples).allSatisfy({ threshold.severity(of: $0) != .ok })
                     else { continue }
                 }
-                let id =
-                    problem.kind == problem.subject
-                    ? "\(document.vmID)/\(problem.kind)" : "\(document.vmID)/\(problem.kind)/\(problem.subject)"
+                let id = alertID(document.vmID, kind: problem.kind, subject: problem.subject)
                 let before = previousByID[id]
                 current[id] = Alert(
                     id: id, vmID: document.vmID, kind: problem.kind, metric: problem.subject,
@@ -123,10 +146,17 @@ public enum AlertEngine {
                     lastNotified: before?.lastNotified, message: problem.message)
             }
             if isStale {
-                for alert in previous.alerts where alert.vmID == document.vmID && alert.kind != "stale" {
+                for alert in previous.alerts
+                where alert.vmID == document.vmID && !Self.independentOfFigures.contains(alert.kind) {
                     current[alert.id] = alert
                 }
             }
+        }
+        for alert in trafficAlerts(traffic, config: config, previous: previous, now: now) {
+            current[alert.id] = Alert(
+                id: alert.id, vmID: alert.vmID, kind: alert.kind, metric: alert.metric, severity: alert.severity,
+                value: alert.value, threshold: alert.threshold, since: previousByID[alert.id]?.since ?? alert.since,
+                lastNotified: previousByID[alert.id]?.lastNotified, message: alert.message)
         }
 
         let cooldown = TimeInterval(config.notifications.cooldownMinutes * 60)
@@ -136,7 +166,9 @@ public enum AlertEngine {
             var alert = current[id]!
             let told = notified[id]
             var kind: Notice.Kind?
-            if let told, told.open {
+            if alert.kind == Self.rebootKind {
+                kind = .opened
+            } else if let told, told.open {
                 if alert.severity > told.severity {
                     kind = .escalated
                 } else if alert.severity < told.severity, cooldownExpired(since: told.at, now: now, cooldown: cooldown)
@@ -160,7 +192,9 @@ public enum AlertEngine {
             resolved.append(cleared)
             if let told = notified[alert.id], told.open {
                 notified[alert.id] = .init(open: false, severity: .ok, at: now)
-                notices.append(Notice(kind: .resolved, alert: cleared, at: now, after: told.at))
+                if alert.kind != Self.rebootKind {
+                    notices.append(Notice(kind: .resolved, alert: cleared, at: now, after: told.at))
+                }
             }
         }
         // Forget what was told about alerts that are gone and past their cooldown.
@@ -171,7 +205,43 @@ public enum AlertEngine {
             ($0.severity, $1.since, $1.id) > ($1.severity, $0.since, $0.id)
         }
         return Result(
-            state: AlertState(alerts: alerts, notified: notified, updatedAt: now), notices: notices, resolved: resolved)
+            state: AlertState(alerts: alerts, notified: notified, updatedAt: now, bootIDs: bootIDs),
+            notices: notices, resolved: resolved)
+    }
+
+    static let rebootKind = "reboot"
+
+    /// `<vm_id>/<kind>` for a metric, `<vm_id>/<kind>/<subject>` for a service, container or
+    /// sensor, and `<vm_id>/fs/srv/backup` for a filesystem (its path's own `/` separates).
+    static func alertID(_ vmID: VMID, kind: String, subject: String) -> String {
+        if kind == subject { return "\(vmID)/\(kind)" }
+        if kind == "fs", subject.hasPrefix("/") { return "\(vmID)/fs\(subject)" }
+        return "\(vmID)/\(kind)/\(subject)"
+    }
+
+    /// Kinds not judged from a VM's latest figures, so a stale VM does not keep them as
+    /// they were: a reboot lasts one pass, traffic comes from the store's sums.
+    static let independentOfFigures: Set<String> = ["stale", rebootKind, TrafficRule.kind]
+
+    /// The reboot alert when `document` carries a boot id other than the one seen last;
+    /// records the document's boot id (or keeps the last one) in `bootIDs`. VMs without a
+    /// document in this pass (forgotten) drop out of `bootIDs`.
+    static func reboot(
+        _ document: MetricsDocument, config: MonitoringConfig, previous: AlertState, bootIDs: inout [VMID: String]
+    ) -> Alert? {
+        let vmID = document.vmID
+        let last = previous.bootIDs[vmID]
+        guard let boot = document.system.bootID, !boot.isEmpty else {
+            bootIDs[vmID] = last
+            return nil
+        }
+        bootIDs[vmID] = boot
+        guard let last, last != boot, config.rebootAlerts(for: vmID) else { return nil }
+        let uptime = document.system.uptime.seconds
+        return Alert(
+            id: "\(vmID)/\(rebootKind)", vmID: vmID, kind: rebootKind, metric: rebootKind, severity: .warning,
+            value: uptime, threshold: nil, since: document.timestamp.addingTimeInterval(-max(0, uptime)),
+            message: "rebooted, up \(UptimeMetrics.humanize(seconds: uptime))")
     }
 
     /// Whether the cooldown after a notice sent at `told` is over at `now`. A negative
@@ -189,6 +259,8 @@ public enum AlertEngine {
         case "memory": thresholds.memory
         case "disk": thresholds.disk
         case "load": thresholds.load
+        case "swap": thresholds.swap
+        case "disk_util": thresholds.diskUtil
         default: nil
         }
     }

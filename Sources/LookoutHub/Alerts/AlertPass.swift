@@ -95,8 +95,14 @@ public struct AlertPass: Sendable {
                 previous = try stateFile.load()
             }
             let recent = await recentValues(for: documents, previous: previous, problems: &report.problems)
+            var traffic: [VMID: TrafficUsage] = [:]
+            do {
+                traffic = try await store.trafficUsage(config: config, now: now)
+            } catch {
+                report.problems.append("monthly traffic unavailable, traffic alerts stay as they were: \(error)")
+            }
             let result = AlertEngine.evaluate(
-                documents: documents, config: config, previous: previous, now: now, recent: recent)
+                documents: documents, config: config, previous: previous, now: now, recent: recent, traffic: traffic)
             // Queue first, then save: a crash in between queues the same files again (same
             // names: overwritten, not doubled) rather than losing a notice.
             report.unwritten = outbox.enqueue(result.notices, channels: channels, now: now)
@@ -132,9 +138,10 @@ public struct AlertPass: Sendable {
         await outbox.deliver(channels: channels, now: now)
     }
 
-    /// The last values of the metrics whose rule has `sustained_samples` > 1. When the store
-    /// cannot say, an alert that is open stays judged on the current value alone (so a
-    /// failing store neither resolves it nor holds it open), and no new one opens.
+    /// The last values of the metrics whose rule has `sustained_samples` > 1 (swap and
+    /// disk_util only when the document carries them). When the store cannot say, an alert
+    /// that is open stays judged on the current value alone (so a failing store neither
+    /// resolves it nor holds it open), and no new one opens.
     func recentValues(
         for documents: [MetricsDocument], previous: AlertState, problems: inout [String]
     ) async -> AlertEngine.RecentValues {
@@ -142,16 +149,23 @@ public struct AlertPass: Sendable {
         for document in documents {
             let t = config.thresholds(for: document.vmID)
             let system = document.system
-            let rules: [(String, Metric, Threshold, Double)] = [
+            var rules: [(String, Metric?, Threshold, Double)] = [
                 ("cpu", .cpu, t.cpu, system.cpu.percent), ("memory", .memory, t.memory, system.memory.percent),
                 ("disk", .disk, t.disk, system.disk.percent), ("load", .load5, t.load, system.load.five),
             ]
+            // The store names these series (`Metric.swap`, `Metric.diskUtil`); a store without
+            // them gives no recent values, so such a sustained rule opens nothing.
+            if let swap = system.swap { rules.append(("swap", Metric(rawValue: "swap"), t.swap, swap.percent)) }
+            if let io = system.diskIO {
+                rules.append(("disk_util", Metric(rawValue: "disk_util"), t.diskUtil, io.utilPercent))
+            }
             let sustained = rules.filter { $0.2.sustainedSamples > 1 }
             guard let longest = sustained.map(\.2.sustainedSamples).max() else { continue }
             do {
                 let values = try await store.recentValues(
-                    vmID: document.vmID, metrics: sustained.map(\.1), limit: longest)
-                result[document.vmID] = Dictionary(uniqueKeysWithValues: sustained.map { ($0.0, values[$0.1] ?? []) })
+                    vmID: document.vmID, metrics: sustained.compactMap(\.1), limit: longest)
+                result[document.vmID] = Dictionary(
+                    uniqueKeysWithValues: sustained.map { rule in (rule.0, rule.1.flatMap { values[$0] } ?? []) })
             } catch {
                 problems.append(
                     "recent samples of \(document.vmID) unavailable (\(error)); sustained rules use the current value")
