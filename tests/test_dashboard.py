@@ -423,6 +423,34 @@ def test_vm_view_draws_the_new_charts_lists_filesystems_and_sensors(fleet_hub: H
     assert chart_keys(page) == ["cpu", "memory", "disk", "load", *NEW_CHARTS]
 
 
+def test_configured_thresholds_reach_the_new_charts_and_lists(start_hub: Any, pages: Pages, tmp_path: Path) -> None:
+    """Thresholds the config sets, as GET /api/monitoring/config gives them: temperatures
+    (off unless set) and swap; the sensor list, the swap fact and the charts follow them."""
+    config = {"monitoring": {"thresholds": {"temperature": {"warning": 45, "critical": 70},
+                                            "swap": {"warning": 5, "critical": 10}}}}
+    hub = start_hub(*dashboard_args(config=write_config(tmp_path / "config", config)))
+    seed_fleet(hub, history_hours=2)
+    page = pages.open(hub.url("/#vm/web-1"))
+    wait_charts(page, 10)
+    # 48 °C is above the warning at 45, 41.5 °C below it.
+    rows = page.locator("table.temperatures tbody tr")
+    assert [rows.nth(i).get_attribute("data-level") for i in range(2)] == ["warning", None]
+    warn, crit = line_pixels(page, '.chart[data-chart="temperatures"] canvas', ["--warn", "--crit"])
+    assert warn > 50 and crit > 50, (warn, crit)
+    # 12 % of swap is above the critical threshold at 10.
+    assert page.locator("#view-vm .f-swap").get_attribute("data-level") == "critical"
+    label = page.locator('.chart[data-chart="swap"] canvas').get_attribute("aria-label")
+    assert "latest 12 %" in label, label
+
+
+def test_temperatures_draw_no_threshold_unless_configured(fleet_hub: Hub, pages: Pages) -> None:
+    page = pages.open(fleet_hub.url("/#vm/web-1"))
+    wait_charts(page, 10)
+    warn, crit = line_pixels(page, '.chart[data-chart="temperatures"] canvas', ["--warn", "--crit"])
+    assert warn == 0 and crit == 0, (warn, crit)
+    assert page.locator('table.temperatures tbody tr[data-level]').count() == 0
+
+
 def test_vm_view_falls_back_to_the_document_when_the_series_list_fails(fleet_hub: Hub, pages: Pages) -> None:
     page = pages.open()
     page.route("**/api/monitoring/history/web-1/series", lambda route: route.fulfill(
