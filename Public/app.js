@@ -810,8 +810,9 @@ function renderTraffic() {
 function allowanceBar(row, allowance, end) {
   const used = Math.max(0, num(row.used_bytes) ?? 0);
   const projected = Math.max(used, num(row.projected_bytes) ?? used);
-  const scale = Math.max(allowance, projected);
-  const pct = (v) => `${Math.round((v / scale) * 1000) / 10}%`;
+  // At most twice the allowance: a projection ten times over still leaves the bar readable.
+  const scale = Math.min(Math.max(allowance, projected), 2 * allowance);
+  const pct = (v) => `${Math.round((Math.min(v, scale) / scale) * 1000) / 10}%`;
   const lv = used >= allowance ? 'critical' : used >= 0.8 * allowance || projected >= allowance ? 'warning' : 'ok';
   const what = DIRECTIONS[row.direction] || DIRECTIONS.tx;
   const out = Date.parse(row.projected_exhaustion);
@@ -822,7 +823,7 @@ function allowanceBar(row, allowance, end) {
   return h('div', { class: 'allowance', 'data-level': lv, 'data-used': fmt((used / allowance) * 100), 'data-projected': fmt((projected / allowance) * 100) },
     h('div', { class: 'tbar', role: 'img', 'aria-label': text },
       h('span', { class: 'tbar-used', style: `width: ${pct(used)}` }),
-      h('span', { class: 'tbar-proj', style: `left: ${pct(used)}; width: ${pct(projected - used)}`, 'data-over': projected > allowance }),
+      h('span', { class: 'tbar-proj', style: `left: ${pct(used)}; width: ${pct(Math.min(projected, scale) - Math.min(used, scale))}`, 'data-over': projected > allowance }),
       h('span', { class: 'tbar-limit', style: `left: ${pct(allowance)}` })),
     h('p', { class: 'allowance-text', text }));
 }

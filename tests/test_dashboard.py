@@ -423,6 +423,34 @@ def test_vm_view_draws_the_new_charts_lists_filesystems_and_sensors(fleet_hub: H
     assert chart_keys(page) == ["cpu", "memory", "disk", "load", *NEW_CHARTS]
 
 
+def test_configured_thresholds_reach_the_new_charts_and_lists(start_hub: Any, pages: Pages, tmp_path: Path) -> None:
+    """Thresholds the config sets, as GET /api/monitoring/config gives them: temperatures
+    (off unless set) and swap; the sensor list, the swap fact and the charts follow them."""
+    config = {"monitoring": {"thresholds": {"temperature": {"warning": 45, "critical": 70},
+                                            "swap": {"warning": 5, "critical": 10}}}}
+    hub = start_hub(*dashboard_args(config=write_config(tmp_path / "config", config)))
+    seed_fleet(hub, history_hours=2)
+    page = pages.open(hub.url("/#vm/web-1"))
+    wait_charts(page, 10)
+    # 48 °C is above the warning at 45, 41.5 °C below it.
+    rows = page.locator("table.temperatures tbody tr")
+    assert [rows.nth(i).get_attribute("data-level") for i in range(2)] == ["warning", None]
+    warn, crit = line_pixels(page, '.chart[data-chart="temperatures"] canvas', ["--warn", "--crit"])
+    assert warn > 50 and crit > 50, (warn, crit)
+    # 12 % of swap is above the critical threshold at 10.
+    assert page.locator("#view-vm .f-swap").get_attribute("data-level") == "critical"
+    label = page.locator('.chart[data-chart="swap"] canvas').get_attribute("aria-label")
+    assert "latest 12 %" in label, label
+
+
+def test_temperatures_draw_no_threshold_unless_configured(fleet_hub: Hub, pages: Pages) -> None:
+    page = pages.open(fleet_hub.url("/#vm/web-1"))
+    wait_charts(page, 10)
+    warn, crit = line_pixels(page, '.chart[data-chart="temperatures"] canvas', ["--warn", "--crit"])
+    assert warn == 0 and crit == 0, (warn, crit)
+    assert page.locator('table.temperatures tbody tr[data-level]').count() == 0
+
+
 def test_vm_view_falls_back_to_the_document_when_the_series_list_fails(fleet_hub: Hub, pages: Pages) -> None:
     page = pages.open()
     page.route("**/api/monitoring/history/web-1/series", lambda route: route.fulfill(
@@ -521,16 +549,20 @@ def test_traffic_allowance_bar_with_projection(fleet_hub: Hub, pages: Pages) -> 
     assert page.locator("section.traffic").is_hidden()
 
 
-@pytest.mark.parametrize("fields,level,used,projected,over,text", [
+@pytest.mark.parametrize("fields,level,used,projected,over,text,mark", [
     (dict(used_bytes=4e9, projected_bytes=10e9), "ok", "20", "50", None,
-     r"4 GB of 20 GB sent \(20 %\); at this rate 10 GB by (1 Jan|Jan 1)"),
+     r"4 GB of 20 GB sent \(20 %\); at this rate 10 GB by (1 Jan|Jan 1)", "100%"),
     (dict(used_bytes=17e9, projected_bytes=19.5e9, direction="rx"), "warning", "85", "97.5", None,
-     r"17 GB of 20 GB received \(85 %\); at this rate 19.5 GB by (1 Jan|Jan 1)"),
+     r"17 GB of 20 GB received \(85 %\); at this rate 19.5 GB by (1 Jan|Jan 1)", "100%"),
     (dict(used_bytes=21e9, projected_bytes=30e9, direction="both", projected_exhaustion="2026-12-28T10:00:00Z"),
-     "critical", "105", "150", "", r"21 GB of 20 GB sent and received \(105 %\); at this rate it runs out on (28 Dec|Dec 28)"),
-], ids=["within", "near", "over"])
+     "critical", "105", "150", "", r"21 GB of 20 GB sent and received \(105 %\); at this rate it runs out on (28 Dec|Dec 28)",
+     "66.7%"),
+    # Ten times over: the scale stops at twice the allowance, the mark at the middle.
+    (dict(used_bytes=2e9, projected_bytes=200e9, projected_exhaustion="2026-12-04T00:00:00Z"), "warning", "10", "1000", "",
+     r"2 GB of 20 GB sent \(10 %\); at this rate it runs out on (4 Dec|Dec 4)", "50%"),
+], ids=["within", "near", "over", "far-over"])
 def test_traffic_allowance_levels(fleet_hub: Hub, pages: Pages, fields: dict[str, Any], level: str, used: str,
-                                  projected: str, over: str | None, text: str) -> None:
+                                  projected: str, over: str | None, text: str, mark: str) -> None:
     page = pages.open()
     serve_traffic(page, 200, {"vms": [traffic_row("web-1", allowance_bytes=20e9, **fields)]})
     page.goto(fleet_hub.url("/#vm/web-1"))
@@ -539,6 +571,7 @@ def test_traffic_allowance_levels(fleet_hub: Hub, pages: Pages, fields: dict[str
     assert (allowance.get_attribute("data-level"), allowance.get_attribute("data-used"),
             allowance.get_attribute("data-projected")) == (level, used, projected)
     assert page.locator(".tbar-proj").get_attribute("data-over") == over
+    assert page.locator(".tbar-limit").evaluate("(el) => el.style.left") == mark
     shown = allowance.locator(".allowance-text").inner_text()
     assert re.fullmatch(text, shown), shown
 
@@ -566,8 +599,9 @@ def test_traffic_of_the_real_hub(fleet_hub: Hub, pages: Pages) -> None:
     used = web["used_bytes"] / web["allowance_bytes"] * 100
     assert abs(float(allowance.get_attribute("data-used")) - used) <= 0.05, (allowance.get_attribute("data-used"), web)
     assert web["tx_bytes"] > 0 and web["used_bytes"] == web["tx_bytes"], web
-    projected = web["projected_bytes"] / web["allowance_bytes"] * 100
-    assert abs(float(allowance.get_attribute("data-projected")) - max(used, projected)) <= 0.05, web
+    # The projection falls as the month goes on: the page asked a moment after the test.
+    projected = max(used, web["projected_bytes"] / web["allowance_bytes"] * 100)
+    assert abs(float(allowance.get_attribute("data-projected")) - projected) <= max(0.05, projected / 100), web
     # mail-1 has no allowance: its month's totals only.
     page.evaluate("location.hash = '#vm/mail-1'")
     page.locator("section.traffic .traffic-totals").wait_for()
