@@ -52,16 +52,12 @@ import Testing
         try FileManager.default.copyItem(
             atPath: Self.fixtures.appendingPathComponent("golden/\(tree).state.json").path, toPath: state)
         let folder = Self.fixtures.appendingPathComponent("golden/\(tree)")
-        var arguments = [
+        let arguments = [
             "collect", "--stdout", "--vm-id", "golden-\(tree)", "--procfs", folder.appendingPathComponent("proc").path,
             "--state", state, "--config", folder.appendingPathComponent("agent.json").path,
             "--docker-socket", work.appendingPathComponent("no-docker.sock").path, "--disk-path", "/",
+            "--sysfs", folder.appendingPathComponent("sys").path,
         ]
-        // The tree's sysfs, once the agent has the option (until then the partitions are
-        // mapped to their disks by name, which gives the same answer for these trees).
-        if try AgentProcess.run(["collect", "--help"]).stdout.contains("--sysfs") {
-            arguments += ["--sysfs", folder.appendingPathComponent("sys").path]
-        }
         let result = try AgentProcess.run(arguments)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let actual = try normalised(result.stdout)
