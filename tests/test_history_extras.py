@@ -42,8 +42,11 @@ def history(hub, metric: str, expect: int = 200):
 
 def test_extra_series_list_and_traffic_through_a_real_hub(start_hub, tmp_path: Path):
     config = tmp_path / "hub.json"
+    # A reset day that is not today, so no period boundary (00:00 UTC of the reset date) can
+    # fall between the samples of the last minutes, whatever the hour the test runs.
+    reset_day = datetime.now(timezone.utc).day % 28 + 1
     config.write_text(json.dumps({"monitoring": {"traffic": {
-        "web-1": {"monthly_gb": 1, "direction": "tx", "reset_day": 31}}}}))
+        "web-1": {"monthly_gb": 1, "direction": "tx", "reset_day": reset_day}}}}))
     hub = start_hub("--config", str(config), name="history-extras")
     now = int(time.time())
     for n in range(1, 4):  # 3 samples, a minute apart, the last 10 s ago
