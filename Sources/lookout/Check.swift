@@ -121,7 +121,9 @@ struct NotifyTest: AsyncParsableCommand {
         let logger = HubCommandSupport.bootstrapLogging(level: options.logLevel, label: "lookout")
         let (monitoring, channels) = try options.load(logger: logger, environment: HubCommandSupport.environment())
         guard !channels.isEmpty else {
-            print("no notification channel is configured: enable notifications.email or add notifications.webhooks")
+            print(
+                "no notification channel is configured: enable notifications.email or add notifications.webhooks "
+                    + "or notifications.channels")
             throw ExitCode(78)
         }
         let host = AgentSettings.hostName()

@@ -44,8 +44,8 @@ final class RouteLedger: Sendable {
         guard channels.contains(where: { $0.route != nil }) else { return notices.map { ($0, channels) } }
         var heard = state.withLock { $0 } ?? load()
         let before = heard
-        let routedIDs = Set(channels.filter { $0.route != nil }.map(\.id))
-        heard = heard.filter { routedIDs.contains($0.key) }
+        // Channels not in this config keep their record: a `check` run with another config
+        // than the running `serve` must not make serve's channels miss their resolved notices.
         let oldest = now.addingTimeInterval(-Self.keepDays * 86_400).timeIntervalSince1970
         for (id, episodes) in heard {
             heard[id] = episodes.filter { (Self.since(of: $0) ?? 0) >= oldest }
