@@ -33,7 +33,8 @@ import Testing
 
     /// Runs `body` with a live server that records every request and answers `status`.
     func withReceiver(
-        status: HTTPResponse.Status = .ok, _ body: @Sendable (String, @Sendable () -> [Received]) async throws -> Void
+        status: HTTPResponse.Status = .ok, failFirst: Int = 0,
+        _ body: @Sendable (String, @Sendable () -> [Received]) async throws -> Void
     ) async throws {
         let received = Mutex<[Received]>([])
         let router = Router()
@@ -42,13 +43,14 @@ import Testing
             let bytes = try await request.collectBody(upTo: 1 << 20)
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
-            received.withLock {
+            let count = received.withLock {
                 $0.append(
                     Received(
                         method: request.method.rawValue, path: request.uri.path, headers: headers,
                         body: String(buffer: bytes)))
+                return $0.count
             }
-            return Response(status: status)
+            return Response(status: count <= failFirst ? .badGateway : status)
         }
         router.post("**", use: record)
         router.put("**", use: record)
@@ -163,6 +165,25 @@ import Testing
             #expect(
                 html.hasPrefix("<strong>[Lookout] CRITICAL web-1: service &lt;b&gt;api&lt;/b&gt; &amp; "), "\(html)")
             #expect(!html.contains("<a ") && !html.contains("<b>"), "\(html)")
+        }
+    }
+
+    /// Through the real outbox: the first attempt fails (a 502 after the homeserver may have
+    /// taken the event), the retry after the backoff carries the same transaction id.
+    @Test func aMatrixRetryThroughTheOutboxReusesTheTransactionID() async throws {
+        try await withReceiver(failFirst: 1) { base, received in
+            let matrix = channel(.matrix, base, recipient: "!room:example.org", secret: "syt_secret")
+            let folder = NSTemporaryDirectory() + "lookout-matrix-\(UUID().uuidString)"
+            let outbox = Outbox(dataFolder: folder, logger: Logger(label: "t"))
+            let notice = try Self.notice()
+            outbox.enqueue([notice], channels: [matrix], now: notice.at)
+            let first = await outbox.deliver(channels: [matrix], now: notice.at)
+            #expect(first.failed == 1 && first.delivered == 0, "\(first)")
+            let retry = await outbox.deliver(channels: [matrix], now: notice.at.addingTimeInterval(31))
+            #expect(retry.delivered == 1, "\(retry)")
+            let paths = received().map(\.path)
+            #expect(paths.count == 2)
+            #expect(paths[0] == paths[1] && paths[0].contains("/send/m.room.message/lookout."), "\(paths)")
         }
     }
 

@@ -114,6 +114,23 @@ struct RoutedChannel: NotificationChannel {
         #expect(critical.heard == ["web-1/disk escalated", "web-1/disk deescalated", "web-1/disk resolved"])
     }
 
+    @Test func aCronCheckAndServeSeeEachOthersRecord() async throws {
+        let critical = RoutedChannel("critical", NotificationRoute(minSeverity: .critical))
+        let serve = Outbox(dataFolder: folder, logger: Logger(label: "serve"))
+        let check = Outbox(dataFolder: folder, logger: Logger(label: "check"))
+        await run([try notice("web-1", "disk", .opened, .critical, minute: 0)], channels: [critical], outbox: serve)
+        // A cron `check` (another process, its own outbox) runs the pass that opens the cpu alert ...
+        await run([try notice("web-1", "cpu", .opened, .critical, minute: 1)], channels: [critical], outbox: check)
+        // ... and serve's next passes resolve both: it read what check recorded.
+        await run(
+            [
+                try notice("web-1", "cpu", .resolved, .critical, minute: 2),
+                try notice("web-1", "disk", .resolved, .critical, minute: 3),
+            ], channels: [critical], outbox: serve)
+        #expect(
+            critical.heard == ["web-1/disk opened", "web-1/cpu opened", "web-1/cpu resolved", "web-1/disk resolved"])
+    }
+
     @Test func aTestNoticeIgnoresRoutesAndWithoutRoutesNothingIsRecorded() async throws {
         let critical = RoutedChannel("critical", NotificationRoute(minSeverity: .critical))
         let outbox = Outbox(dataFolder: folder, logger: Logger(label: "test"))

@@ -20,13 +20,16 @@ import Synchronization
 /// and nothing for one that stayed at 85 %. The record is needed because a notice alone
 /// does not say what came before it (a "resolved" carries the last severity only).
 ///
-/// Written atomically, under the alert pass's lock (the only caller); when it cannot be
-/// written the record is kept in memory, so this process still routes right.
+/// Read and written atomically on every pass that has a routed channel, under the alert
+/// pass's lock (the only caller), so a cron `check` beside `serve` sees what the other
+/// recorded; when it cannot be written, this process keeps it in memory and uses that
+/// until a write succeeds.
 final class RouteLedger: Sendable {
     let folder: String
     let path: String
     let logger: Logger
-    private let state = Mutex<[String: Set<String>]?>(nil)
+    /// The record that could not be written, newer than the file.
+    private let unsaved = Mutex<[String: Set<String>]?>(nil)
 
     /// Episodes older than this are forgotten (a VM forgotten mid-alert never resolves).
     static let keepDays = 90.0
@@ -42,7 +45,7 @@ final class RouteLedger: Sendable {
         Notice, [any NotificationChannel]
     )] {
         guard channels.contains(where: { $0.route != nil }) else { return notices.map { ($0, channels) } }
-        var heard = state.withLock { $0 } ?? load()
+        var heard = unsaved.withLock { $0 } ?? load()
         let before = heard
         // Channels not in this config keep their record: a `check` run with another config
         // than the running `serve` must not make serve's channels miss their resolved notices.
@@ -63,8 +66,9 @@ final class RouteLedger: Sendable {
             result.append((notice, targets))
         }
         heard = heard.filter { !$0.value.isEmpty }
-        state.withLock { $0 = heard }
-        if heard != before { save(heard) }
+        if heard != before || unsaved.withLock({ $0 != nil }) {
+            unsaved.withLock { $0 = save(heard) ? nil : heard }
+        }
         return result
     }
 
@@ -105,14 +109,17 @@ final class RouteLedger: Sendable {
         }
     }
 
-    private func save(_ heard: [String: Set<String>]) {
+    /// Whether the record was written.
+    private func save(_ heard: [String: Set<String>]) -> Bool {
         do {
             try AtomicFile.makeDirectories(folder, mode: 0o700)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             try AtomicFile.write(encoder.encode(heard), to: path, mode: 0o600)
+            return true
         } catch {
             logger.error("outbox: cannot write \(path) (\(error)); routing kept in memory for this process")
+            return false
         }
     }
 }
