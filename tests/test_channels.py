@@ -173,6 +173,13 @@ def test_serve_delivers_to_telegram_and_matrix_as_their_apis_document(
     assert any(HOSTILE in r.json()["body"] for r in matrix), matrix
     assert len(txn_ids) == len(matrix), "each notice has its own transaction id"
 
+    # /api/monitoring/status lists both channels, each ok.
+    status, _, raw = hub.request("GET", "/api/monitoring/status")
+    assert status == 200, raw
+    channels = {c["id"].split(":")[0]: c for c in json.loads(raw)["channels"]}
+    assert set(channels) == {"telegram", "matrix"}, channels
+    assert all(c["status"] == "ok" for c in channels.values()), channels
+
     # Neither secret is in the log or in an outbox file name.
     log = hub.log()
     assert BOT_TOKEN not in log and MATRIX_TOKEN not in log

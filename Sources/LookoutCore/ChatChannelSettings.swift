@@ -105,7 +105,9 @@ extension ChatChannelSettings: Decodable {
                 forKey: key, in: c, debugDescription: "is not a key of a \(kind.rawValue) channel")
         }
         if let key = kind.recipientKey {
-            let text = try c.decodeIfPresent(String.self, forKey: key) ?? ""
+            // Telegram's chat ids are numbers (`-1001234567890`), and are often written as such.
+            let number = (try? c.decodeIfPresent(Int64.self, forKey: key)).flatMap { $0 }.map(String.init)
+            let text = try number ?? c.decodeIfPresent(String.self, forKey: key) ?? ""
             guard !text.isEmpty, text.utf8.count <= 255, !text.contains(where: { $0.isWhitespace || $0.isNewline })
             else {
                 throw DecodingError.dataCorruptedError(

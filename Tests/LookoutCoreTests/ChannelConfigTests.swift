@@ -32,6 +32,14 @@ import Testing
         #expect(channels[3].route == NotificationRoute(minSeverity: .critical))
     }
 
+    @Test func aNumericChatIDIsTakenAsWritten() throws {
+        let config = try Self.parse(
+            #"{"channels": [{"kind": "telegram", "chat_id": -1001234567890, "token_env": "TG"}]}"#)
+        #expect(config.notifications.channels.first?.recipient == "-1001234567890")
+        let message = try Self.refusal(#"{"channels": [{"kind": "telegram", "chat_id": true, "token_env": "TG"}]}"#)
+        #expect(message.contains("notifications.channels[0].chat_id"), "\(message)")
+    }
+
     @Test(arguments: ["token", "bot_token", "access_token", "password", "api_key", "url"])
     func aSecretInTheJSONIsRefusedWithTheWayToGiveIt(_ key: String) throws {
         let message = try Self.refusal(
