@@ -276,3 +276,19 @@ def test_notify_test_reaches_a_routed_channel(
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert re.search(r"^telegram:127\.0\.0\.1:[0-9a-f]{8}: sent$", result.stdout, re.M), result.stdout
     assert len(chat.received("/bot")) == 1 and len(chat.received("/_matrix/")) == 1
+
+
+def test_check_explain_with_a_damaged_alert_state_says_so_and_still_explains(
+    lookout_bin: Path, tmp_path: Path, chat: ChatServer, token_file: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "alerts.json").write_text("{damaged")
+    path = write_config(tmp_path / "hub.json", config(chat, token_file, {"min_severity": "critical"}))
+    result = run_lookout(lookout_bin, "check", "--explain", "--data", str(data), "--config", str(path),
+                         env={"MATRIX_TOKEN": MATRIX_TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("(the active alerts are not shown: alert state "), result.stdout
+    assert re.search(r"^  telegram:127\.0\.0\.1:[0-9a-f]{8}: every VM; critical only; every alert$",
+                     result.stdout, re.M), result.stdout
+    assert (data / "alerts.json").read_text() == "{damaged"

@@ -61,8 +61,13 @@ struct Check: AsyncParsableCommand {
         let logger = HubCommandSupport.bootstrapLogging(level: options.logLevel, label: "lookout")
         let (monitoring, channels) = try options.load(logger: logger, environment: HubCommandSupport.environment())
         if explain {
-            let active = try? AlertPass.activeAlerts(dataFolder: options.data)
-            print(monitoring.routingExplanation(active: active ?? []).joined(separator: "\n"))
+            var active: [Alert]?
+            do {
+                active = try AlertPass.activeAlerts(dataFolder: options.data)
+            } catch {
+                print("(the active alerts are not shown: \(error))")
+            }
+            print(monitoring.routingExplanation(active: active).joined(separator: "\n"))
             return
         }
         do {
