@@ -121,6 +121,9 @@ import Testing
             try await pushover.send(try Self.notice(), deliveryID: "d")
             try await pushover.send(try Self.notice(.opened, severity: .warning), deliveryID: "d2")
             try await pushover.send(try Self.notice(.resolved), deliveryID: "d3")
+            var long = try Self.notice()
+            long.alert.message = String(repeating: "é&", count: 2000)
+            try await pushover.send(long, deliveryID: "d4")
             let requests = received()
             #expect(requests.allSatisfy { $0.method == "POST" && $0.path == "/1/messages.json" })
             #expect(requests.allSatisfy { $0.headers["content-type"] == "application/x-www-form-urlencoded" })
@@ -133,11 +136,12 @@ import Testing
                         return (parts[0], parts.count > 1 ? parts[1] : "")
                     })
             }
-            #expect(forms.map { $0["priority"] } == ["1", "0", "-1"])
+            #expect(forms.map { $0["priority"] } == ["1", "0", "-1", "1"])
+            #expect(forms[3]["title"]?.count == 250 && forms[3]["message"]?.count == 1024)
+            #expect(forms[3]["message"]?.hasSuffix("…") == true)
             #expect(forms[0]["token"] == "aAppToken" && forms[0]["user"] == "uUserKey")
             #expect(forms[0]["title"]?.contains(Self.hostile) == true)
             #expect(forms[0]["url"] == "https://lookout.example.com/#vm/web-1")
-            #expect((forms[0]["message"]?.count ?? 0) <= 1024)
         }
     }
 
@@ -286,6 +290,19 @@ import Testing
             #expect(error.description.hasPrefix("notifications.channels[0].token_"))
             #expect(!error.description.contains("ABC"))
         }
+    }
+
+    /// A huge VM-supplied text (a service's error) is cut to each API's limit, before
+    /// escaping, so no entity is split and the subject's tags stay closed.
+    @Test func longTextIsCutToEachAPIsLimit() throws {
+        var notice = try Self.notice()
+        notice.alert.message = String(repeating: "<&>", count: 3000)
+        let telegram = ChatChannel.telegramText(notice, publicURL: nil)
+        #expect(telegram.count <= 4096 * 5, "escaped, each character at most 5")
+        let unescaped = telegram.replacing("&lt;", with: "<").replacing("&gt;", with: ">").replacing("&amp;", with: "&")
+        #expect(unescaped.count <= 4096, "\(unescaped.count)")
+        #expect(telegram.hasPrefix("<b>") && telegram.contains("…</b>\n"))
+        #expect(!telegram.contains("&a…") && !telegram.contains("&l…") && !telegram.contains("&g…"))
     }
 
     @Test(arguments: [
