@@ -131,6 +131,19 @@ struct RoutedChannel: NotificationChannel {
             critical.heard == ["web-1/disk opened", "web-1/cpu opened", "web-1/cpu resolved", "web-1/disk resolved"])
     }
 
+    /// A process that decided a pass and died before writing its entries: the repeated pass
+    /// (same notices, the state was not saved either) decides the same.
+    @Test func aPassRepeatedAfterACrashRoutesTheSame() async throws {
+        let critical = RoutedChannel("critical", NotificationRoute(minSeverity: .critical))
+        await run([try notice("web-1", "disk", .opened, .critical, minute: 0)], channels: [critical])
+        let resolved = try notice("web-1", "disk", .resolved, .critical, minute: 5)
+        let crashed = Outbox(dataFolder: folder, logger: Logger(label: "crashed"))
+        #expect(crashed.routes.select([resolved], channels: [critical], now: resolved.at).targets[0].1.count == 1)
+        // No commit: the process died here.
+        await run([resolved], channels: [critical], outbox: Outbox(dataFolder: folder, logger: Logger(label: "again")))
+        #expect(critical.heard == ["web-1/disk opened", "web-1/disk resolved"])
+    }
+
     @Test func aTestNoticeIgnoresRoutesAndWithoutRoutesNothingIsRecorded() async throws {
         let critical = RoutedChannel("critical", NotificationRoute(minSeverity: .critical))
         let outbox = Outbox(dataFolder: folder, logger: Logger(label: "test"))

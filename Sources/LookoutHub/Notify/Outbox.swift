@@ -103,8 +103,11 @@ public final class Outbox: Sendable {
     {
         guard !notices.isEmpty, !channels.isEmpty else { return 0 }
         var entries: [(String, Entry)] = []
-        let targets = routed ? routes.select(notices, channels: channels, now: now) : notices.map { ($0, channels) }
-        for (notice, channels) in targets {
+        let selection =
+            routed
+            ? routes.select(notices, channels: channels, now: now)
+            : RouteLedger.Selection(targets: notices.map { ($0, channels) }, record: nil)
+        for (notice, channels) in selection.targets {
             for channel in channels {
                 let key = Self.key(notice, channel: channel.id)
                 entries.append(
@@ -124,6 +127,8 @@ public final class Outbox: Sendable {
                 state.withLock { $0.memory[name] = entry }
             }
         }
+        // After the entries: a crash before this repeats the pass, which then decides the same.
+        routes.commit(selection)
         let inMemory = state.withLock { $0.memory.count }
         if let failure {
             logger.error(

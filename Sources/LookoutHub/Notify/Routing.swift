@@ -40,11 +40,19 @@ final class RouteLedger: Sendable {
         self.logger = logger
     }
 
-    /// `notices` paired with the channels each one goes to, in order.
-    func select(_ notices: [Notice], channels: [any NotificationChannel], now: Date) -> [(
-        Notice, [any NotificationChannel]
-    )] {
-        guard channels.contains(where: { $0.route != nil }) else { return notices.map { ($0, channels) } }
+    /// What ``select(_:channels:now:)`` decided: the channels of each notice, and the
+    /// record to ``commit(_:)`` once the entries are written.
+    struct Selection {
+        var targets: [(Notice, [any NotificationChannel])]
+        var record: [String: Set<String>]?
+    }
+
+    /// `notices` paired with the channels each one goes to, in order. Nothing is recorded
+    /// until ``commit(_:)``: a crash in between repeats the pass, which decides the same.
+    func select(_ notices: [Notice], channels: [any NotificationChannel], now: Date) -> Selection {
+        guard channels.contains(where: { $0.route != nil }) else {
+            return Selection(targets: notices.map { ($0, channels) }, record: nil)
+        }
         var heard = unsaved.withLock { $0 } ?? load()
         let before = heard
         // Channels not in this config keep their record: a `check` run with another config
@@ -66,10 +74,13 @@ final class RouteLedger: Sendable {
             result.append((notice, targets))
         }
         heard = heard.filter { !$0.value.isEmpty }
-        if heard != before || unsaved.withLock({ $0 != nil }) {
-            unsaved.withLock { $0 = save(heard) ? nil : heard }
-        }
-        return result
+        return Selection(targets: result, record: heard != before || unsaved.withLock({ $0 != nil }) ? heard : nil)
+    }
+
+    /// Writes what `selection` decided (after its entries were queued).
+    func commit(_ selection: Selection) {
+        guard let record = selection.record else { return }
+        unsaved.withLock { $0 = save(record) ? nil : record }
     }
 
     /// The rule of the type's documentation for one channel; updates what it heard.
