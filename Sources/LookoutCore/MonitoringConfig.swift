@@ -283,6 +283,8 @@ public struct ThresholdOverrides: Codable, Sendable, Equatable {
 public struct Notifications: Sendable, Equatable {
     public var email = EmailSettings()
     public var webhooks: [Webhook] = []
+    /// Telegram, Gotify, Pushover, Matrix and Teams (`notifications.channels`).
+    public var channels: [ChatChannelSettings] = []
     public var cooldownMinutes = 30
     public init() {}
 }
@@ -298,6 +300,8 @@ public struct EmailSettings: Sendable, Equatable {
     public var caFile: String?
     /// A file with `user` and `password` lines (else `$LOOKOUT_SMTP_USER` / `$LOOKOUT_SMTP_PASSWORD`).
     public var credentialsFile: String?
+    /// Which notices email receives (`nil`: all).
+    public var route: NotificationRoute?
     public init() {}
 
     /// 587 for STARTTLS, 465 for implicit TLS, 25 for plain.
@@ -308,10 +312,13 @@ public struct Webhook: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable { case generic, ntfy, slack, discord }
     public var kind: Kind
     public var url: String
+    /// Which notices this webhook receives (`nil`: all).
+    public var route: NotificationRoute?
 
-    public init(kind: Kind, url: String) {
+    public init(kind: Kind, url: String, route: NotificationRoute? = nil) {
         self.kind = kind
         self.url = url
+        self.route = route
     }
 }
 
@@ -398,7 +405,9 @@ extension MonitoringConfig: Decodable {
 }
 
 extension Notifications: Decodable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case email, webhooks, cooldownMinutes = "cooldown_minutes" }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case email, webhooks, channels, cooldownMinutes = "cooldown_minutes"
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -416,6 +425,17 @@ extension Notifications: Decodable {
                     debugDescription: "the same target as notifications.webhooks[\(first)]; "
                         + "every notice would go there twice: remove one of the two entries"))
         }
+        channels = try c.decodeIfPresent([ChatChannelSettings].self, forKey: .channels) ?? []
+        for (index, channel) in channels.enumerated() {
+            guard let first = channels[..<index].firstIndex(where: { $0.identity == channel.identity }) else {
+                continue
+            }
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: c.codingPath + [CodingKeys.channels, AnyCodingKey(intValue: index)],
+                    debugDescription: "the same \(channel.kind.rawValue) target as notifications.channels[\(first)]; "
+                        + "every notice would go there twice: remove one of the two entries"))
+        }
         cooldownMinutes = try c.decodeIfPresent(Int.self, forKey: .cooldownMinutes) ?? 30
         guard (0...10_080).contains(cooldownMinutes) else {
             throw DecodingError.dataCorruptedError(
@@ -428,7 +448,7 @@ extension Notifications: Decodable {
 extension EmailSettings: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case enabled, smtpHost = "smtp_host", smtpPort = "smtp_port", security, from, recipients
-        case caFile = "ca_file", credentialsFile = "credentials_file"
+        case caFile = "ca_file", credentialsFile = "credentials_file", route
     }
 
     public init(from decoder: any Decoder) throws {
@@ -461,6 +481,7 @@ extension EmailSettings: Decodable {
         }
         caFile = try c.decodeIfPresent(String.self, forKey: .caFile)
         credentialsFile = try c.decodeIfPresent(String.self, forKey: .credentialsFile)
+        route = try c.decodeIfPresent(NotificationRoute.self, forKey: .route)
         if enabled {
             guard !smtpHost.isEmpty else {
                 throw DecodingError.dataCorruptedError(
@@ -500,7 +521,7 @@ extension Webhook {
         return head + tail
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case kind, url }
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, url, route }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -515,6 +536,7 @@ extension Webhook {
         if let problem = HTTPURL.problem(with: url) {
             throw DecodingError.dataCorruptedError(forKey: .url, in: c, debugDescription: problem)
         }
+        route = try c.decodeIfPresent(NotificationRoute.self, forKey: .route)
     }
 }
 

@@ -51,9 +51,25 @@ struct Check: AsyncParsableCommand {
 
     @OptionGroup var options: HubOptions
 
+    @Flag(
+        help: ArgumentHelp(
+            "Print each notification channel and what it receives (its route, and which of the alerts active now "
+                + "in DATA/alerts.json it was or would be told of), then exit without a pass or a delivery."))
+    var explain = false
+
     func run() async throws {
         let logger = HubCommandSupport.bootstrapLogging(level: options.logLevel, label: "lookout")
         let (monitoring, channels) = try options.load(logger: logger, environment: HubCommandSupport.environment())
+        if explain {
+            var active: [Alert]?
+            do {
+                active = try AlertPass.activeAlerts(dataFolder: options.data)
+            } catch {
+                print("(the active alerts are not shown: \(error))")
+            }
+            print(monitoring.routingExplanation(active: active).joined(separator: "\n"))
+            return
+        }
         do {
             let hub = try await Hub.open(
                 Hub.Settings(dataFolder: options.data, config: monitoring, channels: channels), logger: logger)
@@ -110,7 +126,9 @@ struct NotifyTest: AsyncParsableCommand {
         let logger = HubCommandSupport.bootstrapLogging(level: options.logLevel, label: "lookout")
         let (monitoring, channels) = try options.load(logger: logger, environment: HubCommandSupport.environment())
         guard !channels.isEmpty else {
-            print("no notification channel is configured: enable notifications.email or add notifications.webhooks")
+            print(
+                "no notification channel is configured: enable notifications.email or add notifications.webhooks "
+                    + "or notifications.channels")
             throw ExitCode(78)
         }
         let host = AgentSettings.hostName()
@@ -122,7 +140,7 @@ struct NotifyTest: AsyncParsableCommand {
             since: now, message: "test notice from lookout notify-test")
         let notice = Notice(kind: .opened, alert: alert, at: now)
         let outbox = Outbox(dataFolder: options.data, logger: logger)
-        outbox.enqueue([notice], channels: channels, now: now)
+        outbox.enqueue([notice], channels: channels, now: now, routed: false)
         let report = await outbox.deliver(channels: channels, now: now)
         var failed = 0
         for channel in channels {

@@ -105,6 +105,7 @@ enum HubCommandSupport {
                 : "email: off")
         lines.append(
             "webhooks: \(config.notifications.webhooks.count), cooldown \(config.notifications.cooldownMinutes) min")
+        lines += config.routingExplanation()
         lines.append("retention: raw \(config.retention.rawDays) days, hourly \(config.retention.hourlyDays) days")
         lines.append(
             "API token: \(tokens.main == nil ? "none (API open; loopback only)" : "set"); per-VM tokens: \(tokens.perVM.count)"

@@ -209,7 +209,7 @@ public enum AlertEngine {
             notices: notices, resolved: resolved)
     }
 
-    static let rebootKind = "reboot"
+    public static let rebootKind = "reboot"
 
     /// `<vm_id>/<kind>` for a metric, `<vm_id>/<kind>/<subject>` for a service, container or
     /// sensor, and `<vm_id>/fs/srv/backup` for a filesystem (its path's own `/` separates).

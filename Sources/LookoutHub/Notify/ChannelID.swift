@@ -35,5 +35,6 @@ extension MonitoringConfig {
     /// `/api/monitoring/status` reports on, without building the channels).
     public var channelIDs: [String] {
         (notifications.email.enabled ? [ChannelID.email] : []) + notifications.webhooks.map(ChannelID.webhook)
+            + notifications.channels.map(ChannelID.chat)
     }
 }

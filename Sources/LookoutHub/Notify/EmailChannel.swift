@@ -27,6 +27,7 @@ public struct EmailChannel: NotificationChannel {
     }
 
     public var id: String { ChannelID.email }
+    public var route: NotificationRoute? { settings.route }
 
     public func send(_ notice: Notice, deliveryID: String) async throws(DeliveryError) {
         let message = EmailMessage(
@@ -57,12 +58,13 @@ public struct EmailChannel: NotificationChannel {
 }
 
 extension MonitoringConfig {
-    /// Every channel the config enables: email (when `enabled`) and each webhook.
+    /// Every channel the config enables: email (when `enabled`), each webhook and each of
+    /// `notifications.channels` (whose secrets are read here).
     /// - Parameters:
     ///   - hostName: kept for callers; the sender's domain comes from `domainName`.
     ///   - domainName: this machine's fully qualified name, for the default `From`
     ///     (`lookout@<fqdn>`); resolved when not given.
-    /// - Throws: ``HubError`` when the SMTP credentials cannot be read, would be sent in
+    /// - Throws: ``HubError`` when a channel's secret or the SMTP credentials cannot be read, would be sent in
     ///   clear text to another machine, or `from` is unset and this host has no domain.
     public func notificationChannels(
         environment: [String: String], hostName: String, logger: Logger, domainName: String?? = nil
@@ -90,6 +92,10 @@ extension MonitoringConfig {
         }
         for webhook in notifications.webhooks {
             channels.append(WebhookChannel(webhook: webhook, publicURL: publicURL))
+        }
+        for (index, settings) in notifications.channels.enumerated() {
+            let secret = try ChannelSecret.load(settings, index: index, environment: environment)
+            channels.append(ChatChannel(settings: settings, secret: secret, publicURL: publicURL))
         }
         return channels
     }

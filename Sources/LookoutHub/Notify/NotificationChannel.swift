@@ -25,6 +25,13 @@ public protocol NotificationChannel: Sendable {
     ///   outbox keeps it), so a receiver can recognise a repeat: email uses it as the
     ///   `Message-ID`, webhooks send it as `X-Lookout-Delivery`.
     func send(_ notice: Notice, deliveryID: String) async throws(DeliveryError)
+
+    /// Which notices this channel receives (see ``RouteLedger``); `nil`: every notice.
+    var route: NotificationRoute? { get }
+}
+
+extension NotificationChannel {
+    public var route: NotificationRoute? { nil }
 }
 
 /// A channel that could not deliver, and why.

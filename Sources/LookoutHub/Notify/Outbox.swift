@@ -63,6 +63,7 @@ public final class Outbox: Sendable {
     /// Told about every alert whose opened/resolved pair was dropped on a channel.
     let undelivered: @Sendable (_ alert: Alert, _ channelID: String) async -> Void
     private let state = Mutex(State())
+    let routes: RouteLedger
 
     struct State {
         /// Entries that could not be written, by file name (newer than any copy on disk).
@@ -85,18 +86,28 @@ public final class Outbox: Sendable {
         self.folder = "\(dataFolder)/outbox"
         self.logger = logger
         self.undelivered = undelivered
+        self.routes = RouteLedger(folder: "\(dataFolder)/outbox", logger: logger)
     }
 
     // MARK: - Queueing
 
-    /// Queues every notice for every channel and wakes those channels' delivery.
+    /// Queues every notice for every channel whose route takes it (see ``RouteLedger``)
+    /// and wakes those channels' delivery.
+    /// - Parameter routed: `false` queues for every channel whatever its route (the test
+    ///   notice of `notify-test`, which checks every channel).
     /// - Returns: how many entries are held in memory only, because the folder cannot be
     ///   written (they are delivered from memory, and written once writing works).
     @discardableResult
-    public func enqueue(_ notices: [Notice], channels: [any NotificationChannel], now: Date) -> Int {
+    public func enqueue(_ notices: [Notice], channels: [any NotificationChannel], now: Date, routed: Bool = true)
+        -> Int
+    {
         guard !notices.isEmpty, !channels.isEmpty else { return 0 }
         var entries: [(String, Entry)] = []
-        for notice in notices {
+        let selection =
+            routed
+            ? routes.select(notices, channels: channels, now: now)
+            : RouteLedger.Selection(targets: notices.map { ($0, channels) }, record: nil)
+        for (notice, channels) in selection.targets {
             for channel in channels {
                 let key = Self.key(notice, channel: channel.id)
                 entries.append(
@@ -116,6 +127,8 @@ public final class Outbox: Sendable {
                 state.withLock { $0.memory[name] = entry }
             }
         }
+        // After the entries: a crash before this repeats the pass, which then decides the same.
+        routes.commit(selection)
         let inMemory = state.withLock { $0.memory.count }
         if let failure {
             logger.error(

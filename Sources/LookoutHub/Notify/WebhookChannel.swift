@@ -51,47 +51,19 @@ public struct WebhookChannel: NotificationChannel {
 
     public var id: String { ChannelID.webhook(webhook) }
 
-    var target: String {
-        guard let url = URL(string: webhook.url), let host = url.host else { return "?" }
-        let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
-        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
+    public var route: NotificationRoute? { webhook.route }
+
+    var target: String { HTTPDelivery.target(of: webhook.url) }
 
     public func send(_ notice: Notice, deliveryID: String) async throws(DeliveryError) {
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST
-        request.headers.add(name: "User-Agent", value: "lookout/\(LookoutVersion.current)")
         request.headers.add(name: "X-Lookout-Delivery", value: deliveryID)
         let payload = Self.payload(webhook.kind, notice: notice, publicURL: publicURL)
         for (name, value) in payload.headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: payload.body))
-        let response: HTTPClientResponse
-        do {
-            response = try await httpClient.execute(request, timeout: TimeAmount(timeout))
-        } catch {
-            throw DeliveryError("\(id): \(NetworkErrorText.reason(error, target: target))")
-        }
-        let code = Int(response.status.code)
-        guard (200..<300).contains(code) else {
-            if (300..<400).contains(code) {
-                // Not followed: a POST turned into a GET elsewhere delivers nothing, and a
-                // redirect may point anywhere (an address inside the network).
-                let location = response.headers.first(name: "Location").map { " to \(Self.headerSafe($0))" } ?? ""
-                throw DeliveryError(
-                    "\(id): HTTP \(code) redirect\(location), not followed: set the webhook's url to its target",
-                    permanent: true)
-            }
-            let body = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
-            let reply = String(body.prefix(200)).replacingControlCharacters()
-            throw DeliveryError("\(id): HTTP \(code) \(reply)", permanent: Self.isPermanent(status: code))
-        }
-    }
-
-    /// A 4xx says the request itself is wrong (a deleted webhook answers 404, a revoked
-    /// token 401 or 403) and will be refused again; 408 and 429 ask to come back later.
-    /// (A redirect is refused for good too, above.)
-    static func isPermanent(status: Int) -> Bool {
-        (400..<500).contains(status) && status != 408 && status != 429
+        try await HTTPDelivery.send(
+            request, channelID: id, client: httpClient, timeout: timeout, urlKey: "the webhook's url")
     }
 
     /// The headers and body for `kind`.
@@ -137,15 +109,11 @@ public struct WebhookChannel: NotificationChannel {
         enum CodingKeys: String, CodingKey { case content, allowedMentions = "allowed_mentions" }
     }
 
-    /// Slack's mrkdwn control characters as entities (its "escaping text" rules): `&`
-    /// first, so the others' entities are not escaped again.
-    static func slackEscaped(_ text: String) -> String {
-        text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
-    }
+    /// Slack's mrkdwn control characters as entities (its "escaping text" rules), which
+    /// are HTML's three.
+    static func slackEscaped(_ text: String) -> String { MarkupEscaping.html(text) }
 
-    static func json(_ value: some Encodable) -> [UInt8] {
-        (try? Array(JSONEncoder.lookout().encode(value))) ?? Array("{}".utf8)
-    }
+    static func json(_ value: some Encodable) -> [UInt8] { HTTPDelivery.json(value) }
 
     /// Header values may not carry line breaks (nor any control character, judged per
     /// scalar: `"\r\n"` is one `Character`); ntfy reads UTF-8 titles.

@@ -1,0 +1,70 @@
+import AsyncHTTPClient
+import LookoutCore
+import NIOCore
+import NIOHTTP1
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The one way every HTTP channel (webhooks, Telegram, Gotify, Pushover, Matrix, Teams)
+/// sends a request and turns the answer into success or a ``DeliveryError``: the shared
+/// client (5 s to connect, no redirects followed, no retrying inside the pool), a bounded
+/// timeout, a 2xx accepted, a redirect or a 4xx other than 408 and 429 refused for good,
+/// anything else retried by the outbox. Error texts name the channel id and `host:port`,
+/// never the URL (a Telegram URL holds the bot token, a Teams one its signature).
+enum HTTPDelivery {
+    static func send(
+        _ request: HTTPClientRequest, channelID: String, client: HTTPClient, timeout: Duration, urlKey: String
+    ) async throws(DeliveryError) {
+        var request = request
+        request.headers.replaceOrAdd(name: "User-Agent", value: "lookout/\(LookoutVersion.current)")
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: TimeAmount(timeout))
+        } catch {
+            throw DeliveryError("\(channelID): \(NetworkErrorText.reason(error, target: target(of: request.url)))")
+        }
+        let code = Int(response.status.code)
+        guard (200..<300).contains(code) else {
+            if (300..<400).contains(code) {
+                // Not followed: a POST turned into a GET elsewhere delivers nothing, and a
+                // redirect may point anywhere (an address inside the network).
+                let location =
+                    response.headers.first(name: "Location").map { " to \(WebhookChannel.headerSafe($0))" } ?? ""
+                throw DeliveryError(
+                    "\(channelID): HTTP \(code) redirect\(location), not followed: set \(urlKey) to its target",
+                    permanent: true)
+            }
+            let body = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
+            let reply = String(body.prefix(200)).replacingControlCharacters()
+            throw DeliveryError("\(channelID): HTTP \(code) \(reply)", permanent: isPermanent(status: code))
+        }
+    }
+
+    /// A 4xx says the request itself is wrong (a deleted webhook answers 404, a revoked
+    /// token 401 or 403) and will be refused again; 408 and 429 ask to come back later.
+    /// (A redirect is refused for good too, above.)
+    static func isPermanent(status: Int) -> Bool {
+        (400..<500).contains(status) && status != 408 && status != 429
+    }
+
+    /// `host:port` of `url` (`[::1]:8080` for IPv6), for error texts.
+    static func target(of url: String) -> String {
+        guard let parsed = URL(string: url), let host = parsed.host else { return "?" }
+        let port = parsed.port ?? (parsed.scheme?.lowercased() == "https" ? 443 : 80)
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// `base` without a trailing slash, then `path` (which starts with one).
+    static func join(_ base: String, _ path: String) -> String {
+        (base.hasSuffix("/") ? String(base.dropLast()) : base) + path
+    }
+
+    /// `value` as JSON bytes (every payload here is plain strings and numbers).
+    static func json(_ value: some Encodable) -> [UInt8] {
+        (try? Array(JSONEncoder.lookout().encode(value))) ?? Array("{}".utf8)
+    }
+}
