@@ -606,12 +606,12 @@ def test_services_view_shows_certificate_days_left(start_hub: Any, pages: Pages,
             service.update(cert_expires_at=iso(now + days * 86400), cert_days_left=int(days),
                            cert_issuer="R11, Let's Encrypt", cert_host=f"{check_id}.example.com")
         return service
-    post(hub, make_doc("web-1", now - 5, services=[check("mail", 2.5), check("site", 20), check("db", None)]))
-    post(hub, make_doc("api-1", now - 5, services=[check("api", 20)]))
+    post(hub, make_doc("web-1", now - 5, services=[check("mail", 2.5), check("site", 20.5), check("db", None)]))
+    post(hub, make_doc("api-1", now - 5, services=[check("api", 20.5)]))
     page = pages.open(hub.url("/#services"))
     rows = page.locator("#services-body tbody tr")
     assert rows.count() == 4
-    headers = page.locator("#services-body thead th").all_inner_texts()
+    headers = page.locator("#services-body thead th").all_text_contents()
     assert "Certificate" in headers, headers
     column = headers.index("Certificate")
     cells = {}

@@ -4,11 +4,11 @@ import LookoutCore
 import NIOSSL
 import Testing
 
+@testable import LookoutCollector
+
 #if canImport(Glibc)
     import Glibc
 #endif
-
-@testable import LookoutCollector
 
 /// Certificates of https and tls checks, against real TLS servers whose certificates
 /// `openssl` makes in the test (valid 2, 10 or 60 days).
@@ -29,7 +29,8 @@ import Testing
                 "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                 "-keyout", folder.appendingPathComponent("key.pem").path, "-out",
                 folder.appendingPathComponent("cert.pem").path, "-days", "\(days)", "-subj",
-                "/O=Lookout Test/CN=localhost", "-addext", "subjectAltName=DNS:localhost" + (address ? ",IP:127.0.0.1" : ""),
+                "/O=Lookout Test/CN=localhost", "-addext",
+                "subjectAltName=DNS:localhost" + (address ? ",IP:127.0.0.1" : ""),
             ]
             openssl.standardError = FileHandle.nullDevice
             try openssl.run()

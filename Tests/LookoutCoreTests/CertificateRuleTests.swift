@@ -93,7 +93,7 @@ import Testing
             .init(minutes: 0, documents: [Self.doc(at: 0, daysLeft: 5)]),
             .init(minutes: 60, documents: [Self.doc(at: 60, daysLeft: 90)]),
         ])
-        #expect(notices == [["opened web-1/cert/site warning"], ["resolved web-1/cert/site ok"]])
+        #expect(notices == [["opened web-1/cert/site warning"], ["resolved web-1/cert/site warning"]])
     }
 
     @Test func aCheckWithoutACertificateNeverAlerts() {

@@ -130,7 +130,8 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
             try c.encode(Self.hostPort(host, port), forKey: .tls)
             try c.encodeIfPresent(starttls?.rawValue, forKey: .starttls)
         }
-        if case .tls = target {} else {
+        if case .tls = target {
+        } else {
             try c.encode([expectStatus.lowerBound, expectStatus.upperBound], forKey: .expectStatus)
         }
         try c.encodeIfPresent(keyword, forKey: .keyword)
