@@ -245,3 +245,44 @@ def test_bad_tls_check_configs_name_the_entry(
     result = collect(tmp_path, bin_dir / "lookout-agent", [entry], None, expect=78)
     for text in mentions:
         assert text in result.stderr, f"{text!r} not in:\n{result.stderr}"
+
+
+def scripted(lines: list[bytes]) -> Callable[[socket.socket], None]:
+    """A plain-text server that sends `lines[0]`, then one line of `lines` per line it reads."""
+
+    def handle(conn: socket.socket) -> None:
+        conn.sendall(lines[0])
+        reader = conn.makefile("rb")
+        for answer in lines[1:]:
+            if not reader.readline():
+                return
+            conn.sendall(answer)
+        reader.readline()  # until the client closes
+
+    return handle
+
+
+@pytest.mark.parametrize("starttls, lines, error", [
+    ("smtp", [b"220 mx ESMTP\r\n", b"250-mx\r\n250 SIZE 1000\r\n", b"502 5.5.1 STARTTLS not supported\r\n"],
+     'SMTP STARTTLS answered "502 5.5.1 STARTTLS not supported", expected 220 (does the server offer STARTTLS?)'),
+    ("smtp", [b"554 5.7.1 no service for you\r\n"], 'SMTP greeting "554 5.7.1 no service for you", expected 220'),
+    ("imap", [b"* BYE too busy\r\n"], 'IMAP greeting "* BYE too busy", expected "* OK"'),
+    ("imap", [b"* OK ready\r\n", b"a NO STARTTLS disabled\r\n"],
+     'IMAP STARTTLS answered "a NO STARTTLS disabled", expected "a OK"'),
+    # Plain text sent after agreeing to STARTTLS would be read as if it came over TLS.
+    ("imap", [b"* OK ready\r\n", b"a OK begin TLS\r\n* injected\r\n"],
+     "the server sent plain text after agreeing to STARTTLS; refusing the connection"),
+])
+def test_starttls_dialogues_that_go_wrong_say_what_the_server_said(
+    bin_dir: Path, tmp_path: Path, starttls: str, lines: list[bytes], error: str
+) -> None:
+    server = LineServer(scripted(lines))
+    try:
+        collect(tmp_path, bin_dir / "lookout-agent", [
+            {"id": "mail", "tls": f"127.0.0.1:{server.port}", "starttls": starttls, "timeout_ms": 20000}], None)
+    finally:
+        server.close()
+    status = document(tmp_path)["services"][0]
+    assert status["healthy"] is False
+    assert status["error"] == error, status
+    assert "cert_expires_at" not in status
