@@ -1,7 +1,7 @@
 """Certificate expiry end to end (issue 12 item 4), all real parts:
 
 - `openssl req -x509 -days 2|10|60` makes the certificates; real TLS servers serve them:
-  aiosmtpd with STARTTLS (tests/smtp_server.py, the 2-day certificate), a small IMAP server
+  aiosmtpd with STARTTLS (tests/smtp_server.py, 2 days), a small IMAP server
   that speaks `a STARTTLS` (10 days), and an implicit-TLS server (60 days);
 - the real `lookout-agent collect` checks all three (`"tls"` checks, `"starttls": "smtp"` and
   `"imap"`) and writes `cert_expires_at` / `cert_days_left` into its document;
@@ -126,14 +126,18 @@ def imap_starttls(cert: Cert) -> Callable[[socket.socket], None]:
 
 
 @pytest.fixture
-def servers(tmp_path: Path, smtp_server: SMTPServer) -> Iterator[dict[str, Any]]:
-    c10, c60 = make_cert(tmp_path / "certs", 10), make_cert(tmp_path / "certs", 60)
+def servers(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The three servers the agent checks (the hub's own mail relay is `smtp_server`)."""
+    c2, c10, c60 = (make_cert(tmp_path / "certs", days) for days in (2, 10, 60))
+    mx = SMTPServer(tmp_path / "mx", c2)
+    mx.start()
     imap, imaps = LineServer(imap_starttls(c10)), LineServer(implicit_tls(c60))
     bundle = tmp_path / "certs" / "trusted.pem"
-    bundle.write_text("".join(p.read_text() for p in (smtp_server.cert.cert, c10.cert, c60.cert)))
-    yield {"smtp": smtp_server.port, "imap": imap.port, "imaps": imaps.port, "bundle": bundle}
+    bundle.write_text("".join(c.cert.read_text() for c in (c2, c10, c60)))
+    yield {"smtp": mx.port, "imap": imap.port, "imaps": imaps.port, "bundle": bundle}
     imap.close()
     imaps.close()
+    mx.stop()
 
 
 def collect(tmp_path: Path, agent: Path, services: list[dict[str, Any]], ca_file: Path | None,
@@ -181,7 +185,7 @@ def test_tls_checks_report_the_certificates_and_the_hub_mails_their_expiry(
         assert status["cert_host"] == "localhost" and status["cert_subject"] == "localhost", status
         assert status["response_ms"] > 0, status
     assert checks["imap"]["cert_issuer"] == "localhost, Lookout Test 10"
-    assert checks["submission"]["cert_issuer"] == "localhost"
+    assert checks["submission"]["cert_issuer"] == "localhost, Lookout Test 2"
 
     # Only the certificates may alert: every figure of the fixture tree is far under these.
     never = {"warning": 1000, "critical": 1000}
@@ -199,7 +203,7 @@ def test_tls_checks_report_the_certificates_and_the_hub_mails_their_expiry(
     submission_end = checks["submission"]["cert_expires_at"]
     imap_end = checks["imap"]["cert_expires_at"]
     assert subjects == [
-        f"[Lookout] CRITICAL {VM}: certificate of localhost (issuer localhost) expires {submission_end}, "
+        f"[Lookout] CRITICAL {VM}: certificate of localhost (issuer localhost, Lookout Test 2) expires {submission_end}, "
         "in 1 day, critical at 3 days",
         f"[Lookout] WARNING {VM}: certificate of localhost (issuer localhost, Lookout Test 10) expires {imap_end}, "
         "in 9 days, warning at 14 days",
