@@ -203,8 +203,8 @@ def test_tls_checks_report_the_certificates_and_the_hub_mails_their_expiry(
     submission_end = checks["submission"]["cert_expires_at"]
     imap_end = checks["imap"]["cert_expires_at"]
     assert subjects == [
-        f"[Lookout] CRITICAL {VM}: certificate of localhost (issuer localhost, Lookout Test 2) expires {submission_end}, "
-        "in 1 day, critical at 3 days",
+        f"[Lookout] CRITICAL {VM}: certificate of localhost (issuer localhost, Lookout Test 2) expires "
+        f"{submission_end}, in 1 day, critical at 3 days",
         f"[Lookout] WARNING {VM}: certificate of localhost (issuer localhost, Lookout Test 10) expires {imap_end}, "
         "in 9 days, warning at 14 days",
     ], subjects
