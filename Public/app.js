@@ -1190,8 +1190,30 @@ function medianStep(pts) {
 
 // MARK: services
 
+/** A VM's certificate levels (`certificates` in its override, the config, else 14 / 3 days). */
+function certLimit(vm) {
+  const c = state.config;
+  const o = c?.overrides && typeof c.overrides === 'object' && Object.hasOwn(c.overrides, vm) ? c.overrides[vm] : null;
+  const t = [o?.certificates, c?.thresholds?.certificates].find((x) => x && typeof x === 'object');
+  return { warning: num(t?.warning_days) ?? 14, critical: num(t?.critical_days) ?? 3 };
+}
+
+/** "23 days" (to the leaf's end, on the hub's clock) coloured as the cert alert would be; '–' without one. */
+function certCell(s) {
+  const end = Date.parse(s.cert_expires_at);
+  if (!Number.isFinite(end)) return '–';
+  const days = -sinceHub(s.cert_expires_at) / 86400;
+  const th = certLimit(s.vm_id);
+  const lv = days <= 0 || days <= th.critical ? 'critical' : days <= th.warning ? 'warning' : 'ok';
+  const text = days <= 0 ? `expired ${dur(-days * 86400)} ago` : days < 1 ? `${dur(days * 86400)} left` : `${Math.floor(days)} day${Math.floor(days) === 1 ? '' : 's'} left`;
+  const title = [s.cert_host && `host ${s.cert_host}`, s.cert_issuer && `issuer ${s.cert_issuer}`, `expires ${when(end)}`].filter(Boolean).join(' · ');
+  return h('span', { title }, pill(lv, text));
+}
+
 function serviceTable(items, withVM) {
   const cols = ['Check', 'State', 'Response', 'In this state for', 'Checked'];
+  const withCert = items.some((s) => s.cert_expires_at);
+  if (withCert) cols.splice(3, 0, 'Certificate');
   if (withVM) cols.splice(1, 0, 'VM');
   const rows = [...items]
     .sort((a, b) => !!a.healthy - !!b.healthy || str(a.vm_id).localeCompare(str(b.vm_id)) || str(a.id).localeCompare(str(b.id)))
@@ -1204,6 +1226,7 @@ function serviceTable(items, withVM) {
         Number.isFinite(since) ? h('span', null, dur(sinceHub(s.since)), h('span', { class: 'muted', text: ` (since ${when(since)})` })) : '–',
         s.checked_at ? ago(sinceHub(s.checked_at)) : '–',
       ];
+      if (withCert) cells.splice(3, 0, certCell(s));
       if (withVM) cells.splice(1, 0, vmLink(s.vm_id));
       cells.level = s.healthy ? 'ok' : 'critical';
       return cells;
@@ -1218,7 +1241,7 @@ function renderServices() {
   setText($('services-summary'), !state.loaded ? '' : `${items.length} check${items.length === 1 ? '' : 's'} on ${vms} VM${vms === 1 ? '' : 's'}`
     + (failing ? ` · ${failing} failing` : items.length ? ' · all healthy' : ''));
   fill($('services-body'), items, state.loaded
-    ? 'No VM reports service checks. Add "services" to an agent config to check HTTP and TCP endpoints.' : 'Loading…',
+    ? 'No VM reports service checks. Add "services" to an agent config to check HTTP, TCP and TLS endpoints.' : 'Loading…',
   (l) => serviceTable(l, true));
 }
 
@@ -1231,7 +1254,7 @@ function alertWhat(a) {
   return k && m && k !== m && k !== 'threshold' ? `${k} ${m}` : m || k;
 }
 
-/** An alert's value or threshold in its unit: percent, load, °C, bytes of traffic, an uptime or age. */
+/** An alert's value or threshold in its unit: percent, load, °C, bytes of traffic, an uptime or age, days left. */
 function alertValue(a, key) {
   const v = num(a[key]);
   // The kind says the unit (a sensor may be called "cpu"); older alerts have kind "threshold" and the metric.
@@ -1239,6 +1262,7 @@ function alertValue(a, key) {
   if (v == null) return '–';
   if (k === 'stale' || k === 'reboot') return dur(v);
   if (k === 'traffic') return bytes(v);
+  if (k === 'cert') return `${fmt(v)} days`;
   if (/^load/.test(k)) return fmtLoad(v);
   return `${fmt(v)}${['cpu', 'memory', 'disk', 'swap', 'disk_util', 'fs'].includes(k) ? ' %' : k === 'temperature' ? ' °C' : ''}`;
 }

@@ -626,6 +626,41 @@ def test_services_view_lists_every_check(fleet_hub: Hub, pages: Pages) -> None:
     shot(page, "services")
 
 
+def test_services_view_shows_certificate_days_left(start_hub: Any, pages: Pages, tmp_path: Path) -> None:
+    """Issue 12: days left on each check's certificate, counted on the hub's clock and
+    coloured as the cert alert would be (web-1 overrides the warning level to 30 days)."""
+    config = write_config(tmp_path / "cfg", {
+        "monitoring": {"overrides": {"web-1": {"certificates": {"warning_days": 30, "critical_days": 3}}}}})
+    hub = start_hub(*dashboard_args(config=config))
+    now = time.time()
+
+    def check(check_id: str, days: float | None) -> dict[str, Any]:
+        service: dict[str, Any] = {"id": check_id, "healthy": True, "response_ms": 12}
+        if days is not None:
+            service.update(cert_expires_at=iso(now + days * 86400), cert_days_left=int(days),
+                           cert_issuer="R11, Let's Encrypt", cert_host=f"{check_id}.example.com")
+        return service
+    post(hub, make_doc("web-1", now - 5, services=[check("mail", 2.5), check("site", 20.5), check("db", None)]))
+    post(hub, make_doc("api-1", now - 5, services=[check("api", 20.5)]))
+    page = pages.open(hub.url("/#services"))
+    rows = page.locator("#services-body tbody tr")
+    assert rows.count() == 4
+    headers = page.locator("#services-body thead th").all_text_contents()
+    assert "Certificate" in headers, headers
+    column = headers.index("Certificate")
+    cells = {}
+    for i in range(4):
+        tds = rows.nth(i).locator("td")
+        pill = tds.nth(column).locator(".pill")
+        cells[tds.nth(0).inner_text().strip()] = (
+            (pill.inner_text(), pill.get_attribute("data-level")) if pill.count() else tds.nth(column).inner_text())
+    assert cells == {
+        "mail": ("2 days left", "critical"), "site": ("20 days left", "warning"),
+        "api": ("20 days left", "ok"), "db": "–"}, cells
+    title = rows.locator("td span[title]").first.get_attribute("title")
+    assert "issuer R11, Let's Encrypt" in title and "example.com" in title, title
+
+
 def test_alerts_view_shows_the_hubs_alerts(fleet_hub: Hub, pages: Pages) -> None:
     page = pages.open(fleet_hub.url("/#alerts"))
     rows = page.locator("#alerts-body table.alerts tbody tr")

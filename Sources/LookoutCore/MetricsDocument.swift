@@ -228,6 +228,14 @@ public struct ServiceStatus: Codable, Sendable, Equatable {
     public var responseMS: Double
     /// Why the check failed, short (an extra field, absent when healthy).
     public var error: String?
+    /// The leaf certificate of an https or tls check (extra fields, absent for plain checks):
+    /// its `notAfter` (RFC 3339), whole days left at the check, issuer, subject and the host
+    /// checked, so the hub can warn before it expires and name what to renew.
+    public var certExpiresAt: String?
+    public var certDaysLeft: Int?
+    public var certIssuer: String?
+    public var certSubject: String?
+    public var certHost: String?
 
     public init(id: String, healthy: Bool, responseMS: Double, error: String? = nil) {
         self.id = id
@@ -238,5 +246,7 @@ public struct ServiceStatus: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, healthy, responseMS = "response_ms", error
+        case certExpiresAt = "cert_expires_at", certDaysLeft = "cert_days_left", certIssuer = "cert_issuer"
+        case certSubject = "cert_subject", certHost = "cert_host"
     }
 }

@@ -42,6 +42,7 @@ public struct MonitoringConfig: Sendable, Equatable {
         result.swap = override.swap ?? result.swap
         result.diskUtil = override.diskUtil ?? result.diskUtil
         result.temperature = override.temperature ?? result.temperature
+        result.certificates = override.certificates ?? result.certificates
         return result
     }
 
@@ -156,6 +157,8 @@ public struct Thresholds: Codable, Sendable, Equatable {
     /// Per sensor, °C; off (`nil`) unless configured: sensors' safe ranges differ too much
     /// for one default, and most cloud VMs have none.
     public var temperature: Threshold?
+    /// Days left on the certificates https and tls checks report (``CertificateRule``).
+    public var certificates = CertificateThreshold.defaults
 
     public static let defaults = Thresholds(
         cpu: .init(warning: 70, critical: 90), memory: .init(warning: 80, critical: 95),
@@ -179,7 +182,7 @@ public struct Thresholds: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case cpu, memory, disk, load, swap, diskUtil = "disk_util", temperature
+        case cpu, memory, disk, load, swap, diskUtil = "disk_util", temperature, certificates
     }
 
     public init(from decoder: any Decoder) throws {
@@ -193,6 +196,7 @@ public struct Thresholds: Codable, Sendable, Equatable {
         swap = try c.decodeIfPresent(Threshold.self, forKey: .swap) ?? d.swap
         diskUtil = try Threshold.decodeDiskUtil(c, .diskUtil) ?? d.diskUtil
         temperature = try c.decodeIfPresent(Threshold.self, forKey: .temperature)
+        certificates = try c.decodeIfPresent(CertificateThreshold.self, forKey: .certificates) ?? .defaults
     }
 }
 
@@ -219,6 +223,7 @@ public struct ThresholdOverrides: Codable, Sendable, Equatable {
     public var swap: Threshold?
     public var diskUtil: Threshold?
     public var temperature: Threshold?
+    public var certificates: CertificateThreshold?
     /// Per mount point (`"fs:/srv/backup"` → `"/srv/backup"`).
     public var filesystems: [String: Threshold] = [:]
     /// `false`: a new boot id of this VM sends nothing.
@@ -227,7 +232,7 @@ public struct ThresholdOverrides: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case cpu, memory, disk, load, swap, diskUtil = "disk_util", temperature, reboot
+        case cpu, memory, disk, load, swap, diskUtil = "disk_util", temperature, reboot, certificates
     }
 
     /// The prefix of a per-filesystem key.
@@ -259,6 +264,7 @@ public struct ThresholdOverrides: Codable, Sendable, Equatable {
         diskUtil = try Threshold.decodeDiskUtil(c, .diskUtil)
         temperature = try c.decodeIfPresent(Threshold.self, forKey: .temperature)
         reboot = try c.decodeIfPresent(Bool.self, forKey: .reboot)
+        certificates = try c.decodeIfPresent(CertificateThreshold.self, forKey: .certificates)
     }
 
     /// `nil` when `path` names a mount point as the agent reports it (absolute, normalised,

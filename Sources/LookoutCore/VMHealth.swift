@@ -18,7 +18,7 @@ public struct VMHealth: Codable, Sendable, Equatable {
     /// One threshold crossed, or one check failing.
     public struct Problem: Codable, Sendable, Equatable {
         /// `cpu`, `memory`, `disk`, `load`, `swap`, `disk_util`, `fs`, `temperature`,
-        /// `service`, `container` or `stale`.
+        /// `service`, `cert`, `container` or `stale`.
         public var kind: String
         /// The metric (the kind again), the mount point of an `fs`, the sensor of a
         /// `temperature`, the service id or the container name.
@@ -114,6 +114,7 @@ public struct VMHealth: Codable, Sendable, Equatable {
                     kind: "service", subject: service.id, severity: .critical, value: nil, threshold: nil,
                     message: "service \(service.id) is unhealthy" + (service.error.map { ": \($0)" } ?? "")))
         }
+        problems += CertificateRule.problems(document.services, threshold: thresholds.certificates, now: now)
         for container in document.containers where container.status != "running" {
             let severity: Severity =
                 container.status == "restarting" || container.status == "dead" ? .critical : .warning

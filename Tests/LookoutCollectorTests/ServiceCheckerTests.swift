@@ -198,7 +198,19 @@ import Testing
         BadConfig(
             json: #"{"id": "a", "url": "https://example.com", "tcp": "example.com:443"}"#, path: "tcp",
             mentions: ["both", "url", "tcp"]),
-        BadConfig(json: #"{"id": "a"}"#, path: "", mentions: ["neither", "url", "tcp"]),
+        BadConfig(json: #"{"id": "a"}"#, path: "", mentions: ["neither", "url", "tcp", "tls"]),
+        BadConfig(json: #"{"id": "a", "tls": "mail.example.com"}"#, path: "tls", mentions: ["no port"]),
+        BadConfig(
+            json: #"{"id": "a", "tls": "m.example.com:993", "starttls": "pop3"}"#, path: "starttls",
+            mentions: ["pop3", "smtp, imap"]),
+        BadConfig(
+            json: #"{"id": "a", "tcp": "m.example.com:25", "starttls": "smtp"}"#, path: "starttls",
+            mentions: [#"needs a "tls" check"#]),
+        BadConfig(json: #"{"id": "a", "tls": "m:993", "keyword": "OK"}"#, path: "keyword", mentions: ["url"]),
+        BadConfig(
+            json: #"{"id": "a", "tls": "m:993", "expect_status": [200, 299]}"#, path: "expect_status",
+            mentions: ["handshake"]),
+        BadConfig(json: #"{"id": "a", "tcp": "m:1", "tls": "m:2"}"#, path: "tls", mentions: ["both", "tcp", "tls"]),
         BadConfig(json: #"{"id": "a", "tcp": "db.local"}"#, path: "tcp", mentions: ["db.local", "no port"]),
         BadConfig(json: #"{"id": "a", "tcp": "db.local:70000"}"#, path: "tcp", mentions: ["70000", "1 and 65535"]),
         BadConfig(json: #"{"id": "a", "tcp": "db.local:0"}"#, path: "tcp", mentions: ["\"0\"", "1 and 65535"]),
@@ -233,6 +245,21 @@ import Testing
         #expect(message.path == config.path)
         for text in config.mentions {
             #expect(message.reason.contains(text), "\(message) should mention \(text)")
+        }
+    }
+
+    @Test func aTLSCheckDecodesAndEncodesItsTargetAndProtocol() throws {
+        for (json, expected) in [
+            (
+                #"{"id": "mail", "tls": "mail.example.com:587", "starttls": "smtp"}"#,
+                ServiceCheckConfig.Target.tls(host: "mail.example.com", port: 587, starttls: .smtp)
+            ),
+            (#"{"id": "mail", "tls": "[::1]:993"}"#, .tls(host: "::1", port: 993, starttls: nil)),
+        ] {
+            let check = try JSONDecoder().decode(ServiceCheckConfig.self, from: Data(json.utf8))
+            #expect(check.target == expected)
+            let again = try JSONDecoder().decode(ServiceCheckConfig.self, from: JSONEncoder().encode(check))
+            #expect(again == check)
         }
     }
 }

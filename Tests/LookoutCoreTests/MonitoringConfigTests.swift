@@ -149,7 +149,7 @@ import Testing
         (
             #"{"overrides": {"backup-1": {"rebot": false}}}"#,
             "overrides.backup-1.rebot: unknown key (known: cpu, memory, disk, load, swap, disk_util, temperature, "
-                + "reboot, fs:<absolute path>)"
+                + "reboot, certificates, fs:<absolute path>)"
         ),
     ])
     func badIssue11ThresholdsNameTheKeyAndValue(_ text: String, expected: String) throws {

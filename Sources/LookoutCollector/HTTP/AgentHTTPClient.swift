@@ -95,9 +95,11 @@ public struct AgentHTTPClient: Sendable {
 
     // MARK: Requests
 
-    /// GETs `url`, following up to ``maxRedirects`` redirects.
+    /// GETs `url`, following up to ``maxRedirects`` redirects; `certificates` receives the
+    /// certificate of every https server on the way.
     func get(
-        _ url: String, headers: [(String, String)] = [], timeout: Duration, limit: BodyLimit
+        _ url: String, headers: [(String, String)] = [], timeout: Duration, limit: BodyLimit,
+        certificates: CertificateRecorder? = nil
     ) async throws(NetworkError) -> Response {
         let caFile = caFile
         return try await BlockingCall.run(timeout: timeout) { () throws(NetworkError) in
@@ -105,7 +107,8 @@ public struct AgentHTTPClient: Sendable {
             var target = try Target(url: url)
             for _ in 0...Self.maxRedirects {
                 let response = try Self.exchange(
-                    "GET", target: target, headers: headers, body: [], limit: limit, caFile: caFile, deadline: deadline)
+                    "GET", target: target, headers: headers, body: [], limit: limit, caFile: caFile, deadline: deadline,
+                    certificates: certificates)
                 guard [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location"),
                     let base = target.url, let next = URL(string: location, relativeTo: base)?.absoluteString
                 else { return response }
@@ -149,7 +152,7 @@ public struct AgentHTTPClient: Sendable {
 
     static func exchange(
         _ method: String, target: Target, headers: [(String, String)], body: [UInt8], limit: BodyLimit,
-        caFile: String?, deadline: Deadline
+        caFile: String?, deadline: Deadline, certificates: CertificateRecorder? = nil
     ) throws(NetworkError) -> Response {
         let request = try requestBytes(method, target: target, headers: headers, body: body)
         let stream: any ByteStream
@@ -158,7 +161,11 @@ public struct AgentHTTPClient: Sendable {
             stream = try Socket.unix(path: path, deadline: deadline)
         case .tcp(let host, let port, let tls):
             let socket = try Socket.tcp(host: host, port: port, deadline: deadline)
-            stream = tls ? try TLSStream(socket: socket, host: host, caFile: caFile, deadline: deadline) : socket
+            stream =
+                tls
+                ? try TLSStream(
+                    socket: socket, host: host, caFile: caFile, deadline: deadline, certificates: certificates)
+                : socket
         }
         try stream.write(request, deadline: deadline)
         var reader = ResponseReader(stream: stream, deadline: deadline)

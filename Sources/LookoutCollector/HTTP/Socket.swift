@@ -24,6 +24,8 @@ enum NetworkError: Error, Equatable, CustomStringConvertible {
     case closedEarly
     /// The request cannot be sent as asked (a bad URL, a line break in a header).
     case invalidRequest(String)
+    /// A plain-text protocol (SMTP or IMAP before STARTTLS) did not answer as it should.
+    case dialogue(String)
 
     var description: String {
         switch self {
@@ -35,6 +37,7 @@ enum NetworkError: Error, Equatable, CustomStringConvertible {
         case .tooLarge(let limit): "answer larger than \(limit) bytes"
         case .closedEarly: "connection closed by the server"
         case .invalidRequest(let reason): reason
+        case .dialogue(let reason): reason
         }
     }
 }

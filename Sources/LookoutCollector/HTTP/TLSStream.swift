@@ -22,8 +22,13 @@ final class TLSStream: ByteStream {
 
     /// Runs the handshake over `socket`, verifying the server's certificate for `host`.
     ///
-    /// - Parameter caFile: a PEM file of extra CAs to trust beside the system's.
-    init(socket: Socket, host: String, caFile: String?, deadline: Deadline) throws(NetworkError) {
+    /// - Parameters:
+    ///   - caFile: a PEM file of extra CAs to trust beside the system's.
+    ///   - certificates: receives the server's leaf certificate once the handshake is over,
+    ///     also when verification rejected it (expired, another host's).
+    init(
+        socket: Socket, host: String, caFile: String?, deadline: Deadline, certificates: CertificateRecorder? = nil
+    ) throws(NetworkError) {
         let library = try OpenSSL.load()
         let context = try ClientContext.shared(caFile: caFile, library: library)
         guard let ssl = library.SSL_new(context) else {
@@ -40,6 +45,7 @@ final class TLSStream: ByteStream {
         }
         // OpenSSL 3 checks an IP address literal against the certificate's IP entries.
         guard library.SSL_set1_host(ssl, host) == 1 else { throw .tls("cannot verify against host \(host)") }
+        defer { certificates?.record(PeerCertificate.read(from: ssl, host: host)) }
         try retry(deadline: deadline) { library.SSL_connect(ssl) }
     }
 

@@ -11,6 +11,8 @@ import LookoutCore
 /// ```json
 /// { "id": "site", "url": "https://example.com/health", "expect_status": [200, 299], "keyword": "ok" }
 /// { "id": "db", "tcp": "127.0.0.1:5432", "timeout_ms": 2000 }
+/// { "id": "mail-imaps", "tls": "mail.example.com:993" }
+/// { "id": "mail-submission", "tls": "mail.example.com:587", "starttls": "smtp" }
 /// ```
 ///
 /// Decoding validates every value and rejects unknown keys, so a typo in the file stops
@@ -22,6 +24,16 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         case http(url: String)
         /// Open a TCP connection and close it.
         case tcp(host: String, port: Int)
+        /// Complete a verified TLS handshake, at once or after the protocol's STARTTLS.
+        case tls(host: String, port: Int, starttls: StartTLS?)
+    }
+
+    /// The plain-text protocols whose STARTTLS the agent speaks before the handshake.
+    public enum StartTLS: String, Sendable, Equatable, CaseIterable {
+        /// `EHLO`, `STARTTLS`, `220` (ports 25 and 587).
+        case smtp
+        /// `a STARTTLS`, `a OK` (port 143).
+        case imap
     }
 
     /// The check's name in the document's `services[].id`.
@@ -54,7 +66,7 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
     public var timeout: Duration { .milliseconds(timeoutMS) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, url, tcp, expectStatus = "expect_status", keyword, timeoutMS = "timeout_ms"
+        case id, url, tcp, tls, starttls, expectStatus = "expect_status", keyword, timeoutMS = "timeout_ms"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -72,25 +84,7 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
             throw invalid(.id, "holds the control character \(ControlCharacters.name(scalar)) at position \(offset)")
         }
 
-        let url = try c.decodeIfPresent(String.self, forKey: .url)
-        let tcp = try c.decodeIfPresent(String.self, forKey: .tcp)
-        switch (url, tcp) {
-        case (let url?, nil):
-            if let problem = HTTPURL.problem(with: url) { throw invalid(.url, problem) }
-            target = .http(url: url)
-        case (nil, let tcp?):
-            switch Self.parseHostPort(tcp) {
-            case .success(let (host, port)): target = .tcp(host: host, port: port)
-            case .failure(let problem): throw invalid(.tcp, problem.message)
-            }
-        case (.some, .some):
-            throw invalid(.tcp, "both \"url\" and \"tcp\" are set; a check has exactly one of them")
-        case (nil, nil):
-            throw DecodingError.dataCorrupted(
-                .init(
-                    codingPath: decoder.codingPath,
-                    debugDescription: "check \"\(id)\" has neither \"url\" nor \"tcp\"; it needs exactly one of them"))
-        }
+        target = try Self.decodeTarget(c, id: id, codingPath: decoder.codingPath)
 
         if let pair = try c.decodeIfPresent([Int].self, forKey: .expectStatus) {
             guard pair.count == 2 else {
@@ -111,8 +105,11 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         if keyword?.isEmpty == true {
             throw invalid(.keyword, "\"\" is empty; leave the key out to skip the body check")
         }
-        if keyword != nil, case .tcp = target {
-            throw invalid(.keyword, "a keyword needs a \"url\" check; a \"tcp\" check reads no body")
+        if keyword != nil, !target.isHTTP {
+            throw invalid(.keyword, "a keyword needs a \"url\" check; a \"tcp\" or \"tls\" check reads no body")
+        }
+        if c.contains(.expectStatus), case .tls = target {
+            throw invalid(.expectStatus, "a \"tls\" check has no status; it is healthy when the handshake verifies")
         }
 
         timeoutMS = try c.decodeIfPresent(Int.self, forKey: .timeoutMS) ?? Self.defaultTimeoutMS
@@ -128,11 +125,73 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         case .http(let url):
             try c.encode(url, forKey: .url)
         case .tcp(let host, let port):
-            try c.encode(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)", forKey: .tcp)
+            try c.encode(Self.hostPort(host, port), forKey: .tcp)
+        case .tls(let host, let port, let starttls):
+            try c.encode(Self.hostPort(host, port), forKey: .tls)
+            try c.encodeIfPresent(starttls?.rawValue, forKey: .starttls)
         }
-        try c.encode([expectStatus.lowerBound, expectStatus.upperBound], forKey: .expectStatus)
+        if case .tls = target {
+        } else {
+            try c.encode([expectStatus.lowerBound, expectStatus.upperBound], forKey: .expectStatus)
+        }
         try c.encodeIfPresent(keyword, forKey: .keyword)
         try c.encode(timeoutMS, forKey: .timeoutMS)
+    }
+
+    static func hostPort(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// Exactly one of `url`, `tcp` and `tls`; `starttls` only beside `tls`.
+    private static func decodeTarget(
+        _ c: KeyedDecodingContainer<CodingKeys>, id: String, codingPath: [any CodingKey]
+    ) throws -> Target {
+        func invalid(_ key: CodingKeys, _ message: String) -> DecodingError {
+            .dataCorruptedError(forKey: key, in: c, debugDescription: "check \"\(id)\": \(message)")
+        }
+        func hostPort(_ key: CodingKeys) throws -> (String, Int)? {
+            guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+            switch parseHostPort(text) {
+            case .success(let pair): return pair
+            case .failure(let problem): throw invalid(key, problem.message)
+            }
+        }
+        let url = try c.decodeIfPresent(String.self, forKey: .url)
+        let tcp = try hostPort(.tcp)
+        let tls = try hostPort(.tls)
+        let starttlsText = try c.decodeIfPresent(String.self, forKey: .starttls)
+        let given = [url != nil ? "url" : nil, tcp != nil ? "tcp" : nil, tls != nil ? "tls" : nil].compactMap { $0 }
+        guard given.count == 1 else {
+            if given.isEmpty {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: codingPath,
+                        debugDescription:
+                            "check \"\(id)\" has neither \"url\", \"tcp\" nor \"tls\"; it needs exactly one of them"))
+            }
+            let key = CodingKeys(rawValue: given[1])!
+            let both = given.count == 2 ? "both " : "all of "
+            let list = given.map { "\"\($0)\"" }.joined(separator: " and ")
+            throw invalid(key, "\(both)\(list) are set; a check has exactly one of them")
+        }
+        if let starttlsText, tls == nil {
+            throw invalid(.starttls, "\"\(starttlsText.prefix(40))\" needs a \"tls\" check")
+        }
+        if let url {
+            if let problem = HTTPURL.problem(with: url) { throw invalid(.url, problem) }
+            return .http(url: url)
+        }
+        if let (host, port) = tcp { return .tcp(host: host, port: port) }
+        let (host, port) = tls!
+        var starttls: StartTLS?
+        if let starttlsText {
+            guard let parsed = StartTLS(rawValue: starttlsText) else {
+                let known = StartTLS.allCases.map(\.rawValue).joined(separator: ", ")
+                throw invalid(.starttls, "\"\(starttlsText.prefix(40))\" is not one of \(known)")
+            }
+            starttls = parsed
+        }
+        return .tls(host: host, port: port, starttls: starttls)
     }
 
     struct HostPortProblem: Error {
@@ -167,5 +226,12 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
             return .failure(.init(message: "\(shown): port \"\(portText)\" is not a number between 1 and 65535"))
         }
         return .success((String(host), port))
+    }
+}
+
+extension ServiceCheckConfig.Target {
+    var isHTTP: Bool {
+        if case .http = self { return true }
+        return false
     }
 }

@@ -1,6 +1,12 @@
 import Logging
 import LookoutCore
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -52,17 +58,24 @@ public struct ServiceChecker: Sendable {
         }
     }
 
-    /// Runs one check; `responseMS` is the time to the answer (to the keyword when one is set).
-    public func check(_ check: ServiceCheckConfig) async -> ServiceStatus {
+    /// Runs one check; `responseMS` is the time to the answer (to the keyword when one is set,
+    /// to the end of the handshake for a `tls` check). An https or tls check also reports the
+    /// server's certificate (`cert_*`), judged at `now`.
+    public func check(_ check: ServiceCheckConfig, now: @Sendable () -> Date = { Date() }) async -> ServiceStatus {
         let clock = ContinuousClock()
         let start = clock.now
         var problem: String?
+        let certificates = CertificateRecorder()
         do {
             switch check.target {
             case .http(let url):
-                problem = try await httpProblem(url: url, check: check)
+                problem = try await httpProblem(url: url, check: check, certificates: certificates)
             case .tcp(let host, let port):
                 try await AgentHTTPClient.connect(host: host, port: port, timeout: check.timeout)
+            case .tls(let host, let port, let starttls):
+                try await TLSCheck.run(
+                    host: host, port: port, starttls: starttls, caFile: httpClient.caFile, timeout: check.timeout,
+                    certificates: certificates)
             }
         } catch {
             problem = FailureText.describe(error, timeout: check.timeout)
@@ -72,17 +85,27 @@ public struct ServiceChecker: Sendable {
         if let problem {
             logger.debug("service check failed", metadata: ["check": "\(check.id)", "error": "\(problem)"])
         }
-        return ServiceStatus(
+        var status = ServiceStatus(
             id: check.id, healthy: problem == nil, responseMS: SystemProbe.oneDecimal(max(0, milliseconds)),
             // A reason can quote a server's or OpenSSL's text; the hub refuses control characters.
             error: problem?.replacingControlCharacters())
+        if let certificate = certificates.certificate {
+            status.certExpiresAt = Timestamp.format(certificate.notAfter)
+            status.certDaysLeft = certificate.daysLeft(at: now())
+            status.certIssuer = certificate.issuer
+            status.certSubject = certificate.subject
+            status.certHost = certificate.host
+        }
+        return status
     }
 
     /// GETs `url`; `nil` when the status is in range and the keyword (if any) is in the body.
-    private func httpProblem(url: String, check: ServiceCheckConfig) async throws(NetworkError) -> String? {
+    private func httpProblem(
+        url: String, check: ServiceCheckConfig, certificates: CertificateRecorder
+    ) async throws(NetworkError) -> String? {
         let response = try await httpClient.get(
             url, headers: [("User-Agent", "lookout-agent/\(LookoutVersion.current)")], timeout: check.timeout,
-            limit: check.keyword == nil ? .truncate(0) : .truncate(Self.bodyLimit))
+            limit: check.keyword == nil ? .truncate(0) : .truncate(Self.bodyLimit), certificates: certificates)
         guard check.expectStatus.contains(response.status) else {
             let range = check.expectStatus
             let expected = range.count == 1 ? "\(range.lowerBound)" : "\(range.lowerBound)-\(range.upperBound)"

@@ -109,7 +109,8 @@ struct MonitoringController: Sendable {
                         vmID: entry.document.vmID, id: service.id, healthy: service.healthy,
                         responseMS: service.responseMS, error: service.error,
                         since: Timestamp.format(entry.serviceSince[service.id] ?? entry.document.timestamp),
-                        checkedAt: Timestamp.format(entry.document.timestamp)))
+                        checkedAt: Timestamp.format(entry.document.timestamp), certExpiresAt: service.certExpiresAt,
+                        certDaysLeft: service.certDaysLeft, certIssuer: service.certIssuer, certHost: service.certHost))
             }
         }
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(["services": rows])))

@@ -19,8 +19,15 @@ struct ServiceRow: Encodable {
     let error: String?
     let since: String
     let checkedAt: String
+    /// The certificate of an https or tls check, as the agent reported it (absent otherwise).
+    var certExpiresAt: String?
+    var certDaysLeft: Int?
+    var certIssuer: String?
+    var certHost: String?
     enum CodingKeys: String, CodingKey {
         case vmID = "vm_id", id, healthy, responseMS = "response_ms", error, since, checkedAt = "checked_at"
+        case certExpiresAt = "cert_expires_at", certDaysLeft = "cert_days_left", certIssuer = "cert_issuer"
+        case certHost = "cert_host"
     }
 }
 
