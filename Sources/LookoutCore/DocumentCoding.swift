@@ -112,6 +112,7 @@ extension MetricsDocument {
             try text(service.id, "services[\(i)].id", max: 128)
             try optionalText(service.error, "services[\(i)].error", max: 4096)
             try nonNegative(service.responseMS, "services[\(i)].response_ms")
+            if let loss = service.lossPercent { try percent(loss, "services[\(i)].loss_percent") }
         }
         if let interval = intervalSeconds, !(1...86_400).contains(interval) {
             throw DocumentError(path: "interval_seconds", reason: "\(interval) is not between 1 and 86400")

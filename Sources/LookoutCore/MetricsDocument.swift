@@ -227,15 +227,19 @@ public struct ServiceStatus: Codable, Sendable, Equatable {
     public var responseMS: Double
     /// Why the check failed, short (an extra field, absent when healthy).
     public var error: String?
+    /// The share of echoes a ping check got no answer to, 0–100 (an extra field, ping checks only).
+    public var lossPercent: Double?
 
-    public init(id: String, healthy: Bool, responseMS: Double, error: String? = nil) {
+    public init(id: String, healthy: Bool, responseMS: Double, error: String? = nil, lossPercent: Double? = nil) {
         self.id = id
         self.healthy = healthy
         self.responseMS = responseMS
         self.error = error
+        self.lossPercent = lossPercent
     }
 
     enum CodingKeys: String, CodingKey {
         case id, healthy, responseMS = "response_ms", error
+        case lossPercent = "loss_percent"
     }
 }

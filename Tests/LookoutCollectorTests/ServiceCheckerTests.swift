@@ -198,7 +198,7 @@ import Testing
         BadConfig(
             json: #"{"id": "a", "url": "https://example.com", "tcp": "example.com:443"}"#, path: "tcp",
             mentions: ["both", "url", "tcp"]),
-        BadConfig(json: #"{"id": "a"}"#, path: "", mentions: ["neither", "url", "tcp"]),
+        BadConfig(json: #"{"id": "a"}"#, path: "", mentions: ["neither", "url", "tcp", "ping"]),
         BadConfig(json: #"{"id": "a", "tcp": "db.local"}"#, path: "tcp", mentions: ["db.local", "no port"]),
         BadConfig(json: #"{"id": "a", "tcp": "db.local:70000"}"#, path: "tcp", mentions: ["70000", "1 and 65535"]),
         BadConfig(json: #"{"id": "a", "tcp": "db.local:0"}"#, path: "tcp", mentions: ["\"0\"", "1 and 65535"]),

@@ -11,6 +11,7 @@ import LookoutCore
 /// ```json
 /// { "id": "site", "url": "https://example.com/health", "expect_status": [200, 299], "keyword": "ok" }
 /// { "id": "db", "tcp": "127.0.0.1:5432", "timeout_ms": 2000 }
+/// { "id": "gw", "ping": "10.0.0.1", "count": 3, "max_loss_percent": 50 }
 /// ```
 ///
 /// Decoding validates every value and rejects unknown keys, so a typo in the file stops
@@ -22,6 +23,8 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         case http(url: String)
         /// Open a TCP connection and close it.
         case tcp(host: String, port: Int)
+        /// Send `count` ICMP echoes; healthy while the share lost is below `maxLossPercent`.
+        case ping(host: String, count: Int, maxLossPercent: Double)
     }
 
     /// The check's name in the document's `services[].id`.
@@ -55,6 +58,7 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, url, tcp, expectStatus = "expect_status", keyword, timeoutMS = "timeout_ms"
+        case ping, count, maxLossPercent = "max_loss_percent"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -74,7 +78,10 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
 
         let url = try c.decodeIfPresent(String.self, forKey: .url)
         let tcp = try c.decodeIfPresent(String.self, forKey: .tcp)
+        let ping = try Self.decodePing(c, url: url, tcp: tcp)
         switch (url, tcp) {
+        case (nil, nil) where ping != nil:
+            target = ping!
         case (let url?, nil):
             if let problem = HTTPURL.problem(with: url) { throw invalid(.url, problem) }
             target = .http(url: url)
@@ -89,7 +96,8 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
             throw DecodingError.dataCorrupted(
                 .init(
                     codingPath: decoder.codingPath,
-                    debugDescription: "check \"\(id)\" has neither \"url\" nor \"tcp\"; it needs exactly one of them"))
+                    debugDescription:
+                        "check \"\(id)\" has neither \"url\" nor \"tcp\" nor \"ping\"; it needs exactly one of them"))
         }
 
         if let pair = try c.decodeIfPresent([Int].self, forKey: .expectStatus) {
@@ -114,6 +122,9 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         if keyword != nil, case .tcp = target {
             throw invalid(.keyword, "a keyword needs a \"url\" check; a \"tcp\" check reads no body")
         }
+        if keyword != nil, case .ping = target {
+            throw invalid(.keyword, "a keyword needs a \"url\" check; a \"ping\" check reads no body")
+        }
 
         timeoutMS = try c.decodeIfPresent(Int.self, forKey: .timeoutMS) ?? Self.defaultTimeoutMS
         guard (1...60_000).contains(timeoutMS) else {
@@ -129,6 +140,10 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
             try c.encode(url, forKey: .url)
         case .tcp(let host, let port):
             try c.encode(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)", forKey: .tcp)
+        case .ping(let host, let count, let maxLossPercent):
+            try c.encode(host, forKey: .ping)
+            try c.encode(count, forKey: .count)
+            try c.encode(maxLossPercent, forKey: .maxLossPercent)
         }
         try c.encode([expectStatus.lowerBound, expectStatus.upperBound], forKey: .expectStatus)
         try c.encodeIfPresent(keyword, forKey: .keyword)

@@ -63,6 +63,8 @@ public struct ServiceChecker: Sendable {
                 problem = try await httpProblem(url: url, check: check)
             case .tcp(let host, let port):
                 try await AgentHTTPClient.connect(host: host, port: port, timeout: check.timeout)
+            case .ping(let host, let count, let maxLossPercent):
+                return await ping(check, host: host, count: count, maxLossPercent: maxLossPercent)
             }
         } catch {
             problem = FailureText.describe(error, timeout: check.timeout)
