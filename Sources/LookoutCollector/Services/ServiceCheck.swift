@@ -12,6 +12,7 @@ import LookoutCore
 /// { "id": "site", "url": "https://example.com/health", "expect_status": [200, 299], "keyword": "ok" }
 /// { "id": "db", "tcp": "127.0.0.1:5432", "timeout_ms": 2000 }
 /// { "id": "gw", "ping": "10.0.0.1", "count": 3, "max_loss_percent": 50 }
+/// { "id": "name", "dns": "example.com", "type": "A", "expect": ["93.184.216.34"], "server": "10.0.0.53" }
 /// ```
 ///
 /// Decoding validates every value and rejects unknown keys, so a typo in the file stops
@@ -25,6 +26,9 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         case tcp(host: String, port: Int)
         /// Send `count` ICMP echoes; healthy while the share lost is below `maxLossPercent`.
         case ping(host: String, count: Int, maxLossPercent: Double)
+        /// Ask `server` (the system's resolver when `nil`) for `name`; healthy when it answers
+        /// with records of `type` that include every `expect` value.
+        case dns(name: String, type: DNSRecordType, expect: [String], server: DNSServer?)
     }
 
     /// The check's name in the document's `services[].id`.
@@ -59,6 +63,7 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, url, tcp, expectStatus = "expect_status", keyword, timeoutMS = "timeout_ms"
         case ping, count, maxLossPercent = "max_loss_percent"
+        case dns, type, expect, server
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,9 +84,10 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         let url = try c.decodeIfPresent(String.self, forKey: .url)
         let tcp = try c.decodeIfPresent(String.self, forKey: .tcp)
         let ping = try Self.decodePing(c, url: url, tcp: tcp)
+        let dns = try Self.decodeDNS(c, others: [(.url, url != nil), (.tcp, tcp != nil), (.ping, ping != nil)])
         switch (url, tcp) {
-        case (nil, nil) where ping != nil:
-            target = ping!
+        case (nil, nil) where ping != nil || dns != nil:
+            target = (ping ?? dns)!
         case (let url?, nil):
             if let problem = HTTPURL.problem(with: url) { throw invalid(.url, problem) }
             target = .http(url: url)
@@ -97,7 +103,8 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
                 .init(
                     codingPath: decoder.codingPath,
                     debugDescription:
-                        "check \"\(id)\" has neither \"url\" nor \"tcp\" nor \"ping\"; it needs exactly one of them"))
+                        "check \"\(id)\" has neither \"url\" nor \"tcp\" nor \"ping\" nor \"dns\"; it needs exactly one"
+                ))
         }
 
         if let pair = try c.decodeIfPresent([Int].self, forKey: .expectStatus) {
@@ -125,6 +132,9 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         if keyword != nil, case .ping = target {
             throw invalid(.keyword, "a keyword needs a \"url\" check; a \"ping\" check reads no body")
         }
+        if keyword != nil, case .dns = target {
+            throw invalid(.keyword, "a keyword needs a \"url\" check; a \"dns\" check compares \"expect\"")
+        }
 
         timeoutMS = try c.decodeIfPresent(Int.self, forKey: .timeoutMS) ?? Self.defaultTimeoutMS
         guard (1...60_000).contains(timeoutMS) else {
@@ -144,6 +154,11 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
             try c.encode(host, forKey: .ping)
             try c.encode(count, forKey: .count)
             try c.encode(maxLossPercent, forKey: .maxLossPercent)
+        case .dns(let name, let type, let expect, let server):
+            try c.encode(name, forKey: .dns)
+            try c.encode(type.rawValue, forKey: .type)
+            try c.encode(expect, forKey: .expect)
+            try c.encodeIfPresent(server.map(Self.serverText), forKey: .server)
         }
         try c.encode([expectStatus.lowerBound, expectStatus.upperBound], forKey: .expectStatus)
         try c.encodeIfPresent(keyword, forKey: .keyword)

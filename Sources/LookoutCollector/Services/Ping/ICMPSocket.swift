@@ -107,7 +107,7 @@ final class ICMPSocket {
 
 /// A resolved IPv4 or IPv6 address, kept as the bytes of its `sockaddr`.
 struct SocketAddress: Equatable {
-    private(set) var storage: sockaddr_storage
+    var storage: sockaddr_storage
     let length: socklen_t
 
     init(_ storage: sockaddr_storage) {
