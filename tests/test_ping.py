@@ -77,6 +77,16 @@ def test_loopback_answers_every_echo(agent_bin: Path, tmp_path: Path) -> None:
     assert "error" not in lo
 
 
+def test_the_ipv6_loopback_answers_too(agent_bin: Path, tmp_path: Path) -> None:
+    if not Path("/proc/net/if_inet6").read_text().strip():
+        pytest.fail("this machine has no IPv6 address at all (not even ::1)", pytrace=False)
+    result, _ = collect(agent_bin, tmp_path, [{"id": "v6", "ping": "::1", "count": 2},
+                                              {"id": "v6b", "ping": "[::1]", "count": 1}])
+    services = services_of(result)
+    assert services["v6"]["loss_percent"] == 0, services
+    assert services["v6b"]["healthy"] is True, services
+
+
 def test_a_host_name_is_resolved_once_and_pinged(agent_bin: Path, tmp_path: Path) -> None:
     result, _ = collect(agent_bin, tmp_path, [{"id": "name", "ping": "localhost", "count": 2}])
     assert services_of(result)["name"]["loss_percent"] == 0
