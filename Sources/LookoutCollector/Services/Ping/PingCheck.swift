@@ -148,9 +148,11 @@ extension ServiceChecker {
             let healthy = loss < maxLossPercent
             var problem: String?
             if !healthy {
+                let echoes = outcome.sent == 1 ? "echo" : "echoes"
                 problem =
-                    "\(outcome.lost) of \(outcome.sent) \(outcome.sent == 1 ? "echo" : "echoes") lost (\(Self.percentText(loss)) % loss, unhealthy from "
-                    + "\(Self.percentText(maxLossPercent)) %)" + (outcome.sendError.map { ": \($0)" } ?? "")
+                    "\(outcome.lost) of \(outcome.sent) \(echoes) lost (\(Self.percentText(loss)) % loss, "
+                    + "unhealthy from \(Self.percentText(maxLossPercent)) %)"
+                    + (outcome.sendError.map { ": \($0)" } ?? "")
             }
             logger.debug(
                 "ping check done",
