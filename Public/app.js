@@ -14,7 +14,7 @@ const rank = (s) => ['critical', 'stale', 'warning', 'ok'].indexOf(s) >>> 0;
 // The hub's defaults (it sends its own in GET config); temperatures have none (off unless set).
 const DEFAULT_TH = {
   cpu: { warning: 70, critical: 90 }, memory: { warning: 80, critical: 95 },
-  disk: { warning: 80, critical: 90 }, load: { warning: 2, critical: 4 },
+  disk: { warning: 80, critical: 90 }, load: { warning: 1.5, critical: 3, per_core: true },
   swap: { warning: 50, critical: 80 }, disk_util: { warning: 90, critical: 98 },
 };
 const GAUGES = [['cpu', 'CPU'], ['memory', 'Memory'], ['disk', 'Disk']];
@@ -131,10 +131,21 @@ function limit(vm, ...keys) {
   for (const key of keys) {
     for (const src of sources) {
       const t = src && typeof src === 'object' && Object.hasOwn(src, key) ? src[key] : null;
-      if (t && typeof t === 'object' && (num(t.warning) != null || num(t.critical) != null)) return t;
+      if (t && typeof t === 'object' && (num(t.warning) != null || num(t.critical) != null)) {
+        return key === 'load' ? loadLimit(vm, t) : t;
+      }
     }
   }
   return null;
+}
+
+/** A per-core load threshold (`per_core`) in the VM's own load: warning × its cores, so the
+ * card and the chart compare the load as the hub does; `cores` says it for the labels. */
+function loadLimit(vm, t) {
+  const cores = num(state.vms.get(vm)?.system?.cpu?.cores);
+  if (t.per_core !== true || cores == null || cores < 1) return t;
+  const scale = (v) => (num(v) == null ? v : v * cores);
+  return { ...t, warning: scale(t.warning), critical: scale(t.critical), cores, perCore: t };
 }
 
 const thresholdsFor = (vm) => Object.fromEntries(['cpu', 'memory', 'disk', 'load'].map((k) => [k, limit(vm, k)]));
@@ -1072,6 +1083,7 @@ function paintChart(ch) {
   }
   // thresholds as dashed lines, labelled on the right
   const limits = [['warning', colors.warning], ['critical', colors.critical]].filter(([n]) => num(th?.[n]) != null && th[n] <= top);
+  ch.root.dataset.thresholds = limits.map(([n]) => `${n} ${label(th[n])}`).join(' · ');
   ctx.lineWidth = 1.5;
   ctx.setLineDash([6, 4]);
   for (const [n, color] of limits) {
@@ -1083,7 +1095,7 @@ function paintChart(ch) {
     ctx.textAlign = 'right';
     ctx.textBaseline = 'bottom';
     for (const [n, color] of limits) {
-      const text = `${n} ${label(th[n])}`;
+      const text = `${n} ${label(th[n])}${th.perCore ? ` (${th.perCore[n]} × ${th.cores} cores)` : ''}`;
       const tw = ctx.measureText(text).width;
       ctx.fillStyle = colors.bg;
       ctx.fillRect(x1 - tw - 6, Y(th[n]) - fs - 3, tw + 6, fs + 2);

@@ -122,6 +122,7 @@ extension MetricsDocument {
             try optionalText(service.error, "services[\(i)].error", max: 4096)
             try nonNegative(service.responseMS, "services[\(i)].response_ms")
             try service.validateCertificate(path: "services[\(i)]", text: optionalText)
+            if let loss = service.lossPercent { try percent(loss, "services[\(i)].loss_percent") }
         }
         if let interval = intervalSeconds, !(1...86_400).contains(interval) {
             throw DocumentError(path: "interval_seconds", reason: "\(interval) is not between 1 and 86400")

@@ -236,17 +236,21 @@ public struct ServiceStatus: Codable, Sendable, Equatable {
     public var certIssuer: String?
     public var certSubject: String?
     public var certHost: String?
+    /// The share of echoes a ping check got no answer to, 0–100 (an extra field, ping checks only).
+    public var lossPercent: Double?
 
-    public init(id: String, healthy: Bool, responseMS: Double, error: String? = nil) {
+    public init(id: String, healthy: Bool, responseMS: Double, error: String? = nil, lossPercent: Double? = nil) {
         self.id = id
         self.healthy = healthy
         self.responseMS = responseMS
         self.error = error
+        self.lossPercent = lossPercent
     }
 
     enum CodingKeys: String, CodingKey {
         case id, healthy, responseMS = "response_ms", error
         case certExpiresAt = "cert_expires_at", certDaysLeft = "cert_days_left", certIssuer = "cert_issuer"
         case certSubject = "cert_subject", certHost = "cert_host"
+        case lossPercent = "loss_percent"
     }
 }

@@ -98,14 +98,19 @@ public struct Threshold: Codable, Sendable, Equatable {
     /// How many samples in a row must cross before an alert opens, so a one-off spike
     /// pages no one (key `sustained_samples`, default 1).
     public var sustainedSamples: Int
+    /// Load only (`per_core`): compare the load divided by the VM's cores; `nil` elsewhere.
+    public var perCore: Bool?
 
-    public init(warning: Double, critical: Double, sustainedSamples: Int = 1) {
+    public init(warning: Double, critical: Double, sustainedSamples: Int = 1, perCore: Bool? = nil) {
         self.warning = warning
         self.critical = critical
         self.sustainedSamples = sustainedSamples
+        self.perCore = perCore
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case warning, critical, sustainedSamples = "sustained_samples" }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case warning, critical, sustainedSamples = "sustained_samples", perCore = "per_core"
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -113,6 +118,7 @@ public struct Threshold: Codable, Sendable, Equatable {
         warning = try c.decode(Double.self, forKey: .warning)
         critical = try c.decode(Double.self, forKey: .critical)
         sustainedSamples = try c.decodeIfPresent(Int.self, forKey: .sustainedSamples) ?? 1
+        perCore = try c.decodeIfPresent(Bool.self, forKey: .perCore)
         guard (1...1000).contains(sustainedSamples) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .sustainedSamples, in: c, debugDescription: "\(sustainedSamples) is not between 1 and 1000")
@@ -162,7 +168,7 @@ public struct Thresholds: Codable, Sendable, Equatable {
 
     public static let defaults = Thresholds(
         cpu: .init(warning: 70, critical: 90), memory: .init(warning: 80, critical: 95),
-        disk: .init(warning: 80, critical: 90), load: .init(warning: 2, critical: 4))
+        disk: .init(warning: 80, critical: 90), load: Thresholds.defaultLoad)
 
     /// The default `disk_util` rule: warning 90 %, critical 98 %, over 3 samples in a row.
     public static let defaultDiskUtil = Threshold(warning: 90, critical: 98, sustainedSamples: 3)
@@ -192,11 +198,12 @@ public struct Thresholds: Codable, Sendable, Equatable {
         cpu = try c.decodeIfPresent(Threshold.self, forKey: .cpu) ?? d.cpu
         memory = try c.decodeIfPresent(Threshold.self, forKey: .memory) ?? d.memory
         disk = try c.decodeIfPresent(Threshold.self, forKey: .disk) ?? d.disk
-        load = try c.decodeIfPresent(Threshold.self, forKey: .load) ?? d.load
+        load = try Threshold.decodeLoad(c, .load) ?? d.load
         swap = try c.decodeIfPresent(Threshold.self, forKey: .swap) ?? d.swap
         diskUtil = try Threshold.decodeDiskUtil(c, .diskUtil) ?? d.diskUtil
         temperature = try c.decodeIfPresent(Threshold.self, forKey: .temperature)
         certificates = try c.decodeIfPresent(CertificateThreshold.self, forKey: .certificates) ?? .defaults
+        try Threshold.rejectPerCore(c, except: CodingKeys.load.stringValue)
     }
 }
 
@@ -259,7 +266,8 @@ public struct ThresholdOverrides: Codable, Sendable, Equatable {
         cpu = try c.decodeIfPresent(Threshold.self, forKey: .cpu)
         memory = try c.decodeIfPresent(Threshold.self, forKey: .memory)
         disk = try c.decodeIfPresent(Threshold.self, forKey: .disk)
-        load = try c.decodeIfPresent(Threshold.self, forKey: .load)
+        load = try Threshold.decodeLoad(c, .load)
+        try Threshold.rejectPerCore(all, except: CodingKeys.load.stringValue)
         swap = try c.decodeIfPresent(Threshold.self, forKey: .swap)
         diskUtil = try Threshold.decodeDiskUtil(c, .diskUtil)
         temperature = try c.decodeIfPresent(Threshold.self, forKey: .temperature)

@@ -87,7 +87,7 @@ public struct VMHealth: Codable, Sendable, Equatable {
         check("cpu", system.cpu.percent, thresholds.cpu, unit: "%", label: "CPU")
         check("memory", system.memory.percent, thresholds.memory, unit: "%", label: "memory")
         check("disk", system.disk.percent, thresholds.disk, unit: "%", label: "disk")
-        check("load", system.load.five, thresholds.load, unit: "", label: "load (5 min)")
+        if let load = loadProblem(system, thresholds.load) { problems.append(load) }
         if let swap = system.swap {
             check("swap", swap.percent, thresholds.swap, unit: "%", label: "swap")
         }
@@ -152,7 +152,7 @@ public struct VMHealth: Codable, Sendable, Equatable {
         return (system.filesystems ?? []).filter { seen.insert($0.path).inserted }
     }
 
-    private static func format(_ value: Double) -> String {
+    static func format(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }

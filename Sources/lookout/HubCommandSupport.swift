@@ -82,7 +82,7 @@ enum HubCommandSupport {
         let t = config.thresholds
         var lines = ["config \(path ?? "(none: defaults)") is valid"]
         lines.append(
-            "thresholds (warning/critical): cpu \(t.cpu.warning)/\(t.cpu.critical), memory \(t.memory.warning)/\(t.memory.critical), disk \(t.disk.warning)/\(t.disk.critical), load \(t.load.warning)/\(t.load.critical)"
+            "thresholds (warning/critical): cpu \(t.cpu.warning)/\(t.cpu.critical), memory \(t.memory.warning)/\(t.memory.critical), disk \(t.disk.warning)/\(t.disk.critical), load \(t.load.warning)/\(t.load.critical)\(t.load.perCore == true ? " per core" : "")"
         )
         lines.append(
             "thresholds (warning/critical): swap \(t.swap.warning)/\(t.swap.critical), disk_util \(t.diskUtil.warning)/\(t.diskUtil.critical) over \(t.diskUtil.sustainedSamples) samples, temperature \(t.temperature.map { "\($0.warning)/\($0.critical)" } ?? "off")"

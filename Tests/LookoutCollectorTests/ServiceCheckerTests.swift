@@ -198,7 +198,7 @@ import Testing
         BadConfig(
             json: #"{"id": "a", "url": "https://example.com", "tcp": "example.com:443"}"#, path: "tcp",
             mentions: ["both", "url", "tcp"]),
-        BadConfig(json: #"{"id": "a"}"#, path: "", mentions: ["neither", "url", "tcp", "tls"]),
+        BadConfig(json: #"{"id": "a"}"#, path: "", mentions: ["neither", "url", "tcp", "tls", "ping", "dns"]),
         BadConfig(json: #"{"id": "a", "tls": "mail.example.com"}"#, path: "tls", mentions: ["no port"]),
         BadConfig(
             json: #"{"id": "a", "tls": "m.example.com:993", "starttls": "pop3"}"#, path: "starttls",

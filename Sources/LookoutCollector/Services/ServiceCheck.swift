@@ -13,6 +13,8 @@ import LookoutCore
 /// { "id": "db", "tcp": "127.0.0.1:5432", "timeout_ms": 2000 }
 /// { "id": "mail-imaps", "tls": "mail.example.com:993" }
 /// { "id": "mail-submission", "tls": "mail.example.com:587", "starttls": "smtp" }
+/// { "id": "gw", "ping": "10.0.0.1", "count": 3, "max_loss_percent": 50 }
+/// { "id": "name", "dns": "example.com", "type": "A", "expect": ["93.184.216.34"], "server": "10.0.0.53" }
 /// ```
 ///
 /// Decoding validates every value and rejects unknown keys, so a typo in the file stops
@@ -24,6 +26,11 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         case http(url: String)
         /// Open a TCP connection and close it.
         case tcp(host: String, port: Int)
+        /// Send `count` ICMP echoes; healthy while the share lost is below `maxLossPercent`.
+        case ping(host: String, count: Int, maxLossPercent: Double)
+        /// Ask `server` (the system's resolver when `nil`) for `name`; healthy when it answers
+        /// with records of `type` that include every `expect` value.
+        case dns(name: String, type: DNSRecordType, expect: [String], server: DNSServer?)
         /// Complete a verified TLS handshake, at once or after the protocol's STARTTLS.
         case tls(host: String, port: Int, starttls: StartTLS?)
     }
@@ -67,6 +74,8 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, url, tcp, tls, starttls, expectStatus = "expect_status", keyword, timeoutMS = "timeout_ms"
+        case ping, count, maxLossPercent = "max_loss_percent"
+        case dns, type, expect, server
     }
 
     public init(from decoder: any Decoder) throws {
@@ -111,6 +120,12 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         if c.contains(.expectStatus), case .tls = target {
             throw invalid(.expectStatus, "a \"tls\" check has no status; it is healthy when the handshake verifies")
         }
+        if keyword != nil, case .ping = target {
+            throw invalid(.keyword, "a keyword needs a \"url\" check; a \"ping\" check reads no body")
+        }
+        if keyword != nil, case .dns = target {
+            throw invalid(.keyword, "a keyword needs a \"url\" check; a \"dns\" check compares \"expect\"")
+        }
 
         timeoutMS = try c.decodeIfPresent(Int.self, forKey: .timeoutMS) ?? Self.defaultTimeoutMS
         guard (1...60_000).contains(timeoutMS) else {
@@ -126,13 +141,23 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
             try c.encode(url, forKey: .url)
         case .tcp(let host, let port):
             try c.encode(Self.hostPort(host, port), forKey: .tcp)
+        case .ping(let host, let count, let maxLossPercent):
+            try c.encode(host, forKey: .ping)
+            try c.encode(count, forKey: .count)
+            try c.encode(maxLossPercent, forKey: .maxLossPercent)
+        case .dns(let name, let type, let expect, let server):
+            try c.encode(name, forKey: .dns)
+            try c.encode(type.rawValue, forKey: .type)
+            try c.encode(expect, forKey: .expect)
+            try c.encodeIfPresent(server.map(Self.serverText), forKey: .server)
         case .tls(let host, let port, let starttls):
             try c.encode(Self.hostPort(host, port), forKey: .tls)
             try c.encodeIfPresent(starttls?.rawValue, forKey: .starttls)
         }
-        if case .tls = target {
-        } else {
+        switch target {
+        case .http, .tcp:
             try c.encode([expectStatus.lowerBound, expectStatus.upperBound], forKey: .expectStatus)
+        default: break
         }
         try c.encodeIfPresent(keyword, forKey: .keyword)
         try c.encode(timeoutMS, forKey: .timeoutMS)
@@ -160,6 +185,18 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
         let tcp = try hostPort(.tcp)
         let tls = try hostPort(.tls)
         let starttlsText = try c.decodeIfPresent(String.self, forKey: .starttls)
+        let ping = try decodePing(c, url: url, tcp: tcp.map { "\($0.0):\($0.1)" })
+        if ping != nil, tls != nil {
+            throw invalid(.tls, "\"ping\" and \"tls\" are both set; a check has exactly one")
+        }
+        let dns = try decodeDNS(
+            c, others: [(.url, url != nil), (.tcp, tcp != nil), (.tls, tls != nil), (.ping, ping != nil)])
+        if let target = ping ?? dns {
+            if let starttlsText {
+                throw invalid(.starttls, "\"\(starttlsText.prefix(40))\" needs a \"tls\" check")
+            }
+            return target
+        }
         let given = [url != nil ? "url" : nil, tcp != nil ? "tcp" : nil, tls != nil ? "tls" : nil].compactMap { $0 }
         guard given.count == 1 else {
             if given.isEmpty {
@@ -167,7 +204,8 @@ public struct ServiceCheckConfig: Codable, Sendable, Equatable {
                     .init(
                         codingPath: codingPath,
                         debugDescription:
-                            "check \"\(id)\" has neither \"url\", \"tcp\" nor \"tls\"; it needs exactly one of them"))
+                            "check \"\(id)\" has neither \"url\", \"tcp\", \"tls\", \"ping\" nor \"dns\"; "
+                            + "it needs exactly one of them"))
             }
             let key = CodingKeys(rawValue: given[1])!
             let both = given.count == 2 ? "both " : "all of "

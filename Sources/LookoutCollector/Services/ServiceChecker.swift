@@ -76,6 +76,10 @@ public struct ServiceChecker: Sendable {
                 try await TLSCheck.run(
                     host: host, port: port, starttls: starttls, caFile: httpClient.caFile, timeout: check.timeout,
                     certificates: certificates)
+            case .ping(let host, let count, let maxLossPercent):
+                return await ping(check, host: host, count: count, maxLossPercent: maxLossPercent)
+            case .dns(let name, let type, let expect, let server):
+                problem = try await dnsProblem(check, name: name, type: type, expect: expect, server: server)
             }
         } catch {
             problem = FailureText.describe(error, timeout: check.timeout)

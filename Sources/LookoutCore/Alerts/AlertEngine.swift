@@ -132,7 +132,9 @@ public enum AlertEngine {
                 if !isStale, let threshold = threshold(problem.kind, config.thresholds(for: document.vmID)),
                     threshold.sustainedSamples > 1
                 {
-                    let values = recent[document.vmID]?[problem.kind] ?? []
+                    let values = comparable(
+                        recent[document.vmID]?[problem.kind] ?? [], kind: problem.kind, threshold: threshold,
+                        cores: document.system.cpu.cores)
                     guard values.count >= threshold.sustainedSamples,
                         values.prefix(threshold.sustainedSamples).allSatisfy({ threshold.severity(of: $0) != .ok })
                     else { continue }
