@@ -591,7 +591,7 @@ def test_forecast_on_the_card_and_in_the_vm_view(fleet_hub: Hub, pages: Pages) -
     assert rows[0][:2] == ["/", "+2.1 GB/day"] and re.fullmatch(r"in ~5 days, (6 Dec|Dec 6)", rows[0][2]), rows
     assert rows[1:] == [["/srv", "-0.5 %/day", "not growing"], ["/var", "–", "under 12 hours of history"]]
     assert section.locator("tbody tr").first.get_attribute("data-level") == "warning"
-    assert page.locator("#view-vm .forecast:not(section)").inner_text() == "disk / full in ~5 days (+2.1 GB/day)"
+    assert page.locator("#view-vm p.forecast").inner_text() == "disk / full in ~5 days (+2.1 GB/day)"
     shot(page, "detail-forecast", full_page=False)
 
 
