@@ -807,11 +807,13 @@ function fillForecast(el, id) {
   if (warn.length) setText(el, warn.map((r) => `${str(r.path) === '/' ? 'disk /' : str(r.path)} full ${fullIn(r.days_left)} (${growth(r)})`).join(' · '));
 }
 
-/** The VM view's line and table: every filesystem's trend and projection, or why there is none. */
+/** The VM view's line and table: every filesystem's trend and projection, or why there is none;
+ * no table while no filesystem has the 12 hours of history a trend needs (a new VM, a new hub). */
 function renderForecasts() {
   if (!detail) return;
   fillForecast(detail.forecast, detail.id);
-  fillSection(detail.sections.forecast, forecasts.rows?.get(detail.id) || [], (items) => table(['Filesystem', 'Trend', 'Full'],
+  const rows = forecasts.rows?.get(detail.id) || [];
+  fillSection(detail.sections.forecast, rows.some((r) => num(r.percent_per_day) != null) ? rows : [], (items) => table(['Filesystem', 'Trend', 'Full'],
     'forecast', [1], items.map((r) => {
       const days = num(r.days_left);
       const cells = [h('span', { class: 'mono', text: str(r.path) }), growth(r),
