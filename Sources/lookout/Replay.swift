@@ -21,7 +21,8 @@ struct Replay: AsyncParsableCommand {
             database is opened read-only, alerts.json and the outbox are not touched. Replays raw samples only \
             (retention.raw_days, 14 by default); traffic alerts are not replayed (README "Replay").
 
-            Exit codes: 0 done; 64 bad options; 78 a config or the history database cannot be used (named).
+            Exit codes: 0 done; 1 --vm names a VM without samples; 64 bad options; 78 a config or the history \
+            database cannot be used (named).
             """)
 
     @Option(help: ArgumentHelp("Data folder of the hub (as for serve).", valueName: "dir"))
@@ -90,6 +91,11 @@ struct Replay: AsyncParsableCommand {
             throw fail("\(error)", code: error.exitCode.rawValue)
         }
         let labels = ReplayReport.Labels(current: currentConfig ?? "defaults", proposed: config)
-        print(try json ? report.json(labels: labels) : report.text(labels: labels))
+        if json {
+            try report.writeJSON(labels: labels) { print($0, terminator: "") }
+            print()
+        } else {
+            print(report.text(labels: labels))
+        }
     }
 }

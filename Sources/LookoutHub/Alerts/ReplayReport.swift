@@ -136,6 +136,14 @@ public struct ReplayReport: Sendable, Equatable {
 
     /// The report as JSON for scripts: both notice lists and the table.
     public func json(labels: Labels) throws -> String {
+        var text = ""
+        try writeJSON(labels: labels) { text += $0 }
+        return text
+    }
+
+    /// The JSON of ``json(labels:)`` in pieces, one notice or row at a time, so a week of a
+    /// large fleet (hundreds of thousands of notices) never sits in memory as one document.
+    public func writeJSON(labels: Labels, _ write: (String) -> Void) throws {
         struct NoticeBody: Encodable {
             let at: String
             let vm_id: String
@@ -157,7 +165,7 @@ public struct ReplayReport: Sendable, Equatable {
             let current: FiguresBody
             let proposed: FiguresBody?
         }
-        struct Body: Encodable {
+        struct Head: Encodable {
             let from: String
             let to: String
             let vms: Int
@@ -165,9 +173,16 @@ public struct ReplayReport: Sendable, Equatable {
             let oldest_sample: String?
             let current_config: String
             let proposed_config: String?
-            let current: [NoticeBody]
-            let proposed: [NoticeBody]?
-            let table: [RowBody]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func encoded(_ value: some Encodable) throws -> String {
+            String(decoding: try encoder.encode(value), as: UTF8.self)
+        }
+        func list<T>(_ items: [T], _ body: (T) -> some Encodable) throws {
+            write("[")
+            for (index, item) in items.enumerated() { write((index == 0 ? "\n" : ",\n") + (try encoded(body(item)))) }
+            write("\n]")
         }
         func body(_ n: Notice) -> NoticeBody {
             NoticeBody(
@@ -176,18 +191,23 @@ public struct ReplayReport: Sendable, Equatable {
                 threshold: n.alert.threshold, message: n.alert.message)
         }
         func figures(_ f: Figures) -> FiguresBody { FiguresBody(notices: f.notices, firing_minutes: f.firingMinutes) }
-        let document = Body(
-            from: Timestamp.format(from), to: Timestamp.format(to), vms: vms, samples: samples,
-            oldest_sample: oldestSample.map(Timestamp.format), current_config: labels.current,
-            proposed_config: labels.proposed, current: current.map(body), proposed: proposed.map { $0.map(body) },
-            table: rows.map {
-                RowBody(
-                    vm_id: $0.vmID.rawValue, alert: $0.alert, alert_id: $0.alertID, current: figures($0.current),
-                    proposed: $0.proposed.map(figures))
-            })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(document), as: UTF8.self)
+        let head = try encoded(
+            Head(
+                from: Timestamp.format(from), to: Timestamp.format(to), vms: vms, samples: samples,
+                oldest_sample: oldestSample.map(Timestamp.format), current_config: labels.current,
+                proposed_config: labels.proposed))
+        // The head's object, left open for the lists.
+        write(String(head.dropLast()) + ",\n\"current\": ")
+        try list(current, body)
+        write(",\n\"proposed\": ")
+        if let proposed { try list(proposed, body) } else { write("null") }
+        write(",\n\"table\": ")
+        try list(rows) { row in
+            RowBody(
+                vm_id: row.vmID.rawValue, alert: row.alert, alert_id: row.alertID, current: figures(row.current),
+                proposed: row.proposed.map(figures))
+        }
+        write("\n}")
     }
 }
 
