@@ -354,7 +354,7 @@ async function cycle() {
     renderHeader();
     if (state.view.name !== 'overview') render();
     stats.lastRenderMs = t1 - t0 + performance.now() - t2;
-    if (state.view.name === 'vm') await Promise.all([loadHistory(), loadTraffic()]);
+    await Promise.all([loadForecasts(), ...(state.view.name === 'vm' ? [loadHistory(), loadTraffic()] : [])]);
   } catch (e) {
     if (e instanceof AuthError) return askToken(e);
     if (!state.failingSince) state.failingSince = Date.now();
@@ -590,6 +590,7 @@ function facts(cls, items) {
 }
 
 const rebootLine = () => h('p', { class: 'reboot', hidden: true });
+const forecastLine = () => h('p', { class: 'forecast', hidden: true });
 
 // MARK: overview
 
@@ -613,9 +614,10 @@ function makeCard(id) {
   f.badge = h('span', { class: 'badge' });
   f.problems = h('ul', { class: 'problems' });
   f.reboot = rebootLine();
+  f.forecast = forecastLine();
   f.root = h('article', { class: 'card', 'data-vm': id },
     h('header', { class: 'card-head' }, h('h2', { class: 'vm-name' }, h('a', { class: 'card-link', href: vmHref(id), text: id })), f.badge),
-    f.reboot, f.problems, f.gauges.root, dl);
+    f.reboot, f.forecast, f.problems, f.gauges.root, dl);
   cardOf.set(f.root, f);
   onScreen.observe(f.root);
   return f;
@@ -637,6 +639,7 @@ function renderOverview() {
     setAttr(c.root, 'data-status', fillFigures(c, id, state.vms.get(id)));
     setText(c.badge, badgeText(id));
     fillProblems(c.problems, problemsOf(id), 2);
+    fillForecast(c.forecast, id);
     if (c.visible) visible.push(c.gauges);
   }
   // Cards move only when the order changed, so a refresh leaves the DOM alone.
@@ -656,10 +659,11 @@ function buildDetail(id) {
   const [dl, f] = facts('facts detail-facts', [['load', 'Load 1 · 5 · 15 min'], ['uptime', 'Uptime'], ['cores', 'CPU cores'],
     ['memory', 'Memory'], ['disk', 'Disk'], ['swap', 'Swap'], ['net', 'Network', true], ['io', 'Disk I/O', true],
     ['containers', 'Containers'], ['checks', 'Checks'], ['seen', 'Last report']]);
-  const sections = Object.fromEntries(['traffic', 'filesystems', 'interfaces', 'temperatures'].map((k) => [k, h('div', { class: 'table-wrap' })]));
+  const sections = Object.fromEntries(['traffic', 'filesystems', 'forecast', 'interfaces', 'temperatures'].map((k) => [k, h('div', { class: 'table-wrap' })]));
   Object.assign(f, {
     id, gauges: makeGauges('gauges big'), badge: h('span', { class: 'badge' }), meta: h('p', { class: 'muted detail-meta' }),
     problems: h('ul', { class: 'problems' }), missing: h('p', { class: 'empty', hidden: true }), reboot: rebootLine(),
+    forecast: forecastLine(),
     containersWrap: h('div', { class: 'table-wrap' }), checksWrap: h('div', { class: 'table-wrap' }), sections,
     charts: CHARTS.map(makeChart), extraSig: '', chartGrid: h('div', { class: 'charts' }),
     ranges: Object.entries(RANGES).map(([r, label]) => h('button', {
@@ -679,11 +683,11 @@ function buildDetail(id) {
     h('div', { class: 'section-head' }, h('h2', { text: 'History' }),
       h('div', { class: 'seg', role: 'group', 'aria-label': 'History range' }, f.ranges)),
     f.chartGrid,
-    optional('filesystems', 'Filesystems'), optional('interfaces', 'Network interfaces'), optional('temperatures', 'Temperatures'),
+    optional('filesystems', 'Filesystems'), optional('forecast', 'Disk forecast'), optional('interfaces', 'Network interfaces'), optional('temperatures', 'Temperatures'),
     h('h2', { text: 'Containers' }), f.containersWrap,
     h('h2', { text: 'Service checks' }), f.checksWrap);
   $('view-vm').replaceChildren(h('p', { class: 'crumbs' }, h('a', { href: '#overview', text: '← All VMs' })),
-    f.head, f.reboot, f.meta, f.missing, f.problems, f.body);
+    f.head, f.reboot, f.forecast, f.meta, f.missing, f.problems, f.body);
   detail = f;
 }
 
@@ -713,6 +717,7 @@ function renderDetail() {
   fillContainers(d.containersWrap, list(doc.containers));
   fillSystemTables(d.sections, id, sys);
   renderTraffic();
+  renderForecasts();
   syncExtraCharts();
   const rows = state.services.filter((s) => s.vm_id === id);
   fill(d.checksWrap, rows.length ? rows : list(doc.services), 'No service checks configured for this VM.', (l) => serviceTable(l, false));
@@ -775,6 +780,56 @@ function fillSystemTables(sections, id, sys) {
       const lv = level(num(x.celsius), th);
       const cells = [h('span', { class: 'mono', text: str(x.sensor) }), `${fmt(x.celsius)} °C`];
       cells.level = lv === 'warning' || lv === 'critical' ? lv : null;
+      return cells;
+    })));
+}
+
+// MARK: disk forecasts
+
+const forecasts = { at: 0, rows: null }; // rows: vm_id → its rows of GET forecast; null: no such route or it failed
+const FORECAST_REASONS = { too_few_points: 'under 12 hours of history', not_growing: 'not growing' };
+
+/** `GET forecast` at most once a minute; a hub without the route (404) or a failing one shows no forecast. */
+async function loadForecasts() {
+  if (Date.now() - forecasts.at < 6e4) return;
+  forecasts.at = Date.now();
+  try {
+    const body = await api('forecast', true);
+    forecasts.rows = body ? new Map() : null;
+    for (const r of list(body?.filesystems)) forecasts.rows.set(str(r.vm_id), [...(forecasts.rows.get(str(r.vm_id)) || []), r]);
+  } catch (e) {
+    if (e instanceof AuthError) return askToken(e);
+    forecasts.rows = null;
+  }
+  for (const [id, c] of cards) fillForecast(c.forecast, id);
+  renderForecasts();
+  stats.forecastLoads = (stats.forecastLoads || 0) + 1;
+}
+
+const growth = (r) => (num(r.gb_per_day) != null ? `${r.gb_per_day > 0 ? '+' : ''}${fmt(r.gb_per_day)} GB/day`
+  : num(r.percent_per_day) != null ? `${r.percent_per_day > 0 ? '+' : ''}${fmt(r.percent_per_day)} %/day` : '–');
+const fullIn = (d) => (d < 1 ? 'within a day' : `in ~${Math.round(d)} day${Math.round(d) === 1 ? '' : 's'}`);
+
+/** The filesystems whose forecast warns, soonest first: "disk / full in ~5 days (+2.1 GB/day)". */
+function fillForecast(el, id) {
+  const warn = (forecasts.rows?.get(id) || []).filter((r) => r.warning === true && num(r.days_left) != null)
+    .sort((a, b) => a.days_left - b.days_left);
+  el.hidden = !warn.length;
+  if (warn.length) setText(el, warn.map((r) => `${str(r.path) === '/' ? 'disk /' : str(r.path)} full ${fullIn(r.days_left)} (${growth(r)})`).join(' · '));
+}
+
+/** The VM view's line and table: every filesystem's trend and projection, or why there is none;
+ * no table while no filesystem has the 12 hours of history a trend needs (a new VM, a new hub). */
+function renderForecasts() {
+  if (!detail) return;
+  fillForecast(detail.forecast, detail.id);
+  const rows = forecasts.rows?.get(detail.id) || [];
+  fillSection(detail.sections.forecast, rows.some((r) => num(r.percent_per_day) != null) ? rows : [], (items) => table(['Filesystem', 'Trend', 'Full'],
+    'forecast', [1], items.map((r) => {
+      const days = num(r.days_left);
+      const cells = [h('span', { class: 'mono', text: str(r.path) }), growth(r),
+        days == null ? FORECAST_REASONS[r.reason] || '–' : `${fullIn(days)}, ${utcDay.format(Date.parse(r.full_at))}`];
+      cells.level = r.warning === true ? 'warning' : null;
       return cells;
     })));
 }

@@ -587,6 +587,59 @@ def test_traffic_section_is_hidden_without_the_route(fleet_hub: Hub, pages: Page
     assert page.locator("#banner").is_hidden()
 
 
+def serve_forecast(page: Any, status: int, body: Any) -> None:
+    page.route("**/api/monitoring/forecast", lambda route: route.fulfill(
+        status=status, content_type="application/json", body=json.dumps(body)))
+
+
+FORECAST = {"generated_at": "2026-12-01T10:00:00Z", "window_days": 3, "warning_days": 7, "filesystems": [
+    {"vm_id": "db-1", "path": "/", "points": 72, "percent_per_day": 4.2, "gb_per_day": 2.1,
+     "full_at": "2026-12-06T10:00:00Z", "days_left": 5.0, "warning": True, "reason": None},
+    {"vm_id": "db-1", "path": "/srv", "points": 72, "percent_per_day": -0.5, "gb_per_day": None,
+     "full_at": None, "days_left": None, "warning": False, "reason": "not_growing"},
+    {"vm_id": "db-1", "path": "/var", "points": 6, "percent_per_day": None, "gb_per_day": None,
+     "full_at": None, "days_left": None, "warning": False, "reason": "too_few_points"},
+    {"vm_id": "web-1", "path": "/", "points": 72, "percent_per_day": 0.5, "gb_per_day": 0.2,
+     "full_at": "2027-01-30T10:00:00Z", "days_left": 60.0, "warning": False, "reason": None},
+]}
+
+
+def test_forecast_on_the_card_and_in_the_vm_view(fleet_hub: Hub, pages: Pages) -> None:
+    """The page against the JSON contract of GET /api/monitoring/forecast."""
+    page = pages.open()
+    serve_forecast(page, 200, FORECAST)
+    page.goto(fleet_hub.url("/#overview"))
+    wait_ready_page(page)
+    line = card(page, "db-1").locator(".forecast")
+    line.wait_for()
+    assert line.inner_text() == "disk / full in ~5 days (+2.1 GB/day)"
+    # No warning, no line.
+    assert card(page, "web-1").locator(".forecast").is_hidden()
+
+    page.evaluate("location.hash = '#vm/db-1'")
+    page.wait_for_function("document.getElementById('vm-title')?.textContent === 'db-1'")
+    section = page.locator("section.forecast")
+    section.wait_for()
+    rows = [[c.strip() for c in r.split("\t")] for r in section.locator("tbody tr").all_inner_texts()]
+    assert rows[0][:2] == ["/", "+2.1 GB/day"] and re.fullmatch(r"in ~5 days, (6 Dec|Dec 6)", rows[0][2]), rows
+    assert rows[1:] == [["/srv", "-0.5 %/day", "not growing"], ["/var", "–", "under 12 hours of history"]]
+    assert section.locator("tbody tr").first.get_attribute("data-level") == "warning"
+    assert page.locator("#view-vm p.forecast").inner_text() == "disk / full in ~5 days (+2.1 GB/day)"
+    shot(page, "detail-forecast", full_page=False)
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_no_forecast_without_the_route(fleet_hub: Hub, pages: Pages, status: int) -> None:
+    page = pages.open()
+    serve_forecast(page, status, {"error": "Not found" if status == 404 else "boom"})
+    page.goto(fleet_hub.url("/#vm/web-1"))
+    wait_ready_page(page)
+    page.locator("section.filesystems").wait_for()
+    page.wait_for_function("window.__lookoutStats.forecastLoads > 0")
+    assert page.locator("section.forecast").is_hidden()
+    assert page.locator("#banner").is_hidden()
+
+
 def test_traffic_of_the_real_hub(fleet_hub: Hub, pages: Pages) -> None:
     """The hub's own GET /api/monitoring/traffic, summed from the fleet's byte counters."""
     answer = {r["vm_id"]: r for r in fleet_hub.get_json("/api/monitoring/traffic")["vms"]}

@@ -28,6 +28,8 @@ public struct MonitoringConfig: Sendable, Equatable {
     public var vmTokensFile: String?
     /// Monthly traffic allowances per VM (`traffic.<vm_id>`); a VM without one still gets its totals.
     public var traffic: [VMID: TrafficAllowance] = [:]
+    /// `forecast`: the disk-full projection (``DiskForecast``).
+    public var forecast = ForecastSettings()
 
     public init() {}
 
@@ -372,7 +374,7 @@ extension MonitoringConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case thresholds, overrides, staleAfterMinutes = "stale_after_minutes", notifications
         case publicURL = "public_url", retention, tokenFile = "token_file", vmTokensFile = "vm_tokens_file"
-        case traffic
+        case traffic, forecast
     }
 
     public init(from decoder: any Decoder) throws {
@@ -404,6 +406,7 @@ extension MonitoringConfig: Decodable {
         retention = try c.decodeIfPresent(Retention.self, forKey: .retention) ?? Retention()
         tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
         vmTokensFile = try c.decodeIfPresent(String.self, forKey: .vmTokensFile)
+        forecast = try c.decodeIfPresent(ForecastSettings.self, forKey: .forecast) ?? ForecastSettings()
         let rawTraffic = try c.decodeIfPresent([String: TrafficAllowance].self, forKey: .traffic) ?? [:]
         for (key, value) in rawTraffic {
             do {

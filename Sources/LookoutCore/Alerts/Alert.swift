@@ -182,7 +182,7 @@ public struct Notice: Codable, Sendable, Equatable {
         return lines.joined(separator: "\n")
     }
 
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }

@@ -102,6 +102,8 @@ public struct AlertState: Codable, Sendable, Equatable {
 ///   resolves on the next pass without a notice. The first boot id seen of a VM is no reboot.
 /// - Traffic (``TrafficUsage``, one per VM with an allowance): warning at 80 % of the
 ///   allowance or when the projection runs out before the reset, critical at 100 %.
+/// - Forecasts (``DiskForecast``, per filesystem): a warning while the projected time to
+///   100 % is under `forecast.warning_days` (``ForecastRule``).
 public enum AlertEngine {
     /// The last values of a VM's metrics, newest first, for `sustained_samples`:
     /// `[vm_id: ["cpu": [93, 91, 88]]]`.
@@ -116,7 +118,7 @@ public enum AlertEngine {
 
     public static func evaluate(
         documents: [MetricsDocument], config: MonitoringConfig, previous: AlertState, now: Date,
-        recent: RecentValues = [:], traffic: [VMID: TrafficUsage] = [:]
+        recent: RecentValues = [:], traffic: [VMID: TrafficUsage] = [:], forecasts: [DiskForecast]? = nil
     ) -> Result {
         let previousByID = Dictionary(previous.alerts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var current: [String: Alert] = [:]
@@ -159,6 +161,16 @@ public enum AlertEngine {
                 id: alert.id, vmID: alert.vmID, kind: alert.kind, metric: alert.metric, severity: alert.severity,
                 value: alert.value, threshold: alert.threshold, since: previousByID[alert.id]?.since ?? alert.since,
                 lastNotified: previousByID[alert.id]?.lastNotified, message: alert.message)
+        }
+
+        // nil: the forecasts are unknown in this pass (the store failed), so they stay as they were.
+        let forecastAlerts =
+            forecasts.map { $0.compactMap { ForecastRule.alert($0, now: now) } }
+            ?? previous.alerts.filter { $0.kind == ForecastRule.kind }
+        for var alert in forecastAlerts {
+            alert.since = previousByID[alert.id]?.since ?? alert.since
+            alert.lastNotified = previousByID[alert.id]?.lastNotified
+            current[alert.id] = alert
         }
 
         let cooldown = TimeInterval(config.notifications.cooldownMinutes * 60)
@@ -223,7 +235,7 @@ public enum AlertEngine {
 
     /// Kinds not judged from a VM's latest figures, so a stale VM does not keep them as
     /// they were: a reboot lasts one pass, traffic comes from the store's sums.
-    static let independentOfFigures: Set<String> = ["stale", rebootKind, TrafficRule.kind]
+    static let independentOfFigures: Set<String> = ["stale", rebootKind, TrafficRule.kind, ForecastRule.kind]
 
     /// The reboot alert when `document` carries a boot id other than the one seen last;
     /// records the document's boot id (or keeps the last one) in `bootIDs`. VMs without a

@@ -35,6 +35,7 @@ struct MonitoringController: Sendable {
         group.get("config") { _, _ in try publicConfig() }
         group.get("services") { _, _ in try services() }
         addHistoryRoutes(to: group)
+        addForecastRoutes(to: group)
         group.get("daily") { _, _ in try dailyDays() }
         group.get("daily/:date") { _, context in try daily(context) }
     }

@@ -27,6 +27,7 @@ public struct AlertPass: Sendable {
     let stateFile: AlertStateFile
     let lock: FileLock
     let memory: AlertMemory
+    let forecastCache = ForecastCache()
 
     public struct Report: Sendable, Equatable {
         public var active = 0
@@ -101,8 +102,10 @@ public struct AlertPass: Sendable {
             } catch {
                 report.problems.append("monthly traffic unavailable, traffic alerts stay as they were: \(error)")
             }
+            let forecasts = await forecasts(for: documents.map(\.vmID), now: now, problems: &report.problems)
             let result = AlertEngine.evaluate(
-                documents: documents, config: config, previous: previous, now: now, recent: recent, traffic: traffic)
+                documents: documents, config: config, previous: previous, now: now, recent: recent, traffic: traffic,
+                forecasts: forecasts)
             // Queue first, then save: a crash in between queues the same files again (same
             // names: overwritten, not doubled) rather than losing a notice.
             report.unwritten = outbox.enqueue(result.notices, channels: channels, now: now)
@@ -130,6 +133,20 @@ public struct AlertPass: Sendable {
             report.active = result.state.alerts.count
             report.notices = result.notices.count
             return report
+        }
+    }
+
+    /// The disk-full forecasts of `vms` (cached, see ``ForecastCache``); nil when the store
+    /// cannot say, which keeps the forecast alerts as they were.
+    func forecasts(for vms: [VMID], now: Date, problems: inout [String]) async -> [DiskForecast]? {
+        if let cached = forecastCache.forecasts(for: vms, now: now) { return cached }
+        do {
+            let forecasts = try await store.forecasts(vmIDs: vms, settings: config.forecast, now: now)
+            forecastCache.store(forecasts, for: vms, at: now)
+            return forecasts
+        } catch {
+            problems.append("disk forecasts unavailable, forecast alerts stay as they were: \(error)")
+            return nil
         }
     }
 
