@@ -36,7 +36,7 @@ const state = {
   config: null, configAt: 0,
   vms: new Map(),        // vm_id → latest document
   health: new Map(),     // vm_id → its entry of /status
-  services: [], alerts: [], resolved: null,
+  services: [], alerts: [], resolved: null, silences: [], silenceError: '',
   fetchedAt: 0,          // Date.now() of the last complete answer
   skew: 0,               // hub clock − our clock, ms
   failingSince: 0, failure: '',
@@ -328,18 +328,21 @@ async function cycle() {
   const core = Promise.all([!state.config || Date.now() - state.configAt > 6e5 ? api('config') : null, api('status'), api('summary')]);
   const rest = Promise.all([api('services'), api('alerts'),
     // A hub without alert history answers 404: that is no history, not a failure.
-    api('alerts/history?limit=50', true).catch((e) => (e instanceof AuthError ? Promise.reject(e) : null))]);
+    api('alerts/history?limit=50', true).catch((e) => (e instanceof AuthError ? Promise.reject(e) : null)),
+    // A hub without silences answers 404: no silences.
+    api('silences', true).catch((e) => (e instanceof AuthError ? Promise.reject(e) : null))]);
   rest.catch(() => {});
   try {
     const t0 = performance.now();
     absorbCore(await core);
     render();
     const t1 = performance.now();
-    const [services, alerts, resolved] = await rest;
+    const [services, alerts, resolved, silences] = await rest;
     const t2 = performance.now();
     state.services = list(services?.services);
     state.alerts = list(alerts?.alerts);
     state.resolved = resolved && list(resolved.alerts);
+    state.silences = list(silences?.silences);
     renderHeader();
     if (state.view.name !== 'overview') render();
     stats.lastRenderMs = t1 - t0 + performance.now() - t2;
@@ -659,7 +662,8 @@ function buildDetail(id) {
       },
     })),
   });
-  f.head = h('div', { class: 'detail-head' }, h('h1', { id: 'vm-title', text: id }), f.badge);
+  f.head = h('div', { class: 'detail-head' }, h('h1', { id: 'vm-title', text: id }), f.badge,
+    h('button', { type: 'button', class: 'silence-action', text: 'Silence VM', onclick: () => askSilence(id, 'all') }));
   f.chartGrid.append(...f.charts.map((c) => c.root));
   // Sections a VM's document may lack are hidden until it has them.
   const optional = (key, title) => h('section', { class: `extra ${key}`, hidden: true }, h('h2', { text: title }), sections[key]);
@@ -1246,23 +1250,24 @@ function renderAlerts() {
   const active = state.alerts;
   const crit = active.filter((a) => a.severity === 'critical').length;
   setText($('alerts-summary'), !state.loaded ? '' : active.length ? `${active.length} active · ${crit} critical · ${active.length - crit} warning` : 'No active alerts');
-  fill($('alerts-body'), [active, state.resolved], '', () => {
+  fill($('alerts-body'), [active, state.resolved, state.silences, state.silenceError], '', () => {
     const out = [];
     for (const sev of ['critical', 'warning']) {
       const group = active.filter((a) => (a.severity === 'critical') === (sev === 'critical'))
         .sort((a, b) => str(b.since).localeCompare(str(a.since)));
       if (!group.length) continue;
       out.push(h('h2', { class: 'sev-head', 'data-level': sev }, sev === 'critical' ? 'Critical ' : 'Warning ', h('span', { class: 'muted', text: `(${group.length})` })));
-      out.push(table(['VM', 'What', 'Message', 'Value', 'Threshold', 'For', 'Last notified'], 'alerts', [3, 4], group.map((a) => {
+      out.push(table(['VM', 'What', 'Message', 'Value', 'Threshold', 'For', 'Last notified', 'Notices'], 'alerts', [3, 4], group.map((a) => {
         const since = Date.parse(a.since);
         const cells = [vmLink(a.vm_id), pill(sev, alertWhat(a)), str(a.message), alertValue(a, 'value'), alertValue(a, 'threshold'),
           Number.isFinite(since) ? h('span', { title: when(since) }, dur(sinceHub(a.since))) : '–',
-          Number.isFinite(Date.parse(a.last_notified)) ? when(Date.parse(a.last_notified)) : 'not yet'];
+          Number.isFinite(Date.parse(a.last_notified)) ? when(Date.parse(a.last_notified)) : 'not yet', silenceCell(a)];
         cells.level = sev;
         return cells;
       })));
     }
     if (!active.length) out.push(h('p', { class: 'empty all-clear', text: state.loaded ? 'No active alerts.' : 'Loading…' }));
+    out.push(...silencesSection());
     const done = state.resolved || [];
     out.push(h('h2', { text: 'Recently resolved' }), !done.length ? h('p', { class: 'empty', text: 'No resolved alerts recorded.' })
       : table(['VM', 'What', 'Severity', 'Message', 'Opened', 'Resolved', 'Lasted'], 'resolved', [], done.map((a) => {
@@ -1273,6 +1278,78 @@ function renderAlerts() {
       })));
     return out;
   });
+}
+
+// MARK: silences
+
+/** The "Notices" cell of an active alert: why it is silenced and until when, or the action to silence it. */
+function silenceCell(a) {
+  const s = a.silenced;
+  if (s && typeof s === 'object') {
+    const until = Date.parse(s.until);
+    return h('span', { class: 'silenced', 'data-silenced': 'true' }, 'silenced',
+      Number.isFinite(until) ? ` until ${when(until)}` : '', s.reason ? ` · ${str(s.reason)}` : '');
+  }
+  const alert = a.kind === a.metric || !a.metric ? str(a.kind) : `${str(a.kind)}/${str(a.metric)}`;
+  return h('button', { type: 'button', class: 'silence-action', text: 'Silence', onclick: () => askSilence(str(a.vm_id), alert) });
+}
+
+/** The active silences with their end and a remove action (Alerts view). */
+function silencesSection() {
+  const rows = [...state.silences].sort((a, b) => str(a.ends_at).localeCompare(str(b.ends_at)));
+  return [h('h2', { text: 'Silences' }), state.silenceError ? h('p', { class: 'token-error', role: 'alert', text: state.silenceError }) : null,
+    !rows.length ? h('p', { class: 'empty', text: 'No active silences.' })
+    : table(['VM', 'Alerts', 'Until', 'Reason', ''], 'silences', [], rows.map((s) => [
+      h('span', { class: 'mono', text: str(s.vm) }), str(s.alert), when(Date.parse(s.ends_at)), str(s.reason),
+      h('button', { type: 'button', class: 'silence-remove', text: 'Remove', onclick: () => removeSilence(str(s.id)) })]))];
+}
+
+/** A write to the API with the stored token; resolves to the JSON answer or throws its error text. */
+async function send(method, path, body) {
+  const token = storedToken();
+  const res = await fetch(API + path, {
+    method, cache: 'no-store',
+    headers: { Accept: 'application/json', ...(body && { 'Content-Type': 'application/json' }), ...(token && { Authorization: `Bearer ${token}` }) },
+    body: body && JSON.stringify(body),
+  }).catch(() => { throw new Error('connection failed'); });
+  if (!res.ok) throw new AuthError(res.status, await errorOf(res));
+  return res.json().catch(() => null);
+}
+
+/** The form that asks how long and why; one at a time, above the view. */
+function askSilence(vm, alert) {
+  $('silence-form')?.remove();
+  const error = h('p', { class: 'token-error', role: 'alert' });
+  const duration = h('select', { id: 'silence-for', name: 'for' },
+    ['30m', '1h', '2h', '4h', '1d', '1w'].map((d) => h('option', { value: d, text: d, selected: d === '2h' || null })));
+  const reason = h('input', { id: 'silence-reason', name: 'reason', required: true, maxlength: 500, placeholder: 'kernel upgrade' });
+  const form = h('form', { id: 'silence-form', class: 'token-form silence-form' },
+    h('h2', { text: `Silence ${alert === 'all' ? 'every alert' : alert} on ${vm}` }),
+    h('label', { for: 'silence-for', text: 'For' }), duration, h('label', { for: 'silence-reason', text: 'Reason' }), reason,
+    h('div', { class: 'token-row' }, h('button', { type: 'submit', text: 'Silence' }),
+      h('button', { type: 'button', text: 'Cancel', onclick: () => form.remove() })), error);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await send('POST', 'silences', { vm, alert, for: duration.value, reason: reason.value.trim() });
+      form.remove();
+      refresh();
+    } catch (e) {
+      setText(error, `Not silenced: ${e.message}${e.status === 401 || e.status === 403 ? ' (the access token is needed)' : ''}`);
+    }
+  });
+  $('main').before(form);
+  reason.focus();
+}
+
+async function removeSilence(id) {
+  try {
+    await send('DELETE', `silences/${encodeURIComponent(id)}`);
+    state.silenceError = '';
+  } catch (e) {
+    state.silenceError = `The silence was not removed: ${e.message}`;
+  }
+  refresh();
 }
 
 // MARK: - start

@@ -28,6 +28,8 @@ public struct MonitoringConfig: Sendable, Equatable {
     public var vmTokensFile: String?
     /// Monthly traffic allowances per VM (`traffic.<vm_id>`); a VM without one still gets its totals.
     public var traffic: [VMID: TrafficAllowance] = [:]
+    /// Recurring windows in which the alerts they name send no notice (``QuietHours``).
+    public var quietHours: [QuietHours] = []
 
     public init() {}
 
@@ -284,6 +286,9 @@ public struct Notifications: Sendable, Equatable {
     public var email = EmailSettings()
     public var webhooks: [Webhook] = []
     public var cooldownMinutes = 30
+    /// `repeat_minutes`: per severity, how long after its last notice an alert still active
+    /// is told again (``Reminder``); absent: never.
+    public var repeatMinutes: [Severity: Int] = [:]
     public init() {}
 }
 
@@ -351,7 +356,7 @@ extension MonitoringConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case thresholds, overrides, staleAfterMinutes = "stale_after_minutes", notifications
         case publicURL = "public_url", retention, tokenFile = "token_file", vmTokensFile = "vm_tokens_file"
-        case traffic
+        case traffic, quietHours = "quiet_hours"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -394,11 +399,14 @@ extension MonitoringConfig: Decodable {
                         debugDescription: error.description))
             }
         }
+        quietHours = try c.decodeIfPresent([QuietHours].self, forKey: .quietHours) ?? []
     }
 }
 
 extension Notifications: Decodable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case email, webhooks, cooldownMinutes = "cooldown_minutes" }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case email, webhooks, cooldownMinutes = "cooldown_minutes", repeatMinutes = "repeat_minutes"
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -421,6 +429,12 @@ extension Notifications: Decodable {
             throw DecodingError.dataCorruptedError(
                 forKey: .cooldownMinutes, in: c,
                 debugDescription: "\(cooldownMinutes) is not between 0 and 10080 minutes")
+        }
+        do {
+            repeatMinutes = try Reminder.decode(
+                c.decodeIfPresent([String: Int].self, forKey: .repeatMinutes) ?? [:])
+        } catch let error as ConfigError {
+            throw DecodingError.dataCorruptedError(forKey: .repeatMinutes, in: c, debugDescription: error.message)
         }
     }
 }

@@ -116,7 +116,7 @@ public enum AlertEngine {
 
     public static func evaluate(
         documents: [MetricsDocument], config: MonitoringConfig, previous: AlertState, now: Date,
-        recent: RecentValues = [:], traffic: [VMID: TrafficUsage] = [:]
+        recent: RecentValues = [:], traffic: [VMID: TrafficUsage] = [:], silences: [Silence] = []
     ) -> Result {
         let previousByID = Dictionary(previous.alerts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var current: [String: Alert] = [:]
@@ -165,6 +165,12 @@ public enum AlertEngine {
         for id in current.keys.sorted() {
             var alert = current[id]!
             let told = notified[id]
+            // Held (silence, quiet hours): shown, not told; what was told stays as it was.
+            alert.silenced = hold(for: alert, silences: silences, config: config, now: now)
+            if alert.silenced != nil {
+                current[id] = alert
+                continue
+            }
             var kind: Notice.Kind?
             if alert.kind == Self.rebootKind {
                 kind = .opened
@@ -177,6 +183,11 @@ public enum AlertEngine {
                 }
             } else if told == nil || cooldownExpired(since: told!.at, now: now, cooldown: cooldown) {
                 kind = .opened
+            }
+            if kind == nil, let told,
+                Reminder.due(alert, told: told, repeatMinutes: config.notifications.repeatMinutes, now: now)
+            {
+                kind = .reminder
             }
             if let kind {
                 alert.lastNotified = now
