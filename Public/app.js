@@ -36,7 +36,7 @@ const state = {
   config: null, configAt: 0,
   vms: new Map(),        // vm_id → latest document
   health: new Map(),     // vm_id → its entry of /status
-  services: [], alerts: [], resolved: null, silences: [], silenceError: '',
+  services: [], alerts: [], resolved: null, silences: [],
   fetchedAt: 0,          // Date.now() of the last complete answer
   skew: 0,               // hub clock − our clock, ms
   failingSince: 0, failure: '',
@@ -329,8 +329,7 @@ async function cycle() {
   const rest = Promise.all([api('services'), api('alerts'),
     // A hub without alert history answers 404: that is no history, not a failure.
     api('alerts/history?limit=50', true).catch((e) => (e instanceof AuthError ? Promise.reject(e) : null)),
-    // A hub without silences answers 404: no silences.
-    api('silences', true).catch((e) => (e instanceof AuthError ? Promise.reject(e) : null))]);
+    api('silences', true).catch((e) => (e instanceof AuthError ? Promise.reject(e) : []))]);
   rest.catch(() => {});
   try {
     const t0 = performance.now();
@@ -1250,7 +1249,7 @@ function renderAlerts() {
   const active = state.alerts;
   const crit = active.filter((a) => a.severity === 'critical').length;
   setText($('alerts-summary'), !state.loaded ? '' : active.length ? `${active.length} active · ${crit} critical · ${active.length - crit} warning` : 'No active alerts');
-  fill($('alerts-body'), [active, state.resolved, state.silences, state.silenceError], '', () => {
+  fill($('alerts-body'), [active, state.resolved, state.silences], '', () => {
     const out = [];
     for (const sev of ['critical', 'warning']) {
       const group = active.filter((a) => (a.severity === 'critical') === (sev === 'critical'))
@@ -1282,74 +1281,47 @@ function renderAlerts() {
 
 // MARK: silences
 
-/** The "Notices" cell of an active alert: why it is silenced and until when, or the action to silence it. */
 function silenceCell(a) {
   const s = a.silenced;
-  if (s && typeof s === 'object') {
-    const until = Date.parse(s.until);
-    return h('span', { class: 'silenced', 'data-silenced': 'true' }, 'silenced',
-      Number.isFinite(until) ? ` until ${when(until)}` : '', s.reason ? ` · ${str(s.reason)}` : '');
-  }
-  const alert = a.kind === a.metric || !a.metric ? str(a.kind) : `${str(a.kind)}/${str(a.metric)}`;
-  return h('button', { type: 'button', class: 'silence-action', text: 'Silence', onclick: () => askSilence(str(a.vm_id), alert) });
+  if (s?.until) return h('span', { class: 'silenced muted' }, `silenced until ${when(Date.parse(s.until))}`, s.reason ? ` · ${str(s.reason)}` : '');
+  const k = str(a.kind);
+  return h('button', { type: 'button', class: 'silence-action', text: 'Silence', onclick: () => askSilence(str(a.vm_id), k === a.metric || !a.metric ? k : `${k}/${str(a.metric)}`) });
 }
 
-/** The active silences with their end and a remove action (Alerts view). */
 function silencesSection() {
-  const rows = [...state.silences].sort((a, b) => str(a.ends_at).localeCompare(str(b.ends_at)));
-  return [h('h2', { text: 'Silences' }), state.silenceError ? h('p', { class: 'token-error', role: 'alert', text: state.silenceError }) : null,
-    !rows.length ? h('p', { class: 'empty', text: 'No active silences.' })
-    : table(['VM', 'Alerts', 'Until', 'Reason', ''], 'silences', [], rows.map((s) => [
-      h('span', { class: 'mono', text: str(s.vm) }), str(s.alert), when(Date.parse(s.ends_at)), str(s.reason),
-      h('button', { type: 'button', class: 'silence-remove', text: 'Remove', onclick: () => removeSilence(str(s.id)) })]))];
+  const rows = state.silences;
+  return [h('h2', { text: 'Silences' }), !rows.length ? h('p', { class: 'empty', text: 'No active silences.' }) : table(['VM', 'Alerts', 'Until', 'Reason', ''], 'silences', [],
+      rows.map((s) => [str(s.vm), str(s.alert), when(Date.parse(s.ends_at)), str(s.reason),
+        h('button', { type: 'button', class: 'silence-remove', text: 'Remove', onclick: () => removeSilence(str(s.id)) })]))];
 }
 
-/** A write to the API with the stored token; resolves to the JSON answer or throws its error text. */
 async function send(method, path, body) {
-  const token = storedToken();
-  const res = await fetch(API + path, {
-    method, cache: 'no-store',
-    headers: { Accept: 'application/json', ...(body && { 'Content-Type': 'application/json' }), ...(token && { Authorization: `Bearer ${token}` }) },
-    body: body && JSON.stringify(body),
-  }).catch(() => { throw new Error('connection failed'); });
+  const t = storedToken();
+  const res = await fetch(API + path, { method, body: body && JSON.stringify(body), headers: t ? { Authorization: `Bearer ${t}` } : {} })
+    .catch(() => { throw new Error('connection failed'); });
   if (!res.ok) throw new AuthError(res.status, await errorOf(res));
-  return res.json().catch(() => null);
 }
 
-/** The form that asks how long and why; one at a time, above the view. */
 function askSilence(vm, alert) {
   $('silence-form')?.remove();
-  const error = h('p', { class: 'token-error', role: 'alert' });
-  const duration = h('select', { id: 'silence-for', name: 'for' },
-    ['30m', '1h', '2h', '4h', '1d', '1w'].map((d) => h('option', { value: d, text: d, selected: d === '2h' || null })));
-  const reason = h('input', { id: 'silence-reason', name: 'reason', required: true, maxlength: 500, placeholder: 'kernel upgrade' });
+  const error = h('p', { class: 'token-error' });
+  const dur = h('select', { id: 'silence-for' }, ['30m', '1h', '2h', '4h', '1d', '1w'].map((d) => h('option', { text: d, selected: d === '2h' })));
+  const reason = h('input', { id: 'silence-reason', required: true });
   const form = h('form', { id: 'silence-form', class: 'token-form silence-form' },
-    h('h2', { text: `Silence ${alert === 'all' ? 'every alert' : alert} on ${vm}` }),
-    h('label', { for: 'silence-for', text: 'For' }), duration, h('label', { for: 'silence-reason', text: 'Reason' }), reason,
-    h('div', { class: 'token-row' }, h('button', { type: 'submit', text: 'Silence' }),
+    h('h2', { text: `Silence ${alert === 'all' ? 'every alert' : alert} on ${vm}` }), h('label', { for: 'silence-for', text: 'For' }), dur,
+    h('label', { for: 'silence-reason', text: 'Reason' }), reason, h('div', { class: 'token-row' }, h('button', { type: 'submit', text: 'Silence' }),
       h('button', { type: 'button', text: 'Cancel', onclick: () => form.remove() })), error);
-  form.addEventListener('submit', async (ev) => {
+  form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    try {
-      await send('POST', 'silences', { vm, alert, for: duration.value, reason: reason.value.trim() });
-      form.remove();
-      refresh();
-    } catch (e) {
-      setText(error, `Not silenced: ${e.message}${e.status === 401 || e.status === 403 ? ' (the access token is needed)' : ''}`);
-    }
+    send('POST', 'silences', { vm, alert, for: dur.value, reason: reason.value.trim() }).then(() => form.remove() || refresh(), (e) =>
+      setText(error, `Not silenced: ${e.message}${e.status === 401 || e.status === 403 ? ' (needs the token)' : ''}`));
   });
   $('main').before(form);
   reason.focus();
 }
 
-async function removeSilence(id) {
-  try {
-    await send('DELETE', `silences/${encodeURIComponent(id)}`);
-    state.silenceError = '';
-  } catch (e) {
-    state.silenceError = `The silence was not removed: ${e.message}`;
-  }
-  refresh();
+function removeSilence(id) {
+  send('DELETE', `silences/${encodeURIComponent(id)}`).catch((e) => alert(`Not removed: ${e.message}`)).then(refresh);
 }
 
 // MARK: - start

@@ -248,7 +248,7 @@ def test_the_dashboard_marks_adds_lists_and_removes_silences(start_hub) -> None:
         page.fill("#silence-reason", "no token")
         page.locator('#silence-form button[type="submit"]').click()
         page.wait_for_function("document.querySelector('#silence-form .token-error').textContent.includes('token')")
-        assert "Not silenced: Forbidden (the access token is needed)" in page.locator("#silence-form").inner_text()
+        assert "Not silenced: Forbidden (needs the token)" in page.locator("#silence-form").inner_text()
         assert len(silences()) == 2
         page.unroute("**/api/monitoring/silences")
 
