@@ -159,6 +159,7 @@ public enum AlertEngine {
                 lastNotified: previousByID[alert.id]?.lastNotified, message: alert.message)
         }
 
+        var holds = SilenceHolds(silences: silences, quietHours: config.quietHours, now: now)
         let cooldown = TimeInterval(config.notifications.cooldownMinutes * 60)
         var notified = previous.notified
         var notices: [Notice] = []
@@ -166,7 +167,7 @@ public enum AlertEngine {
             var alert = current[id]!
             let told = notified[id]
             // Held (silence, quiet hours): shown, not told; what was told stays as it was.
-            alert.silenced = hold(for: alert, silences: silences, config: config, now: now)
+            alert.silenced = holds.hold(for: alert)
             if alert.silenced != nil {
                 current[id] = alert
                 continue

@@ -59,14 +59,17 @@ public struct QuietHours: Sendable, Equatable {
 
     /// The end of the window when it holds `alert` at `now`, else `nil`.
     public func holds(_ alert: Alert, at now: Date) -> Date? {
-        if alert.kind == "stale" && !(alerts?.contains("stale") ?? false) { return nil }
-        guard vms.contains(where: { Wildcard.matches($0, alert.vmID.rawValue) }) else { return nil }
-        if let alerts,
-            !alerts.contains(where: { AlertSelector.matches(alert: $0, kind: alert.kind, subject: alert.metric) })
-        {
-            return nil
-        }
+        guard vms.contains(where: { Wildcard.matches($0, alert.vmID.rawValue) }),
+            covers(kind: alert.kind, subject: alert.metric)
+        else { return nil }
         return end(ifOpenAt: now)
+    }
+
+    /// Whether `alerts` names the kind (a VM that is down only when `stale` is named).
+    func covers(kind: String, subject: String) -> Bool {
+        if kind == "stale" { return alerts?.contains("stale") ?? false }
+        guard let alerts else { return true }
+        return alerts.contains { AlertSelector.matches(alert: $0, kind: kind, subject: subject) }
     }
 
     /// The end of the window when `now` lies inside one, else `nil`.

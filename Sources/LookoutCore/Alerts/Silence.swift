@@ -144,31 +144,70 @@ public enum AlertSelector {
 public enum Wildcard {
     public static func matches(_ pattern: String, _ text: String) -> Bool {
         if pattern == "*" { return true }
-        if !pattern.contains("*") { return pattern == text }
-        let p = Array(pattern.utf8)
-        let t = Array(text.utf8)
-        // Greedy match with backtracking to the last star: linear in practice.
+        if !pattern.utf8.contains(UInt8(ascii: "*")) { return pattern == text }
+        var pattern = pattern
+        var text = text
+        // withUTF8 reads the strings' own storage: no copy per match (a pass makes thousands).
+        return pattern.withUTF8 { p in text.withUTF8 { t in matches(p, t) } }
+    }
+
+    /// A pattern read once, for the many names of one pass: `*`, an exact name, `prefix*`
+    /// (the usual one) or anything else.
+    public struct Compiled: Sendable {
+        enum Form: Sendable {
+            case any
+            case exact(String)
+            case prefix(String)
+            case general(String)
+        }
+        let form: Form
+
+        public init(_ pattern: String) {
+            if pattern == "*" {
+                form = .any
+            } else if !pattern.utf8.contains(UInt8(ascii: "*")) {
+                form = .exact(pattern)
+            } else if pattern.utf8.last == UInt8(ascii: "*") && pattern.utf8.dropLast().allSatisfy({ $0 != 42 }) {
+                form = .prefix(String(pattern.dropLast()))
+            } else {
+                form = .general(pattern)
+            }
+        }
+
+        public func matches(_ text: String) -> Bool {
+            switch form {
+            case .any: true
+            case .exact(let name): name == text
+            case .prefix(let prefix): text.hasPrefix(prefix)
+            case .general(let pattern): Wildcard.matches(pattern, text)
+            }
+        }
+    }
+
+    /// Greedy match with backtracking to the last star: linear in practice.
+    static func matches(_ p: UnsafeBufferPointer<UInt8>, _ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        let star = UInt8(ascii: "*")
         var pi = 0
         var ti = 0
-        var star = -1
+        var lastStar = -1
         var mark = 0
         while ti < t.count {
-            if pi < p.count && p[pi] != UInt8(ascii: "*") && p[pi] == t[ti] {
+            if pi < p.count && p[pi] != star && p[pi] == t[ti] {
                 pi += 1
                 ti += 1
-            } else if pi < p.count && p[pi] == UInt8(ascii: "*") {
-                star = pi
+            } else if pi < p.count && p[pi] == star {
+                lastStar = pi
                 mark = ti
                 pi += 1
-            } else if star >= 0 {
-                pi = star + 1
+            } else if lastStar >= 0 {
+                pi = lastStar + 1
                 mark += 1
                 ti = mark
             } else {
                 return false
             }
         }
-        while pi < p.count && p[pi] == UInt8(ascii: "*") { pi += 1 }
+        while pi < p.count && p[pi] == star { pi += 1 }
         return pi == p.count
     }
 }

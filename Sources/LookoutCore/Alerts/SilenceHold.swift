@@ -36,23 +36,3 @@ public struct AlertHold: Codable, Sendable, Equatable {
         try c.encode(Timestamp.format(until), forKey: .until)
     }
 }
-
-extension AlertEngine {
-    /// What holds `alert`'s notices at `now`: the silence that lasts longest, else a
-    /// quiet-hours window; `nil` when nothing does. A reboot held this way is dropped with
-    /// its pass (a planned reboot is the point of a silence); anything else is told once
-    /// the hold ends, if it still holds then (the engine never recorded it as told).
-    static func hold(for alert: Alert, silences: [Silence], config: MonitoringConfig, now: Date) -> AlertHold? {
-        var best: Silence?
-        for silence in silences where silence.covers(alert, at: now) {
-            if best.map({ silence.endsAt > $0.endsAt }) ?? true { best = silence }
-        }
-        if let best { return AlertHold(silenceID: best.id, reason: best.reason, until: best.endsAt) }
-        for window in config.quietHours {
-            if let until = window.holds(alert, at: now) {
-                return AlertHold(silenceID: nil, reason: window.description, until: until)
-            }
-        }
-        return nil
-    }
-}
