@@ -63,11 +63,6 @@ public struct Silence: Codable, Sendable, Equatable {
         return date
     }
 
-    /// Whether the silence covers `alert` at `now` (it started and has not ended).
-    public func covers(_ alert: Alert, at now: Date) -> Bool {
-        now < endsAt && now >= createdAt && AlertSelector.matches(vm: vm, alert: self.alert, alert)
-    }
-
     /// What is wrong with a silence's fields, in words for the CLI and the API; `nil` when valid.
     public static func problem(vm: String, alert: String, reason: String) -> String? {
         if vm.isEmpty { return "vm: empty (a vm_id, or a pattern such as \"backup-*\" or \"*\")" }
@@ -123,12 +118,6 @@ public enum AlertSelector {
         }
         if alert.count > kind.count + 1 || alert == kind { return nil }
         return "\"\(alert)\" names no subject after the /"
-    }
-
-    /// Whether the `vm` pattern and `alert` selector cover `target`.
-    public static func matches(vm: String, alert: String, _ target: Alert) -> Bool {
-        guard Wildcard.matches(vm, target.vmID.rawValue) else { return false }
-        return matches(alert: alert, kind: target.kind, subject: target.metric)
     }
 
     static func matches(alert: String, kind: String, subject: String) -> Bool {
