@@ -36,7 +36,7 @@ const state = {
   config: null, configAt: 0,
   vms: new Map(),        // vm_id → latest document
   health: new Map(),     // vm_id → its entry of /status
-  services: [], alerts: [], resolved: null,
+  services: [], alerts: [], resolved: null, silences: [],
   fetchedAt: 0,          // Date.now() of the last complete answer
   skew: 0,               // hub clock − our clock, ms
   failingSince: 0, failure: '',
@@ -339,18 +339,20 @@ async function cycle() {
   const core = Promise.all([!state.config || Date.now() - state.configAt > 6e5 ? api('config') : null, api('status'), api('summary')]);
   const rest = Promise.all([api('services'), api('alerts'),
     // A hub without alert history answers 404: that is no history, not a failure.
-    api('alerts/history?limit=50', true).catch((e) => (e instanceof AuthError ? Promise.reject(e) : null))]);
+    api('alerts/history?limit=50', true).catch((e) => (e instanceof AuthError ? Promise.reject(e) : null)),
+    api('silences', true).catch((e) => (e instanceof AuthError ? Promise.reject(e) : []))]);
   rest.catch(() => {});
   try {
     const t0 = performance.now();
     absorbCore(await core);
     render();
     const t1 = performance.now();
-    const [services, alerts, resolved] = await rest;
+    const [services, alerts, resolved, silences] = await rest;
     const t2 = performance.now();
     state.services = list(services?.services);
     state.alerts = list(alerts?.alerts);
     state.resolved = resolved && list(resolved.alerts);
+    state.silences = list(silences?.silences);
     renderHeader();
     if (state.view.name !== 'overview') render();
     stats.lastRenderMs = t1 - t0 + performance.now() - t2;
@@ -674,7 +676,8 @@ function buildDetail(id) {
       },
     })),
   });
-  f.head = h('div', { class: 'detail-head' }, h('h1', { id: 'vm-title', text: id }), f.badge);
+  f.head = h('div', { class: 'detail-head' }, h('h1', { id: 'vm-title', text: id }), f.badge,
+    h('button', { type: 'button', class: 'silence-action', text: 'Silence VM', onclick: () => askSilence(id, 'all') }));
   f.chartGrid.append(...f.charts.map((c) => c.root));
   // Sections a VM's document may lack are hidden until it has them.
   const optional = (key, title) => h('section', { class: `extra ${key}`, hidden: true }, h('h2', { text: title }), sections[key]);
@@ -1338,23 +1341,24 @@ function renderAlerts() {
   const active = state.alerts;
   const crit = active.filter((a) => a.severity === 'critical').length;
   setText($('alerts-summary'), !state.loaded ? '' : active.length ? `${active.length} active · ${crit} critical · ${active.length - crit} warning` : 'No active alerts');
-  fill($('alerts-body'), [active, state.resolved], '', () => {
+  fill($('alerts-body'), [active, state.resolved, state.silences], '', () => {
     const out = [];
     for (const sev of ['critical', 'warning']) {
       const group = active.filter((a) => (a.severity === 'critical') === (sev === 'critical'))
         .sort((a, b) => str(b.since).localeCompare(str(a.since)));
       if (!group.length) continue;
       out.push(h('h2', { class: 'sev-head', 'data-level': sev }, sev === 'critical' ? 'Critical ' : 'Warning ', h('span', { class: 'muted', text: `(${group.length})` })));
-      out.push(table(['VM', 'What', 'Message', 'Value', 'Threshold', 'For', 'Last notified'], 'alerts', [3, 4], group.map((a) => {
+      out.push(table(['VM', 'What', 'Message', 'Value', 'Threshold', 'For', 'Last notified', 'Notices'], 'alerts', [3, 4], group.map((a) => {
         const since = Date.parse(a.since);
         const cells = [vmLink(a.vm_id), pill(sev, alertWhat(a)), str(a.message), alertValue(a, 'value'), alertValue(a, 'threshold'),
           Number.isFinite(since) ? h('span', { title: when(since) }, dur(sinceHub(a.since))) : '–',
-          Number.isFinite(Date.parse(a.last_notified)) ? when(Date.parse(a.last_notified)) : 'not yet'];
+          Number.isFinite(Date.parse(a.last_notified)) ? when(Date.parse(a.last_notified)) : 'not yet', silenceCell(a)];
         cells.level = sev;
         return cells;
       })));
     }
     if (!active.length) out.push(h('p', { class: 'empty all-clear', text: state.loaded ? 'No active alerts.' : 'Loading…' }));
+    out.push(...silencesSection());
     const done = state.resolved || [];
     out.push(h('h2', { text: 'Recently resolved' }), !done.length ? h('p', { class: 'empty', text: 'No resolved alerts recorded.' })
       : table(['VM', 'What', 'Severity', 'Message', 'Opened', 'Resolved', 'Lasted'], 'resolved', [], done.map((a) => {
@@ -1365,6 +1369,51 @@ function renderAlerts() {
       })));
     return out;
   });
+}
+
+// MARK: silences
+
+function silenceCell(a) {
+  const s = a.silenced;
+  if (s?.until) return h('span', { class: 'silenced muted' }, `silenced until ${when(Date.parse(s.until))}`, s.reason ? ` · ${str(s.reason)}` : '');
+  const k = str(a.kind);
+  return h('button', { type: 'button', class: 'silence-action', text: 'Silence', onclick: () => askSilence(str(a.vm_id), k === a.metric || !a.metric ? k : `${k}/${str(a.metric)}`) });
+}
+
+function silencesSection() {
+  const rows = state.silences;
+  return [h('h2', { text: 'Silences' }), !rows.length ? h('p', { class: 'empty', text: 'No active silences.' }) : table(['VM', 'Alerts', 'Until', 'Reason', ''], 'silences', [],
+      rows.map((s) => [str(s.vm), str(s.alert), when(Date.parse(s.ends_at)), str(s.reason),
+        h('button', { type: 'button', class: 'silence-remove', text: 'Remove', onclick: () => removeSilence(str(s.id)) })]))];
+}
+
+async function send(method, path, body) {
+  const t = storedToken();
+  const res = await fetch(API + path, { method, body: body && JSON.stringify(body), headers: t ? { Authorization: `Bearer ${t}` } : {} })
+    .catch(() => { throw new Error('connection failed'); });
+  if (!res.ok) throw new AuthError(res.status, await errorOf(res));
+}
+
+function askSilence(vm, alert) {
+  $('silence-form')?.remove();
+  const error = h('p', { class: 'token-error' });
+  const dur = h('select', { id: 'silence-for' }, ['30m', '1h', '2h', '4h', '1d', '1w'].map((d) => h('option', { text: d, selected: d === '2h' })));
+  const reason = h('input', { id: 'silence-reason', required: true });
+  const form = h('form', { id: 'silence-form', class: 'token-form silence-form' },
+    h('h2', { text: `Silence ${alert === 'all' ? 'every alert' : alert} on ${vm}` }), h('label', { for: 'silence-for', text: 'For' }), dur,
+    h('label', { for: 'silence-reason', text: 'Reason' }), reason, h('div', { class: 'token-row' }, h('button', { type: 'submit', text: 'Silence' }),
+      h('button', { type: 'button', text: 'Cancel', onclick: () => form.remove() })), error);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    send('POST', 'silences', { vm, alert, for: dur.value, reason: reason.value.trim() }).then(() => form.remove() || refresh(), (e) =>
+      setText(error, `Not silenced: ${e.message}${e.status === 401 || e.status === 403 ? ' (needs the token)' : ''}`));
+  });
+  $('main').before(form);
+  reason.focus();
+}
+
+function removeSilence(id) {
+  send('DELETE', `silences/${encodeURIComponent(id)}`).catch((e) => alert(`Not removed: ${e.message}`)).then(refresh);
 }
 
 // MARK: - start

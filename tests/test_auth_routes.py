@@ -46,6 +46,11 @@ ROUTES: dict[str, tuple[str, int]] = {
     # No daily file exists for that day: the handler runs and answers 404.
     "GET /api/monitoring/daily/{date}": (MAIN_ONLY, 404),
     "POST /api/monitoring/ingest": (INGEST, 201),
+    "GET /api/monitoring/silences": (MAIN_ONLY, 200),
+    # The table's POST body is a metrics document, no silence: the handler runs and answers 400.
+    "POST /api/monitoring/silences": (MAIN_ONLY, 400),
+    # No silence has that id: the handler runs and answers 404.
+    "DELETE /api/monitoring/silences/{id}": (MAIN_ONLY, 404),
 }
 
 CREDENTIALS = {"none": None, "wrong": WRONG, "vm": WEB1, "main": MAIN}
@@ -62,7 +67,7 @@ def expected(rule: str, main_status: int, who: str) -> int:
 
 
 def concrete(path: str) -> str:
-    return path.replace("{vm_id}", "web-1").replace("{date}", "2025-12-09")
+    return path.replace("{vm_id}", "web-1").replace("{date}", "2025-12-09").replace("{id}", "0000abcd")
 
 
 class Clock:
@@ -131,7 +136,7 @@ def test_each_route_answers_by_its_token_rule(hub, route):
             head = raw_request(hub.port, "HEAD", target, token=token)
             assert head.status == want, f"HEAD {target} with {who} token"
             assert head.body == b"", f"HEAD {target} sent a body"
-    wrong_method = "DELETE"
+    wrong_method = "PATCH" if method == "DELETE" else "DELETE"
     answer = raw_request(hub.port, wrong_method, target, token=MAIN)
     assert answer.status == 405, f"{wrong_method} {target}: {answer.status}"
     allow = {m.strip() for m in answer.headers.get("allow", "").split(",")}

@@ -48,6 +48,25 @@ measure("alert evaluation pass, 1000 VMs, steady state") {
 measure("alert evaluation pass, 1000 VMs, from empty state") {
     _ = AlertEngine.evaluate(documents: documents, config: config, previous: AlertState(), now: now)
 }
+// Issue 12: the same pass with 100 silences (patterns and exact names, a tenth of them
+// covering some VM) and two quiet-hours windows, one of them open now.
+let silences = (0..<100).map { i in
+    Silence(
+        id: "s\(i)", vm: i % 2 == 0 ? "vm-\(i * 10)" : "vm-\(i)*", alert: i % 3 == 0 ? "all" : "disk",
+        reason: "bench", createdAt: now.addingTimeInterval(-60), endsAt: now.addingTimeInterval(3600))
+}
+var quietConfig = MonitoringConfig()
+quietConfig.quietHours = [
+    try! QuietHours(vms: ["vm-9*"], alerts: ["cpu", "disk"], from: 0, to: 1439, timezone: "Europe/Berlin"),
+    try! QuietHours(vms: ["backup-*"], from: 120, to: 270, timezone: "Europe/Berlin"),
+]
+let held = AlertEngine.evaluate(
+    documents: documents, config: quietConfig, previous: first.state, now: now, silences: silences)
+print("1000 VMs, 100 silences, quiet hours: \(held.state.alerts.filter { $0.silenced != nil }.count) alerts held")
+measure("alert evaluation pass, 1000 VMs, 100 silences + quiet hours, steady state") {
+    _ = AlertEngine.evaluate(
+        documents: documents, config: quietConfig, previous: held.state, now: now, silences: silences)
+}
 let encoded = documents.map { $0.encoded() }
 measure("decode + validate 1000 documents", runs: 20) {
     for bytes in encoded { _ = try! MetricsDocument.decode(bytes) }

@@ -30,6 +30,8 @@ public struct MonitoringConfig: Sendable, Equatable {
     public var traffic: [VMID: TrafficAllowance] = [:]
     /// `forecast`: the disk-full projection (``DiskForecast``).
     public var forecast = ForecastSettings()
+    /// Recurring windows in which the alerts they name send no notice (``QuietHours``).
+    public var quietHours: [QuietHours] = []
 
     public init() {}
 
@@ -302,6 +304,9 @@ public struct Notifications: Sendable, Equatable {
     /// Telegram, Gotify, Pushover, Matrix and Teams (`notifications.channels`).
     public var channels: [ChatChannelSettings] = []
     public var cooldownMinutes = 30
+    /// `repeat_minutes`: per severity, how long after its last notice an alert still active
+    /// is told again (``Reminder``); absent: never.
+    public var repeatMinutes: [Severity: Int] = [:]
     public init() {}
 }
 
@@ -374,7 +379,7 @@ extension MonitoringConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case thresholds, overrides, staleAfterMinutes = "stale_after_minutes", notifications
         case publicURL = "public_url", retention, tokenFile = "token_file", vmTokensFile = "vm_tokens_file"
-        case traffic, forecast
+        case traffic, forecast, quietHours = "quiet_hours"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -418,12 +423,13 @@ extension MonitoringConfig: Decodable {
                         debugDescription: error.description))
             }
         }
+        quietHours = try c.decodeIfPresent([QuietHours].self, forKey: .quietHours) ?? []
     }
 }
 
 extension Notifications: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case email, webhooks, channels, cooldownMinutes = "cooldown_minutes"
+        case email, webhooks, channels, cooldownMinutes = "cooldown_minutes", repeatMinutes = "repeat_minutes"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -458,6 +464,12 @@ extension Notifications: Decodable {
             throw DecodingError.dataCorruptedError(
                 forKey: .cooldownMinutes, in: c,
                 debugDescription: "\(cooldownMinutes) is not between 0 and 10080 minutes")
+        }
+        do {
+            repeatMinutes = try Reminder.decode(
+                c.decodeIfPresent([String: Int].self, forKey: .repeatMinutes) ?? [:])
+        } catch let error as ConfigError {
+            throw DecodingError.dataCorruptedError(forKey: .repeatMinutes, in: c, debugDescription: error.message)
         }
     }
 }

@@ -105,6 +105,7 @@ public struct Hub: Sendable {
 
         let mainToken = router.group().add(middleware: AuthMiddleware(tokens: tokens))
         controller.addReadRoutes(to: mainToken.group("api/monitoring"))
+        SilenceRoutes(file: SilenceFile(dataFolder: dataFolder), now: now).add(to: mainToken.group("api/monitoring"))
         let logger = logger
         mainToken.get("metrics") { _, _ in
             var headers = HTTPFields()

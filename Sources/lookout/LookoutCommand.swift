@@ -15,6 +15,8 @@ struct LookoutCommand: AsyncParsableCommand {
             configuration or a damaged history database (left as it is; the message names the restore command).
             """,
         version: LookoutVersion.current,
-        subcommands: [Serve.self, Check.self, Aggregate.self, Forget.self, NotifyTest.self, Replay.self]
+        subcommands: [
+            Serve.self, Check.self, Aggregate.self, Forget.self, NotifyTest.self, Replay.self, SilenceCommand.self,
+        ]
     )
 }

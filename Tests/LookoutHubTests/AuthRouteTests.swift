@@ -33,6 +33,7 @@ import Testing
     /// A concrete path for a route path: parameters get values that exist or parse.
     static func concrete(_ path: String) -> String {
         path.replacingOccurrences(of: "{vm_id}", with: "web-1").replacingOccurrences(of: "{date}", with: "2025-12-09")
+            .replacingOccurrences(of: "{id}", with: "0000abcd")
     }
 
     /// Routes open without a token, by design (DESIGN §4). Everything else the router
@@ -58,8 +59,8 @@ import Testing
                 let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
                 let method = HTTPRequest.Method(rawValue: parts[0])!
                 let path = Self.concrete(parts[1])
-                let isIngest = method == .post
-                let body = isIngest ? Self.body("web-1") : nil
+                let isIngest = route == "POST /api/monitoring/ingest"
+                let body = method == .post ? Self.body("web-1") : nil
                 func status(_ token: String?) async throws -> HTTPResponse.Status {
                     try await client.execute(uri: path, method: method, headers: Self.headers(token), body: body) {
                         $0.status
@@ -74,8 +75,9 @@ import Testing
                 let asVM = try await status(Self.web1)
                 #expect(isIngest ? asVM == .created : asVM == .forbidden, "\(route) with web-1's token: \(asVM)")
                 let asMain = try await status(Self.main)
-                // The handler ran: 200, or 404 for a daily file that does not exist.
-                let reached: Set<HTTPResponse.Status> = [.ok, .created, .notFound]
+                // The handler ran: 200, 404 for a daily file or silence that does not exist, 400 for a
+                // metrics document posted as a silence.
+                let reached: Set<HTTPResponse.Status> = [.ok, .created, .notFound, .badRequest]
                 #expect(reached.contains(asMain), "\(route) with the main token: \(asMain)")
             }
         }

@@ -29,6 +29,8 @@ public struct Alert: Codable, Sendable, Equatable {
     /// "opened" notice was still waiting (the channel failing) when it resolved, so both
     /// notices were dropped there rather than sent late and out of context.
     public var undeliveredVia: [String]?
+    /// Set while a silence or quiet hours hold this alert's notices (``AlertHold``).
+    public var silenced: AlertHold?
 
     public init(
         id: String, vmID: VMID, kind: String, metric: String, severity: Severity, value: Double?, threshold: Double?,
@@ -50,7 +52,7 @@ public struct Alert: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, vmID = "vm_id", kind, metric, severity, value, threshold, since
         case lastNotified = "last_notified", message, resolvedAt = "resolved_at"
-        case undeliveredVia = "undelivered_via"
+        case undeliveredVia = "undelivered_via", silenced
     }
 
     public init(from decoder: any Decoder) throws {
@@ -67,6 +69,7 @@ public struct Alert: Codable, Sendable, Equatable {
         message = try c.decode(String.self, forKey: .message)
         resolvedAt = try Alert.date(c, .resolvedAt)
         undeliveredVia = try c.decodeIfPresent([String].self, forKey: .undeliveredVia)
+        silenced = try c.decodeIfPresent(AlertHold.self, forKey: .silenced)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -83,6 +86,7 @@ public struct Alert: Codable, Sendable, Equatable {
         try c.encode(message, forKey: .message)
         try c.encodeIfPresent(resolvedAt.map(Timestamp.format), forKey: .resolvedAt)
         try c.encodeIfPresent(undeliveredVia, forKey: .undeliveredVia)
+        try c.encodeIfPresent(silenced, forKey: .silenced)
     }
 
     static func date(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Date? {
@@ -99,6 +103,8 @@ public struct Alert: Codable, Sendable, Equatable {
 public struct Notice: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
         case opened, escalated, deescalated, resolved
+        /// The alert is still active `notifications.repeat_minutes` after its last notice.
+        case reminder
     }
 
     public var kind: Kind
@@ -143,6 +149,8 @@ public struct Notice: Codable, Sendable, Equatable {
                 "[Lookout] RESOLVED \(alert.vmID): \(alert.kind == alert.metric ? alert.kind : "\(alert.kind) \(alert.metric)")"
         case .opened, .escalated, .deescalated:
             return "[Lookout] \(alert.severity.rawValue.uppercased()) \(alert.vmID): \(alert.message)"
+        case .reminder:
+            return "[Lookout] STILL \(alert.severity.rawValue.uppercased()) \(alert.vmID): \(alert.message)"
         }
     }
 
@@ -155,6 +163,8 @@ public struct Notice: Codable, Sendable, Equatable {
         case .opened: lines.append("New \(alert.severity.rawValue) alert on \(alert.vmID): \(alert.message).")
         case .escalated: lines.append("Alert on \(alert.vmID) escalated to critical: \(alert.message).")
         case .deescalated: lines.append("Alert on \(alert.vmID) eased to \(alert.severity.rawValue): \(alert.message).")
+        case .reminder:
+            lines.append("Alert on \(alert.vmID) \(Reminder.text(alert, at: at)): \(alert.message).")
         case .resolved: lines.append("Resolved on \(alert.vmID): \(alert.kind) \(alert.metric) is back to normal.")
         }
         lines.append("")

@@ -118,7 +118,8 @@ public enum AlertEngine {
 
     public static func evaluate(
         documents: [MetricsDocument], config: MonitoringConfig, previous: AlertState, now: Date,
-        recent: RecentValues = [:], traffic: [VMID: TrafficUsage] = [:], forecasts: [DiskForecast]? = nil
+        recent: RecentValues = [:], traffic: [VMID: TrafficUsage] = [:], forecasts: [DiskForecast]? = nil,
+        silences: [Silence] = []
     ) -> Result {
         let previousByID = Dictionary(previous.alerts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var current: [String: Alert] = [:]
@@ -173,12 +174,19 @@ public enum AlertEngine {
             current[alert.id] = alert
         }
 
+        var holds = SilenceHolds(silences: silences, quietHours: config.quietHours, now: now)
         let cooldown = TimeInterval(config.notifications.cooldownMinutes * 60)
         var notified = previous.notified
         var notices: [Notice] = []
         for id in current.keys.sorted() {
             var alert = current[id]!
             let told = notified[id]
+            // Held (silence, quiet hours): shown, not told; what was told stays as it was.
+            alert.silenced = holds.hold(for: alert)
+            if alert.silenced != nil {
+                current[id] = alert
+                continue
+            }
             var kind: Notice.Kind?
             if alert.kind == Self.rebootKind {
                 kind = .opened
@@ -191,6 +199,11 @@ public enum AlertEngine {
                 }
             } else if told == nil || cooldownExpired(since: told!.at, now: now, cooldown: cooldown) {
                 kind = .opened
+            }
+            if kind == nil, let told,
+                Reminder.due(alert, told: told, repeatMinutes: config.notifications.repeatMinutes, now: now)
+            {
+                kind = .reminder
             }
             if let kind {
                 alert.lastNotified = now

@@ -103,9 +103,16 @@ public struct AlertPass: Sendable {
                 report.problems.append("monthly traffic unavailable, traffic alerts stay as they were: \(error)")
             }
             let forecasts = await forecasts(for: documents.map(\.vmID), now: now, problems: &report.problems)
+            // A damaged silences file silences nothing (a page too many beats a page missed).
+            var silences: [Silence] = []
+            do {
+                silences = try SilenceFile(dataFolder: dataFolder).load(now: now)
+            } catch {
+                report.problems.append("\(error); no silence applies in this pass")
+            }
             let result = AlertEngine.evaluate(
                 documents: documents, config: config, previous: previous, now: now, recent: recent, traffic: traffic,
-                forecasts: forecasts)
+                forecasts: forecasts, silences: silences)
             // Queue first, then save: a crash in between queues the same files again (same
             // names: overwritten, not doubled) rather than losing a notice.
             report.unwritten = outbox.enqueue(result.notices, channels: channels, now: now)

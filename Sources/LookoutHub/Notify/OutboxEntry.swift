@@ -110,6 +110,7 @@ extension Notice.Kind {
         case .escalated: 1
         case .deescalated: 2
         case .resolved: 3
+        case .reminder: 4
         }
     }
 }
