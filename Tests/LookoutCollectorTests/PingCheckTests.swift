@@ -87,7 +87,7 @@ import Testing
         (#"{"id": "a", "ping": "gw", "url": "http://gw"}"#, "ping", "both set"),
         (#"{"id": "a", "ping": "gw", "keyword": "ok"}"#, "keyword", "no body"),
         (#"{"id": "a", "url": "http://gw", "max_loss_percent": 5}"#, "max_loss_percent", "only a \"ping\""),
-        (#"{"id": "a"}"#, "", "nor \"ping\""),
+        (#"{"id": "a"}"#, "", "\"ping\" nor"),
     ])
     func badPingConfigsNameTheKey(json: String, path: String, mention: String) throws {
         let error = try #require(throws: DecodingError.self) {

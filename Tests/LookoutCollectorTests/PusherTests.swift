@@ -28,7 +28,7 @@ import Testing
     ) -> Pusher {
         Pusher(
             url: url, token: token, spool: Spool(folder: spoolFolder, limit: limit), replayLimit: replayLimit,
-            replayBudget: replayBudget, timeout: .seconds(5), logger: logger)
+            replayBudget: replayBudget, timeout: .seconds(30), logger: logger)
     }
 
     /// The hub's rule for a per-VM token: it may push only its own VM's documents (403 for
@@ -233,7 +233,7 @@ import Testing
         let deadURL = gone.url("/api/monitoring/ingest")
         await gone.shutdown()
         let pusher = Pusher(
-            url: deadURL, token: nil, spool: Spool(folder: blocker + "/spool", limit: 10), timeout: .seconds(5),
+            url: deadURL, token: nil, spool: Spool(folder: blocker + "/spool", limit: 10), timeout: .seconds(30),
             logger: logger)
         let outcome = await pusher.deliver(document(1), timestamp: 1)
         guard case .lost(let reason) = outcome else {

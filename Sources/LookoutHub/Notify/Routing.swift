@@ -95,7 +95,8 @@ final class RouteLedger: Sendable {
             // A reboot has no sequel: nothing to remember.
             if alert.kind != AlertEngine.rebootKind { heard.insert(episode) }
             return true
-        case .deescalated:
+        case .deescalated, .reminder:
+            // A reminder repeats what the channel was told: only to the ones that heard it.
             return heard.contains(episode)
         case .resolved:
             return heard.remove(episode) != nil
