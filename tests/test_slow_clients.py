@@ -215,7 +215,20 @@ def test_at_the_cap_busy_connections_keep_working_and_new_ones_are_refused(start
 def test_at_the_cap_the_connection_waiting_longest_makes_room(start_hub):
     cap = 20
     hub = start_hub("--idle-timeout", "60", "--max-connections", str(cap))
-    idle = [socket.create_connection(("127.0.0.1", hub.port), timeout=10) for _ in range(cap)]
+    # Each connection is answered once before the next opens, so the hub has registered
+    # them in this order (connections opened in one burst land on the hub's two event loops
+    # in either order), then waits idle on keep-alive.
+    idle = []
+    for _ in range(cap):
+        sock = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
+        idle.append(sock)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: lookout\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(4096)
+            assert chunk, f"the hub closed a connection it had just answered: {answer[:200]!r}"
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     try:
         status, _ = timed_request(hub, "GET", "/healthz")
         assert status == 200
