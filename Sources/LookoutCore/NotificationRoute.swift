@@ -89,41 +89,6 @@ extension NotificationRoute: Decodable {
     }
 }
 
-/// A name pattern where `*` matches any run of characters (none included) and every other
-/// character only itself, case-sensitively (VM ids and alert kinds are).
-public struct WildcardPattern: Sendable, Equatable, CustomStringConvertible {
-    public let text: String
-
-    public init(_ text: String) { self.text = text }
-
-    public var description: String { text }
-
-    public func matches(_ name: String) -> Bool {
-        let parts = text.split(separator: "*", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
-        let name = Array(name.unicodeScalars)
-        guard parts.count > 1 else { return parts[0] == name }
-        // First part anchored at the start, last at the end, the middle ones found greedily left to right.
-        guard name.starts(with: parts[0]), name.count >= parts[0].count + parts.last!.count,
-            Array(name.suffix(parts.last!.count)) == parts.last!
-        else { return false }
-        var position = parts[0].count
-        let end = name.count - parts.last!.count
-        for part in parts.dropFirst().dropLast() where !part.isEmpty {
-            var found = false
-            while position + part.count <= end {
-                if Array(name[position..<position + part.count]) == part {
-                    position += part.count
-                    found = true
-                    break
-                }
-                position += 1
-            }
-            guard found else { return false }
-        }
-        return true
-    }
-}
-
 extension NotificationRoute: Encodable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)

@@ -124,16 +124,6 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        ("web-*", "web-1", true), ("web-*", "web-", true), ("web-*", "db-1", false), ("*", "anything", true),
-        ("web-1", "web-1", true), ("web-1", "web-10", false), ("*-1", "db-1", true), ("*-1", "db-2", false),
-        ("a*b*c", "aXbYc", true), ("a*b*c", "abc", true), ("a*b*c", "acb", false), ("a*a", "a", false),
-        ("service/*", "service/web", true), ("fs//v*", "fs//var", true),
-    ])
-    func wildcardPatterns(_ pattern: String, _ name: String, _ matches: Bool) {
-        #expect(WildcardPattern(pattern).matches(name) == matches)
-    }
-
     @Test func aRouteCoversByVMAndByAlertKindOrKindAndMetric() throws {
         func alert(_ vm: String, _ kind: String, _ metric: String) throws -> Alert {
             Alert(

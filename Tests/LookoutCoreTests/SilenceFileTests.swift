@@ -115,15 +115,4 @@ import Testing
     func durations(text: String, seconds: Double?) {
         #expect(Silence.duration(text) == seconds)
     }
-
-    @Test(arguments: [
-        ("*", "anything", true), ("web-*", "web-1", true), ("web-*", "web-", true), ("web-*", "db-1", false),
-        ("*-1", "web-1", true), ("w*b*1", "web-1", true), ("w*b*2", "web-1", false), ("web-1", "web-1", true),
-        ("web-1", "web-10", false), ("**", "", true),
-        ("web-*-1", "web-a-1", true), ("web-*-1", "web-a-2", false), ("*", "", true),
-    ])
-    func wildcards(pattern: String, text: String, matches: Bool) {
-        #expect(Wildcard.matches(pattern, text) == matches)
-        #expect(Wildcard.Compiled(pattern).matches(text) == matches, "compiled \(pattern)")
-    }
 }

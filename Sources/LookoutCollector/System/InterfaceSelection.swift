@@ -68,38 +68,11 @@ public enum InterfaceSelection: Sendable, Equatable {
     public func includes(_ name: String, isUp: () -> Bool) -> Bool {
         switch self {
         case .allow(let patterns):
-            return patterns.contains { Self.matches($0, name) }
+            return patterns.contains { WildcardPattern.matches($0, name) }
         case .automatic:
-            return !Self.virtualPatterns.contains { Self.matches($0, name) } && isUp()
+            return !Self.virtualPatterns.contains { WildcardPattern.matches($0, name) } && isUp()
         case .deny(let patterns):
-            return !patterns.contains { Self.matches($0, name) } && Self.automatic.includes(name, isUp: isUp)
+            return !patterns.contains { WildcardPattern.matches($0, name) } && Self.automatic.includes(name, isUp: isUp)
         }
-    }
-
-    /// Whole-name match of `pattern`, where `*` matches any run of bytes (possibly empty).
-    static func matches(_ pattern: String, _ name: String) -> Bool {
-        let p = Array(pattern.utf8)
-        let n = Array(name.utf8)
-        let star = UInt8(ascii: "*")
-        var (pi, ni) = (0, 0)
-        var resume: (pattern: Int, name: Int)?
-        while ni < n.count {
-            if pi < p.count, p[pi] == star {
-                resume = (pi + 1, ni)
-                pi += 1
-            } else if pi < p.count, p[pi] == n[ni] {
-                pi += 1
-                ni += 1
-            } else if let back = resume {
-                // Let the last star swallow one more byte and try again from there.
-                pi = back.pattern
-                ni = back.name + 1
-                resume = (back.pattern, back.name + 1)
-            } else {
-                return false
-            }
-        }
-        while pi < p.count, p[pi] == star { pi += 1 }
-        return pi == p.count
     }
 }

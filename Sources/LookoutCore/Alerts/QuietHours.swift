@@ -59,7 +59,7 @@ public struct QuietHours: Sendable, Equatable {
 
     /// The end of the window when it holds `alert` at `now`, else `nil`.
     public func holds(_ alert: Alert, at now: Date) -> Date? {
-        guard vms.contains(where: { Wildcard.matches($0, alert.vmID.rawValue) }),
+        guard vms.contains(where: { WildcardPattern.matches($0, alert.vmID.rawValue) }),
             covers(kind: alert.kind, subject: alert.metric)
         else { return nil }
         return end(ifOpenAt: now)

@@ -11,14 +11,14 @@
 /// stay within the pass's budget.
 struct SilenceHolds {
     let exact: [String: [Silence]]
-    let patterns: [(pattern: Wildcard.Compiled, silence: Silence)]
+    let patterns: [(pattern: WildcardPattern, silence: Silence)]
     let windows: [(window: QuietHours, until: Date, reason: String)]
     var perVM: [VMID: (silences: [Silence], windows: [(window: QuietHours, until: Date, reason: String)])] = [:]
 
     init(silences: [Silence], quietHours: [QuietHours], now: Date) {
         let active = silences.filter { now < $0.endsAt && now >= $0.createdAt }
         exact = Dictionary(grouping: active.filter { !$0.vm.contains("*") }, by: \.vm)
-        patterns = active.filter { $0.vm.contains("*") }.map { (Wildcard.Compiled($0.vm), $0) }
+        patterns = active.filter { $0.vm.contains("*") }.map { (WildcardPattern($0.vm), $0) }
         windows = quietHours.compactMap { window in window.end(ifOpenAt: now).map { (window, $0, window.description) } }
     }
 
@@ -35,7 +35,7 @@ struct SilenceHolds {
             let name = vm.rawValue
             candidates = (
                 (exact[name] ?? []) + patterns.filter { $0.pattern.matches(name) }.map(\.silence),
-                windows.filter { $0.window.vms.contains { Wildcard.matches($0, name) } }
+                windows.filter { $0.window.vms.contains { WildcardPattern.matches($0, name) } }
             )
             perVM[vm] = candidates
         }
