@@ -1389,7 +1389,9 @@ function silencesSection() {
 
 async function send(method, path, body) {
   const t = storedToken();
-  const res = await fetch(API + path, { method, body: body && JSON.stringify(body), headers: t ? { Authorization: `Bearer ${t}` } : {} })
+  const headers = body ? { 'Content-Type': 'application/json' } : {};
+  if (t) headers.Authorization = `Bearer ${t}`;
+  const res = await fetch(API + path, { method, body: body && JSON.stringify(body), headers })
     .catch(() => { throw new Error('connection failed'); });
   if (!res.ok) throw new AuthError(res.status, await errorOf(res));
 }

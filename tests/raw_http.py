@@ -31,16 +31,18 @@ def raw_request(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
     timeout: float = 10.0,
+    host: str | None = None,
+    content_type: str | None = "application/json",
 ) -> RawResponse:
     """Sends one request with `Connection: close` to 127.0.0.1:`port` and reads the answer
     to the end. `target` goes on the request line byte for byte."""
-    lines = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host if host is not None else f'127.0.0.1:{port}'}", "Connection: close"]
     if token is not None:
         lines.append(f"Authorization: Bearer {token}")
     for name, value in (headers or {}).items():
         lines.append(f"{name}: {value}")
-    if body is not None:
-        lines.append("Content-Type: application/json")
+    if body is not None and content_type is not None:
+        lines.append(f"Content-Type: {content_type}")
         lines.append(f"Content-Length: {len(body)}")
     data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:

@@ -281,3 +281,44 @@ def test_the_dashboard_files_are_open_and_answer_head_and_405(start_hub, config_
         assert answer.status == 405, target
         assert answer.headers.get("allow") == "GET, HEAD", answer.headers
 
+
+
+# MARK: - changes a browser sends on another site's behalf
+
+
+SILENCE = json.dumps({"vm": "*", "alert": "all", "for": "1w", "reason": "cross-site"}).encode()
+
+
+def silences_file(data: Path) -> list:
+    path = data / "silences.json"
+    return json.loads(path.read_text())["silences"] if path.exists() else []
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/jsonx"])
+def test_a_change_without_a_json_body_type_is_refused_even_with_the_token(hub, content_type):
+    """A cross-site `fetch` or form may send text/plain (or a form) without a preflight."""
+    answer = raw_request(hub.port, "POST", "/api/monitoring/silences", token=MAIN, body=SILENCE,
+                         content_type=content_type)
+    assert answer.status == 415, (content_type, answer.status, answer.body)
+    assert "application/json" in answer.json()["error"]
+    assert silences_file(hub.data) == []
+    assert raw_request(hub.port, "POST", "/api/monitoring/silences", token=MAIN, body=SILENCE,
+                       content_type="Application/JSON; charset=utf-8").status == 201
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8080", "127.0.0.1.evil.example",
+                                  "localhost.evil.example", "[::2]:8080", ""])
+def test_a_hub_without_a_token_takes_changes_only_from_a_loopback_host(start_hub, host):
+    """DNS rebinding: a page that points its own name at 127.0.0.1 sends that name as Host."""
+    open_hub = start_hub()
+    answer = raw_request(open_hub.port, "POST", "/api/monitoring/silences", body=SILENCE, host=host)
+    assert answer.status in (400, 403), (host, answer.status, answer.body)
+    assert silences_file(open_hub.data) == []
+    deleted = raw_request(open_hub.port, "DELETE", "/api/monitoring/silences/0000abcd", host=host)
+    assert deleted.status in (400, 403), (host, deleted.status)
+    # Reads stay open on a hub without a token, as before, and loopback names may change.
+    assert raw_request(open_hub.port, "GET", "/api/monitoring/silences", host=host).status in (200, 400)
+    for loopback in (f"127.0.0.1:{open_hub.port}", f"localhost:{open_hub.port}", "[::1]", "LOCALHOST"):
+        assert raw_request(open_hub.port, "POST", "/api/monitoring/silences", body=SILENCE,
+                           host=loopback).status == 201, loopback

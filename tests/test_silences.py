@@ -9,8 +9,9 @@ a real SMTP server (aiosmtpd, STARTTLS + AUTH) and the dashboard in a real Chrom
 - the dashboard marks silenced alerts, silences an alert and a VM (needs the token), lists the
   active silences with their end and removes one.
 
-The silence of the SMTP test is `--until` a time ~20 s ahead (the hub has no injectable
-clock); every wait is bounded polling, and the "nothing is sent" checks count alert passes."""
+The silence of the SMTP test lasts an hour and is ended with `lookout silence remove` (the
+hub has no injectable clock; a natural end is covered at injected times in the Swift tests);
+every wait is bounded polling, and the "nothing is sent" checks count alert passes."""
 
 from __future__ import annotations
 
@@ -37,9 +38,6 @@ from conftest import make_doc, run_lookout
 from test_alerts import OPEN_SUBJECT, subjects, wait_for_passes
 
 TOKEN = "silence-test-token-0123456789"
-#: How far ahead the SMTP test's silence ends: long enough for a loaded machine to ingest
-#: and judge twice before it ends, short enough for the test to stay quick.
-SILENCE_SECONDS = 20
 
 
 def rfc3339(ts: float) -> str:
@@ -73,8 +71,9 @@ def test_a_silenced_alert_sends_nothing_and_one_notice_once_the_silence_ends(
                     data=data, env=smtp_server.env())
     wait_for_passes(data, 1, hub)
 
-    until = time.time() + SILENCE_SECONDS
-    output = silence(lookout_bin, data, "add", "--vm", "*", "--until", rfc3339(until), "--reason", "kernel upgrade")
+    # An hour: the silence is ended by `remove`, which the hub treats as its end, so no part of
+    # the test races a clock (a natural end is covered at injected times in SilencePassTests).
+    output = silence(lookout_bin, data, "add", "--vm", "*", "--for", "1h", "--reason", "kernel upgrade")
     match = re.search(r"^added silence ([0-9a-f]{8}): vm \*, alert all, until (\S+): kernel upgrade$", output, re.M)
     assert match, output
     silence_id, end = match.groups()
@@ -93,14 +92,12 @@ def test_a_silenced_alert_sends_nothing_and_one_notice_once_the_silence_ends(
     write_doc(data, doc("db-1", 50, time.time()))
     hub.wait_for(lambda: alert_by_id(data, "db-1/disk") is None, "db-1's alert to clear")
     wait_for_passes(data, 2, hub)
-    if time.time() >= until:
-        pytest.fail(f"the machine took over {SILENCE_SECONDS} s to judge two documents: the test proves nothing")
     assert smtp_server.messages() == [], "a notice went out during the silence"
     assert outbox_entries(data) == []
 
     # The silence ends: web-1, still critical, is told once; db-1, cleared meanwhile, never.
-    mails = smtp_server.wait_for_messages(1, timeout=SILENCE_SECONDS + 30)
-    assert time.time() >= until - 1, "the notice went out before the silence ended"
+    assert f"removed silence {silence_id}" in silence(lookout_bin, data, "remove", silence_id)
+    smtp_server.wait_for_messages(1, timeout=60)
     wait_for_passes(data, 3, hub)
     mails = smtp_server.messages()
     assert subjects(mails) == [OPEN_SUBJECT], hub.log()

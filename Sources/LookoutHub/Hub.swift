@@ -104,6 +104,7 @@ public struct Hub: Sendable {
         }
 
         let mainToken = router.group().add(middleware: AuthMiddleware(tokens: tokens))
+            .add(middleware: ChangeRequestGuard(tokens: tokens))
         controller.addReadRoutes(to: mainToken.group("api/monitoring"))
         SilenceRoutes(file: SilenceFile(dataFolder: dataFolder), now: now).add(to: mainToken.group("api/monitoring"))
         let logger = logger

@@ -51,7 +51,7 @@ struct SilenceCommand: AsyncParsableCommand {
         @Option(
             help: ArgumentHelp(
                 "all, an alert kind (cpu, memory, disk, load, swap, disk_util, fs, temperature, stale, service, "
-                    + "container, reboot, traffic) or kind/subject (service/web, fs//srv, service/*).",
+                    + "container, reboot, traffic, cert, forecast) or kind/subject (service/web, fs//srv, service/*).",
                 valueName: "alert"))
         var alert = "all"
 

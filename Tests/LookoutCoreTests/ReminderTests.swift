@@ -34,6 +34,23 @@ import Testing
         #expect(all.last?.body(publicURL: nil).hasPrefix("Alert on web-1 still critical for 8 h") == true)
     }
 
+    /// A VM that went down keeps its disk alert as it was, but only "stale" is reminded of:
+    /// the frozen disk figure was not measured again.
+    @Test func aDownVMIsRemindedOfBeingDownNotOfItsFrozenFigures() throws {
+        let config = try Self.config()
+        let document = AlertEngineTests.doc(at: 0, disk: 93)
+        var state = AlertState()
+        var told: [[String]] = []
+        for minute in [0.0, 30, 270, 500] {
+            let result = AlertEngine.evaluate(
+                documents: [document], config: config, previous: state, now: SilenceEngineTests.at(minute))
+            state = result.state
+            told.append(result.notices.map { "\($0.kind.rawValue) \($0.alert.id)" })
+        }
+        #expect(told == [["opened web-1/disk"], ["opened web-1/stale"], ["reminder web-1/stale"], []])
+        #expect(state.alerts.map(\.id).sorted() == ["web-1/disk", "web-1/stale"])
+    }
+
     @Test func aSeverityWithoutRepeatMinutesIsNeverRepeated() throws {
         let (told, _) = Self.run([0, 240, 10_000], disk: 85, config: try Self.config())
         #expect(told == [["opened web-1/disk"], [], []])

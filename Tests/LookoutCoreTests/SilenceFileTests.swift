@@ -82,6 +82,8 @@ import Testing
         ("", "all", "r", "vm: empty"), ("web 1", "all", "r", "is not a vm_id or a pattern"),
         ("web-1", "disks", "r", "alert: \"disks\" is not all, an alert kind"),
         ("web-1", "service/", "r", "names no subject"), ("web-1", "all", "two\nlines", "one line only"),
+        ("web-1", "all", "red \u{1B}[31m", "reason: holds the control character U+001B"),
+        ("web-1", "all", "zero \u{0}", "control character"),
     ])
     func badFieldsAreRefusedByName(vm: String, alert: String, reason: String, expected: String) async {
         let file = SilenceFile(dataFolder: folder)
@@ -93,6 +95,32 @@ import Testing
             #expect(error.isUsage && error.message.contains(expected), "\(error.message)")
         }
         #expect(!FileManager.default.fileExists(atPath: file.path))
+    }
+
+    /// Certificate and forecast alerts can be silenced by kind and subject like the others.
+    @Test(arguments: ["cert", "cert/mail-imaps", "forecast", "forecast//srv", "reboot", "traffic"])
+    func everyAlertKindCanBeSilenced(alert: String) {
+        #expect(AlertSelector.problem(alert) == nil, "\(alert)")
+    }
+
+    @Test func atMostAThousandSilencesAreActive() async throws {
+        let file = SilenceFile(dataFolder: folder)
+        let ends = Self.now.addingTimeInterval(3600)
+        try await file.modify(now: Self.now) { (silences: inout [Silence]) throws(SilenceError) in
+            for index in 0..<SilenceFile.maximumActive {
+                silences.append(
+                    Silence(
+                        id: String(format: "%08x", index), vm: "vm-\(index)", alert: "all", reason: "r",
+                        createdAt: Self.now, endsAt: ends))
+            }
+        }
+        do {
+            _ = try await file.add(vm: "one-more", alert: "all", reason: "r", endsAt: ends, now: Self.now)
+            Issue.record("a silence past the cap was added")
+        } catch {
+            #expect(error.isUsage && error.message.contains("1000 silences are active"), "\(error.message)")
+        }
+        #expect(try file.load(now: Self.now).count == SilenceFile.maximumActive)
     }
 
     @Test func anEndInThePastOrBeyondAYearIsRefused() async {
@@ -107,12 +135,10 @@ import Testing
         }
     }
 
-    @Test(
-        arguments: [
-            ("2h", 7200.0), ("30m", 1800), ("1d", 86_400), ("1w", 604_800), ("90s", 90), ("0h", nil), ("2", nil),
-            ("h", nil), ("-1h", nil), ("2y", nil), ("400d", nil),
-        ] as [(String, Double?)])
-    func durations(text: String, seconds: Double?) {
-        #expect(Silence.duration(text) == seconds)
+    /// A silence lasts at most a year (the spellings are DurationTextTests').
+    @Test func silencesLastAtMostAYear() {
+        #expect(Silence.duration("366d") == TimeInterval(366 * 86_400))
+        #expect(Silence.duration("367d") == nil)
+        #expect(Silence.duration("53w") == nil)
     }
 }

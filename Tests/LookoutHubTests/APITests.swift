@@ -228,7 +228,8 @@ import Testing
             }
             for (query, message) in [
                 ("metric=bogus", "metric: \\\"bogus\\\" is not one of"), ("range=5y", "range:"),
-                ("points=0", "points:"), ("from=yesterday", "from:"),
+                ("range=200000000000000d", "range:"), ("range=9223372036854775807d", "range:"), ("points=0", "points:"),
+                ("from=yesterday", "from:"),
                 ("from=2025-12-09T10:30:00Z&to=2025-12-09T10:00:00Z", "from must be before to"),
             ] {
                 try await client.execute(uri: "/api/monitoring/history/web-1?\(query)", method: .get) { response in

@@ -124,12 +124,15 @@ public enum AlertEngine {
         let previousByID = Dictionary(previous.alerts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var current: [String: Alert] = [:]
         var bootIDs: [VMID: String] = [:]
+        // VMs whose figures are frozen: their other alerts are kept as they were, but not reminded of.
+        var staleVMs: Set<VMID> = []
         for document in documents {
             if let reboot = reboot(document, config: config, previous: previous, bootIDs: &bootIDs) {
                 current[reboot.id] = reboot
             }
             let health = VMHealth.evaluate(document, config: config, now: now)
             let isStale = health.status == .stale
+            if isStale { staleVMs.insert(document.vmID) }
             for problem in health.problems {
                 if isStale && problem.kind != "stale" { continue }
                 if !isStale, let threshold = threshold(problem.kind, config.thresholds(for: document.vmID)),
@@ -200,7 +203,8 @@ public enum AlertEngine {
             } else if told == nil || cooldownExpired(since: told!.at, now: now, cooldown: cooldown) {
                 kind = .opened
             }
-            if kind == nil, let told,
+            // A down VM's last disk or cpu figure is not news: only its "stale" is reminded of.
+            if kind == nil, let told, alert.kind == "stale" || !staleVMs.contains(alert.vmID),
                 Reminder.due(alert, told: told, repeatMinutes: config.notifications.repeatMinutes, now: now)
             {
                 kind = .reminder
@@ -219,7 +223,9 @@ public enum AlertEngine {
             resolved.append(cleared)
             if let told = notified[alert.id], told.open {
                 notified[alert.id] = .init(open: false, severity: .ok, at: now)
-                if alert.kind != Self.rebootKind {
+                // An alert that ends while held sends nothing (issue 12: no notice goes out
+                // during a silence or quiet hours); its end is on the dashboard and in history.
+                if alert.kind != Self.rebootKind, holds.hold(for: cleared) == nil {
                     notices.append(Notice(kind: .resolved, alert: cleared, at: now, after: told.at))
                 }
             }

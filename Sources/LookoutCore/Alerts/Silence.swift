@@ -72,23 +72,15 @@ public struct Silence: Codable, Sendable, Equatable {
         if let problem = AlertSelector.problem(alert) { return "alert: \(problem)" }
         if reason.count > 500 { return "reason: longer than 500 characters" }
         if reason.contains(where: { $0.isNewline }) { return "reason: one line only" }
+        if let (scalar, _) = ControlCharacters.first(in: reason) {
+            return "reason: holds the control character \(ControlCharacters.name(scalar))"
+        }
         return nil
     }
 
-    /// `2h`, `30m`, `1d`, `1w`, `90s` as seconds; `nil` for anything else.
+    /// `2h`, `30m`, `1d`, `1w`, `90s` as seconds (at most a year); `nil` for anything else.
     public static func duration(_ text: String) -> TimeInterval? {
-        guard let unit = text.last, let number = Int(text.dropLast()), number > 0 else { return nil }
-        let seconds: Int
-        switch unit {
-        case "s": seconds = 1
-        case "m": seconds = 60
-        case "h": seconds = 3600
-        case "d": seconds = 86_400
-        case "w": seconds = 604_800
-        default: return nil
-        }
-        let total = Double(number) * Double(seconds)
-        return total <= 366 * 86_400 ? total : nil
+        DurationText.seconds(text, max: 366 * 86_400)
     }
 
     /// 8 random hex digits.
@@ -105,7 +97,7 @@ public enum AlertSelector {
     /// Every kind an alert can have (``Alert/kind``): what `--alert` and `quiet_hours[].alerts` accept.
     public static let kinds: Set<String> = [
         "cpu", "memory", "disk", "load", "swap", "disk_util", "fs", "temperature", "stale", "service", "container",
-        "reboot", "traffic",
+        AlertEngine.rebootKind, TrafficRule.kind, CertificateRule.kind, ForecastRule.kind,
     ]
 
     /// `nil` when `alert` is `all`, a known kind, or `<known kind>/<subject pattern>`.

@@ -68,7 +68,9 @@ public struct SilenceFile: Sendable {
     ) async throws(SilenceError) -> T {
         let fd: Int32
         do {
-            fd = try await FileLocking.lock(lockPath, wait: wait)
+            // 0644, as the alert lock: a `sudo lookout silence add` that creates it first must
+            // not lock the hub's user (who can then open it read-only) out of silences.
+            fd = try await FileLocking.lock(lockPath, permissions: 0o644, wait: wait)
         } catch {
             switch error {
             case .busy(let path): throw SilenceError("\(path) stayed locked for \(wait) by another process")
@@ -89,6 +91,10 @@ public struct SilenceFile: Sendable {
         return result
     }
 
+    /// Most silences active at once: far more than any fleet plans, and the file stays far
+    /// below the size that is read (a file past it would hold no silence at all).
+    public static let maximumActive = 1000
+
     /// Adds a silence from `now` to `endsAt` after checking its fields.
     public func add(
         vm: String, alert: String, reason: String, endsAt: Date, now: Date
@@ -103,6 +109,11 @@ public struct SilenceFile: Sendable {
             throw SilenceError("the end \(Timestamp.format(endsAt)) is more than a year away", isUsage: true)
         }
         return try await modify(now: now) { (silences: inout [Silence]) throws(SilenceError) -> Silence in
+            guard silences.count < Self.maximumActive else {
+                throw SilenceError(
+                    "\(silences.count) silences are active, the most there may be; remove some "
+                        + "(lookout silence list) or use a pattern such as \"web-*\"", isUsage: true)
+            }
             var id = Silence.newID()
             while silences.contains(where: { $0.id == id }) { id = Silence.newID() }
             let silence = Silence(id: id, vm: vm, alert: alert, reason: reason, createdAt: now, endsAt: endsAt)

@@ -148,15 +148,7 @@ struct MonitoringController: Sendable {
 
     /// `30m`, `24h`, `7d` → seconds (at most 400 days).
     static func parseRange(_ text: String) -> TimeInterval? {
-        guard let unit = text.last, let value = Int(text.dropLast()), value > 0 else { return nil }
-        let seconds: Int
-        switch unit {
-        case "m": seconds = value * 60
-        case "h": seconds = value * 3600
-        case "d": seconds = value * 86_400
-        default: return nil
-        }
-        return seconds <= 400 * 86_400 ? TimeInterval(seconds) : nil
+        DurationText.seconds(text, max: 400 * 86_400)
     }
 
     func ingest(_ request: Request, _ context: Context) async throws -> Response {
