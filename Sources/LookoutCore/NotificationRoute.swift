@@ -17,11 +17,12 @@ public struct NotificationRoute: Sendable, Equatable {
     public var vms: [WildcardPattern]?
     /// The lowest severity that pages this channel; `nil`: warning and critical.
     public var minSeverity: Severity?
-    /// Alert patterns, matched against the alert's kind (`disk`, `stale`, `service`) and
-    /// against `<kind>/<metric>` (`service/web`, `fs//var`); `nil`: every alert.
-    public var alerts: [WildcardPattern]?
+    /// Alert selectors, in the language of silences and quiet hours (``AlertSelector``):
+    /// `all`, a kind (`disk`, `stale`, `service`) or `<kind>/<subject pattern>` (`service/web`,
+    /// `service/*`, `fs//var`); `nil`: every alert.
+    public var alerts: [String]?
 
-    public init(vms: [WildcardPattern]? = nil, minSeverity: Severity? = nil, alerts: [WildcardPattern]? = nil) {
+    public init(vms: [WildcardPattern]? = nil, minSeverity: Severity? = nil, alerts: [String]? = nil) {
         self.vms = vms
         self.minSeverity = minSeverity
         self.alerts = alerts
@@ -32,7 +33,7 @@ public struct NotificationRoute: Sendable, Equatable {
         let vmOK = vms.map { $0.contains { $0.matches(alert.vmID.description) } } ?? true
         let alertOK =
             alerts.map { patterns in
-                patterns.contains { $0.matches(alert.kind) || $0.matches("\(alert.kind)/\(alert.metric)") }
+                patterns.contains { AlertSelector.matches(alert: $0, kind: alert.kind, subject: alert.metric) }
             } ?? true
         return vmOK && alertOK
     }
@@ -47,7 +48,7 @@ public struct NotificationRoute: Sendable, Equatable {
     public var summary: String {
         let vmText = vms.map { "VMs \($0.map(\.text).joined(separator: ", "))" } ?? "every VM"
         let severityText = minSeverity == .critical ? "critical only" : "warning and critical"
-        let alertText = alerts.map { "alerts \($0.map(\.text).joined(separator: ", "))" } ?? "every alert"
+        let alertText = alerts.map { "alerts \($0.joined(separator: ", "))" } ?? "every alert"
         return "\(vmText); \(severityText); \(alertText)"
     }
 }
@@ -58,8 +59,16 @@ extension NotificationRoute: Decodable {
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        vms = try Self.patterns(c, .vms)
+        vms = try Self.patterns(c, .vms)?.map(WildcardPattern.init)
         alerts = try Self.patterns(c, .alerts)
+        for (index, alert) in (alerts ?? []).enumerated() {
+            if let problem = AlertSelector.problem(alert) {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: c.codingPath + [CodingKeys.alerts, AnyCodingKey(intValue: index)],
+                        debugDescription: problem))
+            }
+        }
         if let text = try c.decodeIfPresent(String.self, forKey: .minSeverity) {
             guard let severity = Severity(rawValue: text), severity != .ok else {
                 throw DecodingError.dataCorruptedError(
@@ -72,7 +81,7 @@ extension NotificationRoute: Decodable {
 
     /// A list of patterns; an empty list would route nothing there, which is a mistake
     /// (remove the channel instead), so it is refused.
-    static func patterns(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> [WildcardPattern]? {
+    static func patterns(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> [String]? {
         guard let texts = try c.decodeIfPresent([String].self, forKey: key) else { return nil }
         guard !texts.isEmpty else {
             throw DecodingError.dataCorruptedError(
@@ -85,7 +94,7 @@ extension NotificationRoute: Decodable {
                     codingPath: c.codingPath + [key, AnyCodingKey(intValue: index)],
                     debugDescription: "a pattern must be 1 to 200 characters"))
         }
-        return texts.map(WildcardPattern.init)
+        return texts
     }
 }
 
@@ -94,6 +103,6 @@ extension NotificationRoute: Encodable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(vms?.map(\.text), forKey: .vms)
         try c.encodeIfPresent(minSeverity, forKey: .minSeverity)
-        try c.encodeIfPresent(alerts?.map(\.text), forKey: .alerts)
+        try c.encodeIfPresent(alerts, forKey: .alerts)
     }
 }

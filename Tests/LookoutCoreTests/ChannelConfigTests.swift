@@ -109,6 +109,8 @@ import Testing
     @Test(arguments: [
         (#"{"vms": []}"#, "route.vms: is empty, so the channel would receive nothing"),
         (#"{"alerts": [""]}"#, "route.alerts[0]: a pattern must be 1 to 200 characters"),
+        (#"{"alerts": ["servce/*"]}"#, "route.alerts[0]: \"servce/*\" is not all, an alert kind"),
+        (#"{"alerts": ["disk*"]}"#, "route.alerts[0]: \"disk*\" is not all, an alert kind"),
         (#"{"min_severity": "ok"}"#, "route.min_severity: \"ok\" is not one of warning, critical"),
         (#"{"min_severity": "high"}"#, "route.min_severity: \"high\" is not one of warning, critical"),
         (#"{"vm": ["web-*"]}"#, "route.vm: unknown key"),
@@ -131,11 +133,14 @@ import Testing
                 value: nil, threshold: nil, since: Date(timeIntervalSince1970: 0), message: "m")
         }
         let route = NotificationRoute(
-            vms: [WildcardPattern("web-*")], alerts: [WildcardPattern("stale"), WildcardPattern("service/*")])
+            vms: [WildcardPattern("web-*")], alerts: ["stale", "service/*"])
         #expect(route.covers(try alert("web-1", "stale", "stale")))
         #expect(route.covers(try alert("web-2", "service", "api")))
         #expect(!route.covers(try alert("web-2", "disk", "disk")))
         #expect(!route.covers(try alert("db-1", "stale", "stale")))
+        // `all` means every alert, as in silences and quiet hours; a kind does not match its prefix's kin.
+        #expect(NotificationRoute(alerts: ["all"]).covers(try alert("web-2", "disk_util", "disk_util")))
+        #expect(!NotificationRoute(alerts: ["disk"]).covers(try alert("web-2", "disk_util", "disk_util")))
         #expect(route.summary == "VMs web-*; warning and critical; alerts stale, service/*")
     }
 }

@@ -81,8 +81,8 @@ struct RoutedChannel: NotificationChannel {
 
     @Test func vmAndAlertPatternsPickTheChannel() async throws {
         let web = RoutedChannel(
-            "web", NotificationRoute(vms: [WildcardPattern("web-*")], alerts: [WildcardPattern("service/*")]))
-        let stale = RoutedChannel("stale", NotificationRoute(alerts: [WildcardPattern("stale")]))
+            "web", NotificationRoute(vms: [WildcardPattern("web-*")], alerts: ["service/*"]))
+        let stale = RoutedChannel("stale", NotificationRoute(alerts: ["stale"]))
         await run(
             [
                 try notice("web-1", "service", .opened, .critical, minute: 0, metric: "api"),
