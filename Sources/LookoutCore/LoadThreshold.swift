@@ -55,9 +55,9 @@ extension VMHealth {
         let limit = severity == .critical ? threshold.critical : threshold.warning
         let message =
             threshold.perCore == true
-            ? "load \(format(load)) on \(cores) \(cores == 1 ? "core" : "cores") = \(format(figure)) per core, "
-                + "\(severity.rawValue) at \(format(limit))"
-            : "load (5 min) \(format(load)), \(severity.rawValue) at \(format(limit))"
+            ? "load \(Notice.format(load)) on \(cores) \(cores == 1 ? "core" : "cores") = \(Notice.format(figure)) per core, "
+                + "\(severity.rawValue) at \(Notice.format(limit))"
+            : "load (5 min) \(Notice.format(load)), \(severity.rawValue) at \(Notice.format(limit))"
         return Problem(
             kind: "load", subject: "load", severity: severity, value: figure, threshold: limit, message: message)
     }

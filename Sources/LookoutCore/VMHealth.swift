@@ -82,7 +82,9 @@ public struct VMHealth: Codable, Sendable, Equatable {
             problems.append(
                 Problem(
                     kind: kind, subject: subject ?? kind, severity: severity, value: value, threshold: limit,
-                    message: "\(label) \(format(value))\(unit), \(severity.rawValue) at \(format(limit))\(unit)"))
+                    message:
+                        "\(label) \(Notice.format(value))\(unit), \(severity.rawValue) at \(Notice.format(limit))\(unit)"
+                ))
         }
         check("cpu", system.cpu.percent, thresholds.cpu, unit: "%", label: "CPU")
         check("memory", system.memory.percent, thresholds.memory, unit: "%", label: "memory")
@@ -150,11 +152,6 @@ public struct VMHealth: Codable, Sendable, Equatable {
     static func extraFilesystems(_ system: SystemMetrics) -> [FilesystemMetrics] {
         var seen: Set<String> = [system.disk.path ?? "/"]
         return (system.filesystems ?? []).filter { seen.insert($0.path).inserted }
-    }
-
-    static func format(_ value: Double) -> String {
-        let rounded = (value * 10).rounded() / 10
-        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 
     public init(

@@ -65,14 +65,10 @@ struct SilenceCommand: AsyncParsableCommand {
         var reason: String
 
         func validate() throws {
-            guard (duration == nil) != (until == nil) else {
-                throw ValidationError("give exactly one of --for (e.g. 2h) and --until (RFC 3339)")
-            }
-            if let duration, Silence.duration(duration) == nil {
-                throw ValidationError("--for: \"\(duration)\" is not a duration such as 30m, 2h, 1d (at most a year)")
-            }
-            if let until, Timestamp.parse(until) == nil {
-                throw ValidationError("--until: \"\(until)\" is not an RFC 3339 time such as 2026-12-24T08:00:00Z")
+            do {
+                _ = try Silence.end(for: duration, until: until, now: Date(), prefix: "--")
+            } catch {
+                throw ValidationError(error.message)
             }
             if let problem = Silence.problem(vm: vm, alert: alert, reason: reason) {
                 throw ValidationError(problem)
@@ -81,9 +77,9 @@ struct SilenceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let now = Date()
-            let end = duration.flatMap(Silence.duration).map { now.addingTimeInterval($0) } ?? Timestamp.parse(until!)!
             let silence: Silence
             do {
+                let end = try Silence.end(for: duration, until: until, now: now, prefix: "--")
                 silence = try await SilenceFile(dataFolder: options.data).add(
                     vm: vm, alert: alert, reason: reason, endsAt: end, now: now)
             } catch {

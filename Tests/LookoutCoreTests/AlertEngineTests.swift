@@ -36,6 +36,16 @@ import Testing
         return (state, all)
     }
 
+    @Test(
+        arguments: [
+            (93.0, "93"), (93.46, "93.5"), (0.04, "0"), (-2.25, "-2.3"), (1e19, "1e+19"),
+            (18_446_744_073_709_551_615, "1.8446744073709552e+19"),
+            (.infinity, "inf"), (.nan, "nan"),
+        ] as [(Double, String)])
+    func figuresHaveOneSpellingAndNoneTraps(value: Double, text: String) {
+        #expect(Notice.format(value) == text)
+    }
+
     @Test func opensEscalatesAndResolvesWithOneNoticeEach() {
         let (state, notices) = Self.run([
             (0, [Self.doc(at: 0, disk: 50)]),

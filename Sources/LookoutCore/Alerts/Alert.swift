@@ -192,8 +192,13 @@ public struct Notice: Codable, Sendable, Equatable {
         return lines.joined(separator: "\n")
     }
 
+    /// One decimal, without a trailing ".0": the one spelling of a figure in every notice,
+    /// health message and check error (`93`, `93.5`).
     public static func format(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10
+        // Whole numbers without ".0"; beyond what an Int holds (a document may carry up to
+        // 2^64), or not finite, the Double's own spelling: converting those would trap.
+        guard rounded.isFinite, abs(rounded) < 1e15 else { return String(rounded) }
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 }

@@ -83,6 +83,32 @@ public struct Silence: Codable, Sendable, Equatable {
         DurationText.seconds(text, max: 366 * 86_400)
     }
 
+    /// The end from exactly one of a duration (`for`) and an RFC 3339 time (`until`), for
+    /// the CLI and the API alike; `prefix` is how the caller spells its keys (`--` for options).
+    public static func end(
+        for duration: String?, until: String?, now: Date, prefix: String = ""
+    ) throws(SilenceError) -> Date {
+        switch (duration, until) {
+        case (let text?, nil):
+            guard let seconds = Silence.duration(text) else {
+                throw SilenceError(
+                    "\(prefix)for: \"\(text.prefix(20))\" is not a duration such as 30m, 2h, 1d (at most a year)",
+                    isUsage: true)
+            }
+            return now.addingTimeInterval(seconds)
+        case (nil, let text?):
+            guard let date = Timestamp.parse(text) else {
+                throw SilenceError(
+                    "\(prefix)until: \"\(text.prefix(40))\" is not an RFC 3339 time such as 2026-12-24T08:00:00Z",
+                    isUsage: true)
+            }
+            return date
+        default:
+            throw SilenceError(
+                "give exactly one of \(prefix)for (e.g. 2h) and \(prefix)until (RFC 3339)", isUsage: true)
+        }
+    }
+
     /// 8 random hex digits.
     public static func newID() -> String {
         var generator = SystemRandomNumberGenerator()

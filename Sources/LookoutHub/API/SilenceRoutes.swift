@@ -64,7 +64,12 @@ struct SilenceRoutes: Sendable {
             throw HTTPError(.badRequest, message: "silence: \(DocumentError(error))")
         }
         let time = now()
-        let end = try SilenceRoutes.end(duration: add.duration, until: add.until, now: time)
+        let end: Date
+        do {
+            end = try Silence.end(for: add.duration, until: add.until, now: time)
+        } catch {
+            throw HTTPError(.badRequest, message: error.message)
+        }
         let silence: Silence
         do {
             silence = try await file.add(
@@ -84,25 +89,6 @@ struct SilenceRoutes: Sendable {
             throw HTTPError(error.isUsage ? .notFound : .internalServerError, message: error.message)
         }
         return .json(try Self.encode(["removed": silence]))
-    }
-
-    /// The end from exactly one of `for` and `until`.
-    static func end(duration: String?, until: String?, now: Date) throws -> Date {
-        switch (duration, until) {
-        case (let text?, nil):
-            guard let seconds = Silence.duration(text) else {
-                throw HTTPError(
-                    .badRequest, message: "for: \"\(text.prefix(20))\" is not a duration such as 30m, 2h, 1d")
-            }
-            return now.addingTimeInterval(seconds)
-        case (nil, let text?):
-            guard let date = Timestamp.parse(text) else {
-                throw HTTPError(.badRequest, message: "until: \"\(text.prefix(40))\" is not an RFC 3339 time")
-            }
-            return date
-        default:
-            throw HTTPError(.badRequest, message: "give exactly one of for (e.g. 2h) and until (RFC 3339)")
-        }
     }
 
     static func encode(_ value: some Encodable) throws -> ByteBuffer {

@@ -150,8 +150,8 @@ extension ServiceChecker {
             if !healthy {
                 let echoes = outcome.sent == 1 ? "echo" : "echoes"
                 problem =
-                    "\(outcome.lost) of \(outcome.sent) \(echoes) lost (\(Self.percentText(loss)) % loss, "
-                    + "unhealthy from \(Self.percentText(maxLossPercent)) %)"
+                    "\(outcome.lost) of \(outcome.sent) \(echoes) lost (\(Notice.format(loss)) % loss, "
+                    + "unhealthy from \(Notice.format(maxLossPercent)) %)"
                     + (outcome.sendError.map { ": \($0)" } ?? "")
             }
             logger.debug(
@@ -173,9 +173,4 @@ extension ServiceChecker {
         }
     }
 
-    /// 50, 33.3: a percent as people write it.
-    static func percentText(_ value: Double) -> String {
-        let rounded = (value * 10).rounded() / 10
-        return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
-    }
 }
