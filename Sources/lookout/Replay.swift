@@ -72,6 +72,13 @@ struct Replay: AsyncParsableCommand {
                 throw fail("\(option): \(error)", code: 78)
             }
         }
+        if config != nil, currentConfig == nil {
+            logger.warning(
+                """
+                replay: the "current" column is the built-in defaults; give --current-config with the file \
+                serve runs with to compare the proposal with what the hub does today
+                """)
+        }
         let current = try loadConfig(currentConfig, option: "--current-config")
         let proposed = try config.map { try loadConfig($0, option: "--config") }
         let now = Date()

@@ -180,14 +180,20 @@ struct RoutedChannel: NotificationChannel {
                    "channels": [{"kind": "telegram", "chat_id": "42", "token_env": "TG"}]}}
                 """#.utf8))
         let web = try notice("web-1", "stale", .opened, .critical, minute: 0).alert
-        let db = try notice("db-1", "stale", .opened, .critical, minute: 0).alert
+        var db = try notice("db-1", "stale", .opened, .critical, minute: 0).alert
+        db.silenced = AlertHold(
+            silenceID: "0000abcd", reason: "kernel\u{1B}[31m upgrade", until: Date(timeIntervalSince1970: 1_766_563_200)
+        )
         let lines = config.routingExplanation(active: [web, db])
         let ids = config.channelIDs
         #expect(lines.count == 6, "\(lines)")
         #expect(lines[1] == "  \(ids[0]): VMs web-*; critical only; alerts stale")
         #expect(lines[2] == "    of the 2 active alert(s): web-1/stale (critical)")
         #expect(lines[3] == "  \(ids[1]): every notice")
-        #expect(lines[4] == "    of the 2 active alert(s): web-1/stale (critical), db-1/stale (critical)")
+        #expect(
+            lines[4]
+                == "    of the 2 active alert(s): web-1/stale (critical), "
+                + "db-1/stale (critical, held until 2025-12-24T08:00:00Z: kernel [31m upgrade)")
         #expect(
             ids[1].hasPrefix("telegram:api.telegram.org:") && ids[1].count == "telegram:api.telegram.org:".count + 8)
     }

@@ -144,6 +144,14 @@ extension MonitoringConfig {
             + notifications.channels.map { (ChannelID.chat($0), $0.route) }
     }
 
+    /// `db-1/disk (warning)`, or `db-1/disk (warning, held until 2026-12-24T08:00:00Z: kernel
+    /// upgrade)` for an alert a silence or quiet hours hold (it is not told while held).
+    static func explained(_ alert: Alert) -> String {
+        guard let hold = alert.silenced else { return "\(alert.id) (\(alert.severity.rawValue))" }
+        return
+            "\(alert.id) (\(alert.severity.rawValue), held until \(Timestamp.format(hold.until)): \(hold.reason.replacingControlCharacters()))"
+    }
+
     /// What `check --explain` and `serve --check-config` print: per channel, what it
     /// receives, and of the alerts active now (`active`, when given) which it was or
     /// would be told of.
@@ -159,7 +167,7 @@ extension MonitoringConfig {
             lines.append(
                 "    of the \(active.count) active alert(s): "
                     + (taken.isEmpty
-                        ? "none" : taken.map { "\($0.id) (\($0.severity.rawValue))" }.joined(separator: ", ")))
+                        ? "none" : taken.map(Self.explained).joined(separator: ", ")))
         }
         if routes.contains(where: { $0.route != nil }) {
             lines.append(
