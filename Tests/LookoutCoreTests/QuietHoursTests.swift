@@ -49,6 +49,25 @@ import Testing
         #expect(window.end(ifOpenAt: Self.utc(now)) == end.map(Self.utc))
     }
 
+    /// A window whose `to` falls in the hour that does not exist ends when the clock jumps past
+    /// it; one whose `to` falls in the hour that happens twice stays open until the second one.
+    @Test(
+        arguments: [
+            // Spring forward 2026-03-29 at 01:00 UTC: 01:00 CET = 00:00 UTC, 02:30 does not exist.
+            ("2026-03-28T23:59:00Z", nil), ("2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z"),
+            ("2026-03-29T00:30:00Z", "2026-03-29T01:00:00Z"), ("2026-03-29T00:59:59Z", "2026-03-29T01:00:00Z"),
+            ("2026-03-29T01:00:00Z", nil),
+            // Fall back 2026-10-25 at 01:00 UTC: 01:00 CEST = 23:00 UTC; 02:30 CET = 01:30 UTC, 2.5 h
+            // without closing when 02:30 CEST (00:30 UTC) passes the first time.
+            ("2026-10-24T22:59:00Z", nil), ("2026-10-24T23:00:00Z", "2026-10-25T01:30:00Z"),
+            ("2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"), ("2026-10-25T00:45:00Z", "2026-10-25T01:30:00Z"),
+            ("2026-10-25T01:29:00Z", "2026-10-25T01:30:00Z"), ("2026-10-25T01:30:00Z", nil),
+        ] as [(String, String?)])
+    func aWindowEndingInTheChangedHour(now: String, end: String?) throws {
+        let window = try Self.window(#"{"from": "01:00", "to": "02:30", "timezone": "Europe/Berlin"}"#)
+        #expect(window.end(ifOpenAt: Self.utc(now)) == end.map(Self.utc), "\(now)")
+    }
+
     @Test func aWindowCrossingMidnightIntoTheSpringForwardEndsAtTheNewOffset() throws {
         let window = try Self.window(#"{"from": "23:00", "to": "03:00", "timezone": "Europe/Berlin"}"#)
         // Saturday 23:00 CET = 22:00 UTC; Sunday 03:00 CEST = 01:00 UTC.

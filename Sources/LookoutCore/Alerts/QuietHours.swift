@@ -13,7 +13,8 @@
 /// `TimeZone`), so a window keeps its local hours across daylight-saving changes: on the
 /// spring-forward night a 02:00-04:30 window in Europe/Berlin opens at 03:00 (02:xx does
 /// not exist) and lasts 1.5 hours; on the fall-back night it lasts 3.5 hours (02:00-03:00
-/// happens twice).
+/// happens twice). A window that ends in the hour that does not exist ends when the clock
+/// jumps; one that ends in the hour that happens twice ends the second time.
 public struct QuietHours: Sendable, Equatable {
     public var vms: [String]
     /// `nil`: every kind but `stale`. A VM that is down is never held unless `stale` is named.
@@ -73,29 +74,43 @@ public struct QuietHours: Sendable, Equatable {
     }
 
     /// The end of the window when `now` lies inside one, else `nil`.
+    ///
+    /// Judged on instants, not on the wall clock: a window starts at the first instant whose
+    /// local time reaches `from` and ends at the last instant whose local time reaches `to`.
+    /// So a time that does not exist (spring forward) is the moment the clock jumps past it,
+    /// and in the hour that happens twice (fall back) the window stays open through both.
     public func end(ifOpenAt now: Date) -> Date? {
-        let offset = Double(timezone.secondsFromGMT(for: now))
-        let wall = now.timeIntervalSince1970 + offset
-        let day = (wall / 86_400).rounded(.down)
-        let minute = Int((wall - day * 86_400) / 60)
-        let weekday = ((Int(day) + 4) % 7 + 7) % 7  // 1970-01-01 was a Thursday
-        let yesterday = (weekday + 6) % 7
-        let inside: Bool
-        var endDay = day
-        if from < to {
-            inside = days.contains(weekday) && minute >= from && minute < to
-        } else if minute >= from {
-            inside = days.contains(weekday)
-            endDay += 1
-        } else {
-            inside = minute < to && days.contains(yesterday)
+        let today = ((now.timeIntervalSince1970 + Double(timezone.secondsFromGMT(for: now))) / 86_400).rounded(.down)
+        for day in [today - 1, today] {
+            let weekday = ((Int(day) + 4) % 7 + 7) % 7  // 1970-01-01 was a Thursday
+            guard days.contains(weekday) else { continue }
+            let start = instant(ofWall: day * 86_400 + Double(from * 60), last: false)
+            let end = instant(ofWall: (from < to ? day : day + 1) * 86_400 + Double(to * 60), last: true)
+            if start <= now && now < end { return end }
         }
-        guard inside else { return nil }
-        // The local end as a wall time, then back to an instant with the offset that holds
-        // there (which differs from now's when daylight saving changes inside the window).
-        let endWall = endDay * 86_400 + Double(to * 60)
-        let guess = Date(timeIntervalSince1970: endWall - offset)
-        return Date(timeIntervalSince1970: endWall - Double(timezone.secondsFromGMT(for: guess)))
+        return nil
+    }
+
+    /// The instant whose local time is `wall` (seconds since the local 1970-01-01 00:00): the
+    /// first or `last` one where the clock shows it twice, and the moment of the jump where
+    /// it never does.
+    func instant(ofWall wall: TimeInterval, last: Bool) -> Date {
+        func offset(_ t: TimeInterval) -> TimeInterval {
+            Double(timezone.secondsFromGMT(for: Date(timeIntervalSince1970: t)))
+        }
+        // The offsets half a day either side hold every candidate (zones change at most once a day).
+        let candidates = Set([wall - offset(wall - 43_200), wall - offset(wall + 43_200)]).sorted()
+        let exact = candidates.filter { wall - $0 == offset($0) }
+        if let found = last ? exact.last : exact.first { return Date(timeIntervalSince1970: found) }
+        // A gap: the first instant of the new offset, found to the second between the two candidates.
+        var low = candidates.first ?? wall
+        var high = candidates.last ?? wall
+        let before = offset(low)
+        while high - low > 1 {
+            let middle = ((low + high) / 2).rounded(.down)
+            if offset(middle) == before { low = middle } else { high = middle }
+        }
+        return Date(timeIntervalSince1970: high)
     }
 }
 
