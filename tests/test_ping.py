@@ -104,8 +104,9 @@ def test_a_blackholed_address_loses_everything_within_the_timeout(agent_bin: Pat
     assert void["healthy"] is False
     assert void["loss_percent"] == 100
     assert void["error"] == "3 of 3 echoes lost (100 % loss, unhealthy from 50 %)"
-    # Each echo waited its share (500 ms) and the check stopped at its timeout.
-    assert 1400 <= void["response_ms"] <= 3000, void
+    # Each echo waited its share (500 ms): the check took at least its timeout (no upper
+    # figure: a loaded machine may wake late; `took` bounds the whole run).
+    assert void["response_ms"] >= 1400, void
     assert took < 30
     assert services["lo"]["healthy"] is True
 
