@@ -27,9 +27,21 @@ import Testing
         #expect(SHA256.hexString(hasher.finalize()) == SHA256.hex(bytes))
     }
 
+    /// A sequence that is not contiguous takes the byte path; mixing both paths agrees too.
+    @Test func anyKindOfSequenceGivesTheSameDigest() {
+        let bytes = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var mixed = SHA256()
+        mixed.update(bytes[0..<10].lazy.map { $0 })
+        mixed.update(bytes[10..<150])
+        mixed.update(AnySequence(bytes[150...]))
+        #expect(SHA256.hexString(mixed.finalize()) == SHA256.hex(bytes))
+        #expect(
+            SHA256.hex(repeatElement(UInt8(ascii: "a"), count: 200)) == SHA256.hex([UInt8](repeating: 97, count: 200)))
+    }
+
     @Test func millionAs() {
         #expect(
-            SHA256.hex(repeatElement(UInt8(ascii: "a"), count: 1_000_000))
+            SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 }
