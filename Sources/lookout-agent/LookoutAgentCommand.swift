@@ -23,7 +23,8 @@ struct LookoutAgentCommand: AsyncParsableCommand {
         discussion: """
             Run `collect` from cron every 5 minutes, or `run --interval N` as a daemon. The document goes to \
             --data DIR (DIR/<vm_id>/metrics.json, for Syncthing or rsync to carry to the hub), to --push URL \
-            (the hub's /api/monitoring/ingest), or to standard output (the default when neither is given).
+            (the hub's /api/monitoring/ingest), or to standard output (the default when neither is given). \
+            `upgrade` replaces the agent with the newer one its hub serves.
 
             Exit codes: 0 ok; 1 the sample could not be taken or written (or pushed and not spooled: a \
             full disk); 64 bad usage; 75 try again later, nothing lost: the hub was unreachable and the \
