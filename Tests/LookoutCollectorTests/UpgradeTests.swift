@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import LookoutCollector
 import LookoutCore
+import NIOHTTP1
 import Synchronization
 import Testing
 
@@ -262,6 +263,28 @@ import Testing
         #expect(try VersionProbe.version(of: path) == "0.1.0")
     }
 
+    @Test func aHubAnswering5xxIsTryLater() async throws {
+        let path = try installed("0.1.0")
+        try await FixtureHTTPServer(routes: ["/install/agents.json": .json("{}", status: .serviceUnavailable)]).run {
+            server async throws in
+            let error = try await #require(throws: UpgradeError.self) { try await upgrader(server, path: path).run() }
+            #expect(error.exitCode == 75)
+            #expect(error.description.contains("answered 503"))
+        }
+        #expect(try VersionProbe.version(of: path) == "0.1.0")
+    }
+
+    @Test func aCatalogThatIsNotJSONIsNamed() async throws {
+        let path = try installed("0.1.0")
+        try await FixtureHTTPServer(routes: ["/install/agents.json": .text("<html>proxy login</html>")]).run {
+            server async throws in
+            let error = try await #require(throws: UpgradeError.self) { try await upgrader(server, path: path).run() }
+            #expect(error.exitCode == 1)
+            #expect(error.description.hasPrefix("/install/agents.json is not what a Lookout hub serves"))
+        }
+        #expect(try VersionProbe.version(of: path) == "0.1.0")
+    }
+
     @Test func aHubWithoutTheInstallRoutesIsNamed() async throws {
         let path = try installed("0.1.0")
         try await FixtureHTTPServer(routes: [:]).run { server async throws in
@@ -297,6 +320,17 @@ import Testing
         clock.advance(-3 * 86_400)
         #expect(schedule.claim(logger: logger))
         #expect(!schedule.claim(logger: logger))
+    }
+
+    @Test func aDamagedRecordCountsAsDueAndIsRewritten() throws {
+        let clock = Clock()
+        let record = folder + "/upgrade-check.json"
+        try AtomicFile.write(Array("{not json".utf8), to: record)
+        let schedule = AutoUpgrade(
+            recordPath: record, upgrader: Upgrader(hub: "http://127.0.0.1:9", binaryPath: folder + "/x"),
+            now: { clock.now })
+        #expect(schedule.claim(logger: Logger(label: "test")))
+        #expect(contents(record) == #"{"checked_at":1800000000}"#)
     }
 
     @Test func aFailedCheckStillWaitsADay() async throws {
