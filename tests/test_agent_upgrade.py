@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -393,3 +392,56 @@ def test_auto_upgrade_in_run_restarts_as_the_new_binary(
     finally:
         agent.terminate()
         agent.wait(timeout=30)
+
+
+def unit_keys(path: Path) -> dict[str, str]:
+    """The `Key=value` lines of a systemd unit, continuation lines joined."""
+    text = path.read_text().replace("\\\n", " ")
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+
+def test_the_upgrade_timer_restarts_the_daemon_only_when_its_binary_was_replaced(
+    installed: Path, agent_bytes: bytes, release_hub: ReleaseHub, tmp_path: Path
+) -> None:
+    unit = unit_keys(Path(__file__).resolve().parent.parent / "deploy/systemd/lookout-agent-upgrade.service")
+    assert unit["ExecStart"] == "/usr/local/bin/lookout-agent upgrade --config /etc/lookout/agent.json"
+    assert unit["SuccessExitStatus"] == "75"
+    post = unit["ExecStartPost"]
+    prefix = "/bin/sh -c '"
+    assert post.startswith(prefix) and post.endswith("'")
+    script = post[len(prefix):-1].replace("$$", "$")  # systemd's spelling of a literal $
+
+    # A stand-in systemctl: `show` names the daemon's pid, `restart` is recorded.
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    calls = tmp_path / "systemctl.calls"
+    (fake / "systemctl").write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\n[ "$1" = show ] && cat {tmp_path}/mainpid\nexit 0\n')
+    (fake / "systemctl").chmod(0o755)
+    daemon = subprocess.Popen(
+        [str(installed), "run", "--interval", "3600", "--vm-id", "timer-1", "--data", str(tmp_path / "data"),
+         "--state", str(tmp_path / "state" / "state.json")],
+        env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        (tmp_path / "mainpid").write_text(f"{daemon.pid}\n")
+        env = clean_env(PATH=f"{fake}:/usr/bin:/bin")
+
+        def post_step() -> list[str]:
+            calls.unlink(missing_ok=True)
+            result = subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stderr
+            return calls.read_text().splitlines()
+
+        # Not upgraded: the daemon runs the installed file, nothing is restarted.
+        assert post_step() == ["show -p MainPID --value lookout-agent.service"]
+        release_hub.publish(ARCH, patched(agent_bytes, "0.1.9"))
+        result = agent_run(installed, "upgrade", "--from", release_hub.base_url)
+        assert result.returncode == 0, result.stderr
+        # Upgraded: the daemon's file is the replaced one, so it is restarted.
+        assert post_step() == ["show -p MainPID --value lookout-agent.service", "restart lookout-agent.service"]
+        # No daemon (MainPID 0): nothing to restart.
+        (tmp_path / "mainpid").write_text("0\n")
+        assert post_step() == ["show -p MainPID --value lookout-agent.service"]
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
