@@ -263,6 +263,28 @@ import Testing
         #expect(try VersionProbe.version(of: path) == "0.1.0")
     }
 
+    @Test func anotherArchitectureWithoutAVersionDoesNotStopThisOne() async throws {
+        let path = try installed("0.1.0")
+        let new = Self.script(printing: "0.1.9")
+        let sha = SHA256.hex(new)
+        let catalog = """
+            {"hub_version": "0.1.9", "agents": [{"arch": "aarch64", "sha256": "\(sha)", "size": 1}, \
+            {"arch": "x86_64", "version": "0.1.9", "sha256": "\(sha)", "size": \(new.count)}]}
+            """
+        let server = FixtureHTTPServer(routes: [
+            "/install/agents.json": .json(catalog),
+            "/install/SHA256SUMS": .text("\(sha)  x86_64/lookout-agent\n"),
+            "/install/lookout-agent/x86_64": .init(body: new),
+        ])
+        try await server.run { server async throws in
+            #expect(try await upgrader(server, path: path).run() == .upgraded(from: "0.1.0", to: "0.1.9"))
+            var other = upgrader(server, path: path, current: "0.1.9")
+            other.arch = "aarch64"
+            let error = try await #require(throws: UpgradeError.self) { try await other.run() }
+            #expect(error.description.contains("cannot tell the version of its aarch64 agent"))
+        }
+    }
+
     @Test func aHubAnswering5xxIsTryLater() async throws {
         let path = try installed("0.1.0")
         try await FixtureHTTPServer(routes: ["/install/agents.json": .json("{}", status: .serviceUnavailable)]).run {

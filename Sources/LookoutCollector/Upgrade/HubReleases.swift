@@ -15,7 +15,8 @@ public struct HubReleases: Decodable, Sendable, Equatable {
     public struct Agent: Decodable, Sendable, Equatable {
         /// `uname -m`: `x86_64`, `aarch64`.
         public var arch: String
-        public var version: String
+        /// Read from the binary's stamp by the hub; absent when the file has none.
+        public var version: String?
         /// 64 lowercase hex digits.
         public var sha256: String
         public var size: Int

@@ -74,12 +74,16 @@ public struct Upgrader: Sendable {
                 "the hub has no agent binary for \(arch) (it has: \(offered.isEmpty ? "none" : offered.joined(separator: ", "))); "
                     + "put one under its --agent-binaries folder as \(arch)/lookout-agent")
         }
-        guard let offered = ReleaseVersion(release.version), let current = ReleaseVersion(currentVersion) else {
-            throw .failed("the hub's agent version \"\(release.version.prefix(40))\" is not a release number")
+        guard let version = release.version else {
+            throw .failed(
+                "the hub cannot tell the version of its \(arch) agent (the file has no LOOKOUT_VERSION stamp)")
+        }
+        guard let offered = ReleaseVersion(version), let current = ReleaseVersion(currentVersion) else {
+            throw .failed("the hub's agent version \"\(version.prefix(40))\" is not a release number")
         }
         if offered == current { return .upToDate(currentVersion) }
-        if offered < current, !allowDowngrade { return .newerThanHub(current: currentVersion, hub: release.version) }
-        if checkOnly { return .available(current: currentVersion, hub: release.version) }
+        if offered < current, !allowDowngrade { return .newerThanHub(current: currentVersion, hub: version) }
+        if checkOnly { return .available(current: currentVersion, hub: version) }
         if isPackaged() {
             throw .failed(
                 "\(replacer.path) belongs to the lookout-agent package: upgrade the package (apt, dpkg -i) instead")
@@ -107,8 +111,8 @@ public struct Upgrader: Sendable {
         guard actual == expected else {
             throw .failed("checksum mismatch: the download is \(actual), the hub lists \(expected): not upgrading")
         }
-        try replacer.install(bytes, expecting: release.version)
-        return .upgraded(from: currentVersion, to: release.version)
+        try replacer.install(bytes, expecting: version)
+        return .upgraded(from: currentVersion, to: version)
     }
 
     /// Whether dpkg's list of the `lookout-agent` package names the binary.
