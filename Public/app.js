@@ -752,8 +752,9 @@ function renderDetail() {
   const sys = doc.system || {};
   const agent = agentVersion(doc);
   const hub = newerHub(doc);
-  setText(d.meta, [`reported ${when(Date.parse(doc.timestamp))}`, num(doc.interval_seconds) && `every ${dur(doc.interval_seconds)}`,
-    agent && `agent ${agent}`].filter(Boolean).join(' · '));
+  setText(d.meta, [`reported ${when(Date.parse(doc.timestamp))}`, num(doc.interval_seconds) && `every ${dur(doc.interval_seconds)}`]
+    .filter(Boolean).join(' · '));
+  // The agent's version is its own row (marked when older than the hub), not repeated here.
   optionalFact(d.agent, agent && (hub ? `${agent} (hub ${hub}: lookout-agent upgrade)` : agent), hub ? 'warning' : null);
   setText(d.cores, str(num(sys.cpu?.cores) ?? '–'));
   setText(d.memory, `${fmt(sys.memory?.used_mb, 0)} of ${fmt(sys.memory?.total_mb, 0)} MB used`);

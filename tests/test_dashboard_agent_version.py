@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable
 
 from conftest import Hub, make_doc
-from dashboard_support import UI_TIMEOUT, chromium, dashboard_args, post
+from dashboard_support import UI_TIMEOUT, chromium, dashboard_args, post, shot
 
 #: The hub's own release (GET config `version`); the debug build's stamp.
 HUB_VERSION = "0.1.0"
@@ -44,12 +44,15 @@ def test_agents_older_than_the_hub_are_marked(start_hub: Callable[..., Hub]) -> 
         assert "lookout-agent upgrade" in old.get_attribute("title")
         for vm in ("same-1", "new-1", "none-1"):
             assert page.locator(f'.card[data-vm="{vm}"] .agent-outdated').is_hidden(), vm
+        shot(page, "agent-version-overview")
 
         page.goto(hub.url("/#vm/old-1"))
         row = page.locator(".detail-facts .f-agent")
         page.wait_for_function("document.querySelector('.detail-facts .f-agent')?.textContent.length > 0")
         assert row.inner_text() == f"0.0.9 (hub {HUB_VERSION}: lookout-agent upgrade)"
         assert row.get_attribute("data-level") == "warning"
+        assert "agent" not in page.locator(".detail-meta").inner_text()
+        shot(page, "agent-version-vm")
 
         page.goto(hub.url("/#vm/new-1"))
         page.wait_for_function("document.querySelector('.detail-facts .f-agent')?.textContent === '0.1.10'")
