@@ -580,6 +580,43 @@ function fillReboot(el, id, sys) {
   if (!el.hidden) setText(el, `rebooted ${dur(sec)} ago`);
 }
 
+/** The agent release of a document (`agent` is a string, or `{version}` from older agents). */
+const agentVersion = (doc) => str(typeof doc?.agent === 'string' ? doc.agent : doc?.agent?.version) || null;
+
+/** Release order as the agent's `upgrade` compares: dotted fields as numbers (0.1.10 > 0.1.9),
+ * then a `~`/`-` pre-release before the plain number before a `+` rebuild. */
+function versionOrder(a, b) {
+  const split = (v) => {
+    const m = /^([0-9]+(?:\.[0-9]+)*)(.*)$/.exec(v);
+    return m && [m[1].split('.').map(Number), m[2]];
+  };
+  const [x, y] = [split(a), split(b)];
+  if (!x || !y) return 0;
+  for (let i = 0; i < Math.max(x[0].length, y[0].length); i++) {
+    const d = (x[0][i] || 0) - (y[0][i] || 0);
+    if (d) return Math.sign(d);
+  }
+  const rankOf = (s) => (!s ? 1 : s[0] === '+' ? 2 : 0);
+  return Math.sign(rankOf(x[1]) - rankOf(y[1])) || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0);
+}
+
+/** The hub's release when the VM's agent is older than it (the hub's GET config `version`), else null. */
+function newerHub(doc) {
+  const agent = agentVersion(doc);
+  const hub = str(state.config?.version);
+  return agent && hub && versionOrder(agent, hub) < 0 ? hub : null;
+}
+
+/** The card's "agent 0.1.0, hub 0.1.2" line, shown only for an agent older than the hub. */
+function fillAgentLine(el, doc) {
+  const hub = newerHub(doc);
+  el.hidden = !hub;
+  if (hub) {
+    setText(el, `agent ${agentVersion(doc)}, hub ${hub}: upgrade it`);
+    setAttr(el, 'title', 'Run `lookout-agent upgrade` on the VM, or set "auto_upgrade": true in its agent config');
+  }
+}
+
 /** A definition list of facts; returns it and the <dd> of each key. */
 function facts(cls, items) {
   const dl = h('dl', { class: cls });
@@ -593,6 +630,7 @@ function facts(cls, items) {
 
 const rebootLine = () => h('p', { class: 'reboot', hidden: true });
 const forecastLine = () => h('p', { class: 'forecast', hidden: true });
+const agentLine = () => h('p', { class: 'agent-outdated', hidden: true });
 
 // MARK: overview
 
@@ -617,9 +655,10 @@ function makeCard(id) {
   f.problems = h('ul', { class: 'problems' });
   f.reboot = rebootLine();
   f.forecast = forecastLine();
+  f.agent = agentLine();
   f.root = h('article', { class: 'card', 'data-vm': id },
     h('header', { class: 'card-head' }, h('h2', { class: 'vm-name' }, h('a', { class: 'card-link', href: vmHref(id), text: id })), f.badge),
-    f.reboot, f.forecast, f.problems, f.gauges.root, dl);
+    f.reboot, f.forecast, f.problems, f.gauges.root, dl, f.agent);
   cardOf.set(f.root, f);
   onScreen.observe(f.root);
   return f;
@@ -642,6 +681,7 @@ function renderOverview() {
     setText(c.badge, badgeText(id));
     fillProblems(c.problems, problemsOf(id), 2);
     fillForecast(c.forecast, id);
+    fillAgentLine(c.agent, state.vms.get(id));
     if (c.visible) visible.push(c.gauges);
   }
   // Cards move only when the order changed, so a refresh leaves the DOM alone.
@@ -660,7 +700,7 @@ const histories = new Map(); // `${vm}|${range}` → { at, stamp, series: { metr
 function buildDetail(id) {
   const [dl, f] = facts('facts detail-facts', [['load', 'Load 1 · 5 · 15 min'], ['uptime', 'Uptime'], ['cores', 'CPU cores'],
     ['memory', 'Memory'], ['disk', 'Disk'], ['swap', 'Swap'], ['net', 'Network', true], ['io', 'Disk I/O', true],
-    ['containers', 'Containers'], ['checks', 'Checks'], ['seen', 'Last report']]);
+    ['containers', 'Containers'], ['checks', 'Checks'], ['seen', 'Last report'], ['agent', 'Agent', true]]);
   const sections = Object.fromEntries(['traffic', 'filesystems', 'forecast', 'interfaces', 'temperatures'].map((k) => [k, h('div', { class: 'table-wrap' })]));
   Object.assign(f, {
     id, gauges: makeGauges('gauges big'), badge: h('span', { class: 'badge' }), meta: h('p', { class: 'muted detail-meta' }),
@@ -710,9 +750,12 @@ function renderDetail() {
   fillFigures(d, id, doc);
   paintGauges([d.gauges]);
   const sys = doc.system || {};
-  const agent = typeof doc.agent === 'string' ? doc.agent : doc.agent?.version;
-  setText(d.meta, [`reported ${when(Date.parse(doc.timestamp))}`, num(doc.interval_seconds) && `every ${dur(doc.interval_seconds)}`,
-    agent && `agent ${agent}`].filter(Boolean).join(' · '));
+  const agent = agentVersion(doc);
+  const hub = newerHub(doc);
+  setText(d.meta, [`reported ${when(Date.parse(doc.timestamp))}`, num(doc.interval_seconds) && `every ${dur(doc.interval_seconds)}`]
+    .filter(Boolean).join(' · '));
+  // The agent's version is its own row (marked when older than the hub), not repeated here.
+  optionalFact(d.agent, agent && (hub ? `${agent} (hub ${hub}: lookout-agent upgrade)` : agent), hub ? 'warning' : null);
   setText(d.cores, str(num(sys.cpu?.cores) ?? '–'));
   setText(d.memory, `${fmt(sys.memory?.used_mb, 0)} of ${fmt(sys.memory?.total_mb, 0)} MB used`);
   const disk = sys.disk || {};

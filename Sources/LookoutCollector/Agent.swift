@@ -1,6 +1,10 @@
 import Logging
 import LookoutCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -14,6 +18,8 @@ public struct Agent: Sendable {
     let collector: Collector
     let pusher: Pusher?
     let logger: Logger
+    /// Config `auto_upgrade`: the daily check after a sample.
+    let autoUpgrade: AutoUpgrade?
 
     /// How a run ended, as the process exit code tells cron or systemd.
     public enum Status: Sendable, Equatable {
@@ -48,10 +54,27 @@ public struct Agent: Sendable {
                 url: $0.url, token: $0.token, spool: Spool(folder: $0.spoolFolder, limit: $0.spoolLimit),
                 replayLimit: $0.replayLimit, httpClient: httpClient, logger: logger)
         }
+        self.autoUpgrade = settings.autoUpgradeHub.flatMap { hub in
+            Upgrader.runningBinary().map { binary in
+                AutoUpgrade(
+                    recordPath: AutoUpgrade.recordPath(forState: settings.statePath),
+                    upgrader: Upgrader(hub: hub, binaryPath: binary, caFile: settings.caFile), now: now)
+            }
+        }
     }
 
-    /// One sample for cron: lock the state file, read it, collect, deliver, save the state.
+    /// One sample for cron: lock the state file, read it, collect, deliver, save the state;
+    /// then, with `auto_upgrade` and once a day, the upgrade check (after the lock is released,
+    /// so a slow download never makes the next cron run wait; its outcome never changes the status).
     public func collectOnce() async -> Status {
+        let (status, upgradeDue) = await collectHoldingLock()
+        if upgradeDue, let autoUpgrade { _ = await autoUpgrade.perform(logger: logger) }
+        return status
+    }
+
+    /// ``collectOnce()`` without the upgrade; the check is claimed under the lock, so two
+    /// overlapping runs never both upgrade.
+    private func collectHoldingLock() async -> (Status, upgradeDue: Bool) {
         let lockPath = StateLock.path(forState: settings.statePath)
         let lock: StateLock?
         do {
@@ -66,7 +89,7 @@ public struct Agent: Sendable {
                     another collect still holds \(lockPath) after \(settings.lockWait): skipping this run \
                     (exit 75); the next run reports the time since the last sample
                     """)
-                return .busy
+                return (.busy, false)
             case .unavailable(let reason):
                 // Without the folder there is no state to save and no spool either: nothing to race over.
                 logger.warning("running without the state lock: \(reason)")
@@ -80,18 +103,40 @@ public struct Agent: Sendable {
             (document, next) = try await collector.collect(state: loadState())
         } catch {
             logger.error("sample failed: \(error)")
-            return .failed
+            return (.failed, false)
         }
         let status = await deliver(document)
         saveState(next)
-        return status
+        return (status, autoUpgrade?.claim(logger: logger) ?? false)
     }
 
     /// Samples every `interval` until the task is cancelled, keeping counters in memory.
     public func run(interval: Duration) async {
         logger.info("lookout-agent \(LookoutVersion.current) sampling \(settings.vmID) every \(interval)")
         let loop = SamplingLoop(collector: collector, interval: interval, logger: logger)
-        await loop.run(from: loadState()) { document in _ = await deliver(document) }
+        await loop.run(from: loadState()) { document in
+            _ = await deliver(document)
+            if let autoUpgrade, autoUpgrade.claim(logger: logger),
+                let binary = await autoUpgrade.perform(logger: logger)
+            {
+                Self.restart(binary, logger: logger)
+            }
+        }
+    }
+
+    /// Replaces this process with the new binary, same pid and arguments, so a daemon under
+    /// systemd (or anything else) runs the new code at once; on failure it keeps running
+    /// the old code, which the next restart replaces anyway.
+    static func restart(_ binary: String, logger: Logger) {
+        logger.notice("auto_upgrade: restarting as the new \(binary)")
+        fflush(nil)
+        var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) }
+        argv.append(nil)
+        execv(binary, argv)
+        let reason = String(cString: strerror(errno))
+        argv.forEach { free($0) }
+        logger.error(
+            "auto_upgrade: could not restart as \(binary): \(reason); the new version runs from the next restart")
     }
 
     /// Sends one document to every destination of the settings.

@@ -40,6 +40,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var filesystems: FilesystemSelection?
     /// The device whose I/O `system.disk_io` reports, instead of the root filesystem's disk.
     public var diskIO: DiskIOConfiguration?
+    /// `auto_upgrade`: once a day, upgrade from the hub the agent pushes to (off by default).
+    public var autoUpgrade: Bool?
 
     public init(
         vmID: VMID? = nil, diskPath: String? = nil, dockerSocket: String? = nil, intervalSeconds: Int? = nil,
@@ -64,6 +66,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         case intervalSeconds = "interval_seconds", services, push, caFile = "ca_file"
         case network
         case filesystems, diskIO = "disk_io"
+        case autoUpgrade = "auto_upgrade"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -95,6 +98,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         network = try c.decodeIfPresent(NetworkConfiguration.self, forKey: .network)
         filesystems = try c.decodeIfPresent(FilesystemSelection.self, forKey: .filesystems)
         diskIO = try c.decodeIfPresent(DiskIOConfiguration.self, forKey: .diskIO)
+        autoUpgrade = try c.decodeIfPresent(Bool.self, forKey: .autoUpgrade)
     }
 
     /// Reads and validates a config file; the error names the file, the key and the value.

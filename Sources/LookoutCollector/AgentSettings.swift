@@ -50,6 +50,8 @@ public struct AgentSettings: Sendable {
     public var filesystems: FilesystemSelection = .paths([])
     /// Config `disk_io.device`: the device of `system.disk_io` instead of the root's disk.
     public var diskIODevice: String?
+    /// Config `auto_upgrade`: the hub base URL to upgrade from once a day (that of the push URL).
+    public var autoUpgradeHub: String?
 
     public struct Push: Sendable {
         public var url: String
@@ -153,6 +155,14 @@ public struct AgentSettings: Sendable {
             lockWait: .seconds(lockWait))
         settings.filesystems = config.filesystems ?? .paths([])
         settings.diskIODevice = config.diskIO?.device
+        if config.autoUpgrade == true {
+            guard let url = push?.url, let hub = HubReleases.hubBase(ofIngest: url) else {
+                throw CollectorError(
+                    "auto_upgrade: the agent upgrades from the hub it pushes to; set push.url (or --push), "
+                        + "or run `lookout-agent upgrade --from URL` from cron instead")
+            }
+            settings.autoUpgradeHub = hub
+        }
         return settings
     }
 

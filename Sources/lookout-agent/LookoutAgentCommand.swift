@@ -23,7 +23,8 @@ struct LookoutAgentCommand: AsyncParsableCommand {
         discussion: """
             Run `collect` from cron every 5 minutes, or `run --interval N` as a daemon. The document goes to \
             --data DIR (DIR/<vm_id>/metrics.json, for Syncthing or rsync to carry to the hub), to --push URL \
-            (the hub's /api/monitoring/ingest), or to standard output (the default when neither is given).
+            (the hub's /api/monitoring/ingest), or to standard output (the default when neither is given). \
+            `upgrade` replaces the agent with the newer one its hub serves.
 
             Exit codes: 0 ok; 1 the sample could not be taken or written (or pushed and not spooled: a \
             full disk); 64 bad usage; 75 try again later, nothing lost: the hub was unreachable and the \
@@ -31,7 +32,7 @@ struct LookoutAgentCommand: AsyncParsableCommand {
             configuration.
             """,
         version: LookoutVersion.current,
-        subcommands: [Collect.self, Run.self]
+        subcommands: [Collect.self, Run.self, Upgrade.self]
     )
 }
 
@@ -179,5 +180,93 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let agent = try options.makeAgent(interval: interval)
         await agent.run(interval: .seconds(interval))
+    }
+}
+
+struct Upgrade: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replace this agent with the newer one its hub offers (or roll back to the previous one).",
+        discussion: """
+            Asks <from>/install/agents.json for this architecture's agent; when it is newer than this one, \
+            downloads <from>/install/lookout-agent/<arch>, checks its SHA-256 against agents.json and \
+            /install/SHA256SUMS, runs `<new file> --version`, keeps the installed binary as \
+            lookout-agent.previous and renames the new one over it (a running agent keeps running; its next \
+            start is the new version: `systemctl restart lookout-agent`). Every refusal leaves the installed \
+            binary untouched.
+
+            Exit codes: 0 upgraded, rolled back or already up to date; 1 refused or failed (the message says \
+            why); 64 bad usage; 75 the hub is unreachable, try again later; 78 bad configuration.
+            """)
+
+    @Option(
+        help: ArgumentHelp(
+            "The hub's base URL. Default: the hub of push.url in --config (the URL before /api/monitoring/ingest).",
+            valueName: "url"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Agent config file, for push.url and ca_file.", valueName: "file"))
+    var config: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The installed binary to replace. Default: this running one (/proc/self/exe).", valueName: "path"))
+    var binary: String?
+
+    @Flag(help: "Put lookout-agent.previous back (the replaced one becomes .previous, so a second rollback undoes it).")
+    var rollback = false
+
+    @Flag(help: "Only say whether the hub has a newer agent; change nothing.")
+    var check = false
+
+    @Flag(name: .customLong("allow-downgrade"), help: "Install the hub's agent even when it is older than this one.")
+    var allowDowngrade = false
+
+    func validate() throws {
+        if rollback, check || from != nil || allowDowngrade {
+            throw ValidationError(
+                "--rollback takes no --from, --check or --allow-downgrade: it only restores .previous")
+        }
+    }
+
+    func run() async throws {
+        guard let path = binary ?? Upgrader.runningBinary() else {
+            fail("cannot find this binary through /proc/self/exe; pass --binary PATH", code: 1)
+        }
+        if rollback {
+            do {
+                let version = try BinaryReplacer(path: path).rollback()
+                print("rolled back \(path) to \(version); the replaced one is kept as \(path).previous")
+                return
+            } catch {
+                fail("\(error)", code: error.exitCode)
+            }
+        }
+        let configuration: AgentConfiguration
+        do {
+            configuration =
+                try config.map { file throws(CollectorError) in try AgentConfiguration.load(path: file) }
+                ?? AgentConfiguration()
+        } catch {
+            fail("\(error)", code: 78)
+        }
+        guard let hub = from ?? configuration.push.flatMap({ HubReleases.hubBase(ofIngest: $0.url) }) else {
+            fail(
+                "no hub to upgrade from: pass --from https://hub.example.com, or --config with push.url", code: 64)
+        }
+        if let problem = HTTPURL.problem(with: hub) { fail("--from: \(problem)", code: 64) }
+        var upgrader = Upgrader(hub: hub, binaryPath: path, caFile: configuration.caFile)
+        upgrader.allowDowngrade = allowDowngrade
+        do {
+            print(try await upgrader.run(checkOnly: check).message)
+        } catch {
+            fail("\(error)", code: error.exitCode)
+        }
+    }
+
+    /// One line on standard error, then the exit code.
+    private func fail(_ message: String, code: Int32) -> Never {
+        let line = Array("lookout-agent upgrade: \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        Self.exit(withError: ExitCode(code))
     }
 }
