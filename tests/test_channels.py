@@ -259,6 +259,18 @@ def test_a_secret_in_the_config_is_refused_without_being_echoed(
     assert BOT_TOKEN not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("command", [["check"], ["serve", "--check-config"]])
+def test_a_secret_is_never_sent_over_plain_http_to_another_host(
+    lookout_bin: Path, tmp_path: Path, token_file: Path, command: list[str]
+) -> None:
+    path = write_config(tmp_path / "hub.json", {"notifications": {"channels": [
+        {"kind": "gotify", "api_url": "http://gotify.example.com", "token_file": str(token_file)}]}})
+    result = run_lookout(lookout_bin, *command, "--data", str(tmp_path / "data"), "--config", str(path))
+    assert result.returncode == 78, (result.returncode, result.stdout, result.stderr)
+    assert ('notifications.channels[0].api_url: "http://gotify.example.com" would send the gotify secret in '
+            "clear text; use https://") in result.stderr, result.stderr
+
+
 def test_a_missing_token_variable_is_named(lookout_bin: Path, tmp_path: Path, chat: ChatServer, token_file: Path) -> None:
     path = write_config(tmp_path / "hub.json", config(chat, token_file))
     result = run_lookout(lookout_bin, "serve", "--check-config", "--config", str(path))

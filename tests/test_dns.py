@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import clean_env
+from conftest import Hub, clean_env
 from dns_server import DNSServer
 from test_ping import agent_bin  # noqa: F401 (a fixture)
 
@@ -24,6 +24,7 @@ ZONE: dict[tuple[str, str], list[Any]] = {
     ("example.test", "TXT"): ["v=spf1 -all"],
     ("www.example.test", "CNAME"): ["example.test"],
     ("empty.example.test", "TXT"): [],
+    ("long.example.test", "TXT"): ["v=spf1 " + "x" * 200] * 8,
 }
 
 
@@ -82,6 +83,57 @@ def test_what_is_wrong_with_an_answer_is_said(agent_bin: Path, tmp_path: Path, d
     # Asked again after each third of the timeout: UDP may lose a query.
     assert dns.queries.count(("slow.test", "A")) == 3
     assert all(g["healthy"] is False for g in got.values())
+
+
+def test_a_long_reason_is_cut_so_the_hub_still_takes_the_document(
+        agent_bin: Path, tmp_path: Path, dns: DNSServer, start_hub: Any) -> None:
+    # 64 missing TXT values of 200 bytes and 8 long answers: about 15 kB of reason, which the
+    # hub (at most 4096 bytes per error) would refuse, and the whole document with it.
+    server = f"127.0.0.1:{dns.port}"
+    expect = [f"{i:02d}" + "é" * 99 for i in range(64)]
+    check = {"id": "spf", "dns": "long.example.test", "type": "TXT", "expect": expect, "server": server}
+    result = collect(agent_bin, tmp_path, [check])
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    error = document["services"][0]["error"]
+    assert error.startswith("answered v=spf1 xxx")
+    assert error.endswith("…")
+    assert len(error) <= 1024
+    assert len(error.encode()) <= 4096
+    hub: Hub = start_hub()
+    status, body = hub.post_doc(document)
+    assert status == 201, body
+    assert hub.get_json("/api/monitoring/vm/dns-test")["services"][0]["error"] == error
+
+
+BIG_TXT = [f"{i:02d}-" + "v" * 197 for i in range(30)]  # about 6.5 kB: more than the 4096 bytes offered
+
+
+def test_the_query_offers_edns0_and_a_truncated_answer_is_asked_again_over_tcp(
+        agent_bin: Path, tmp_path: Path) -> None:
+    zone = {("big.test", "TXT"): BIG_TXT, ("small.test", "A"): ["192.0.2.1"]}
+    with DNSServer(zone, tcp=True) as dns:
+        server = f"127.0.0.1:{dns.port}"
+        got = statuses(agent_bin, tmp_path, [
+            {"id": "big", "dns": "big.test", "type": "TXT", "expect": [BIG_TXT[0], BIG_TXT[29]], "server": server},
+            {"id": "small", "dns": "small.test", "expect": ["192.0.2.1"], "server": server},
+        ])
+    assert got["big"]["healthy"] is True, got["big"]
+    assert got["small"]["healthy"] is True, got["small"]
+    assert dns.edns == [4096, 4096]
+    # Only the answer that did not fit was asked again over TCP.
+    assert dns.tcp_queries == [("big.test", "TXT")]
+
+
+def test_a_truncated_answer_without_tcp_says_so(agent_bin: Path, tmp_path: Path) -> None:
+    with DNSServer({("cut.test", "TXT"): ["v=spf1 -all"]}, truncate={"cut.test"}) as dns:
+        got = statuses(agent_bin, tmp_path, [
+            {"id": "cut", "dns": "cut.test", "type": "TXT", "expect": ["v=spf1 -all"],
+             "server": f"127.0.0.1:{dns.port}"},
+        ])
+    assert got["cut"]["healthy"] is False
+    assert got["cut"]["error"] == \
+        "answer truncated (TC) over UDP, and asking again over TCP failed: connection refused", got["cut"]
 
 
 def test_a_server_that_is_not_listening_is_refused_at_once(agent_bin: Path, tmp_path: Path) -> None:

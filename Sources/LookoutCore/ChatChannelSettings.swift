@@ -126,6 +126,14 @@ extension ChatChannelSettings: Decodable {
         if let apiURL, let problem = HTTPURL.problem(with: apiURL) {
             throw DecodingError.dataCorruptedError(forKey: .apiURL, in: c, debugDescription: problem)
         }
+        // The secret rides in every request (Telegram's path, Matrix's and Gotify's headers,
+        // Pushover's form), so plain http is for a server on this machine only, as for SMTP.
+        if let apiURL, HTTPURL.sendsInClearText(apiURL) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .apiURL, in: c,
+                debugDescription: "\"\(apiURL.prefix(200))\" would send the \(kind.rawValue) secret in clear text; "
+                    + "use https:// (http:// is allowed only to a loopback address such as 127.0.0.1)")
+        }
         if apiURL == nil, kind != .teams {
             throw DecodingError.dataCorruptedError(
                 forKey: .apiURL, in: c,

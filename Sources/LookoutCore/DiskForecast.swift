@@ -159,7 +159,9 @@ public struct DiskForecast: Codable, Sendable, Equatable {
             if days < 1 { "within a day" } else {
                 "in ~\(Int(days.rounded())) day\(Int(days.rounded()) == 1 ? "" : "s")"
             }
-        let rate = gbPerDay.map { "+\(Notice.format($0)) GB/day" } ?? "+\(Notice.format(percentPerDay ?? 0)) %/day"
+        // The percent trend rises while used GB can fall (a disk grown or shrunk under it).
+        func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + Notice.format(value) }
+        let rate = gbPerDay.map { "\(signed($0)) GB/day" } ?? "\(signed(percentPerDay ?? 0)) %/day"
         return "\(what) on \(vmID) full \(when) (\(rate))"
     }
 

@@ -119,7 +119,7 @@ extension MetricsDocument {
         }
         for (i, service) in services.enumerated() {
             try text(service.id, "services[\(i)].id", max: 128)
-            try optionalText(service.error, "services[\(i)].error", max: 4096)
+            try optionalText(service.error, "services[\(i)].error", max: ServiceStatus.errorMaxBytes)
             try nonNegative(service.responseMS, "services[\(i)].response_ms")
             try service.validateCertificate(path: "services[\(i)]", text: optionalText)
             if let loss = service.lossPercent { try percent(loss, "services[\(i)].loss_percent") }

@@ -20,4 +20,25 @@ public enum HTTPURL {
         }
         return nil
     }
+
+    /// Whether `host` names this machine: `localhost` (and `*.localhost`), an IPv4 literal in
+    /// 127.0.0.0/8 or `::1`, judged by name, because a config check cannot connect. The one
+    /// test of "loopback" for a secret that may travel in clear text (SMTP without TLS, an
+    /// http:// chat API). A name that merely starts with `127.` (`127.0.0.1.example.com`)
+    /// resolves wherever its owner likes, so it is not loopback.
+    public static func isLoopback(_ host: String) -> Bool {
+        let lower = host.lowercased()
+        if lower == "localhost" || lower.hasSuffix(".localhost") || lower == "::1" || lower == "[::1]" { return true }
+        let octets = lower.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { $0.count <= 3 && UInt8($0) != nil }
+    }
+
+    /// Whether a request to `url` (already a valid ``problem(with:)``-free URL) would carry a
+    /// secret in clear text to another machine: plain `http://` to a host that is not
+    /// loopback. A test server on 127.0.0.1 stays allowed.
+    public static func sendsInClearText(_ url: String) -> Bool {
+        guard let parsed = URL(string: url), parsed.scheme?.lowercased() == "http" else { return false }
+        return !isLoopback(parsed.host ?? "")
+    }
 }

@@ -247,6 +247,21 @@ public struct ServiceStatus: Codable, Sendable, Equatable {
         self.lossPercent = lossPercent
     }
 
+    /// The longest `error` the hub accepts, in UTF-8 bytes (DocumentCoding refuses a longer
+    /// one, and with it the whole document).
+    public static let errorMaxBytes = 4096
+    /// The longest `error` an agent writes, in characters: a reason, not a dump.
+    public static let errorMaxCharacters = 1024
+
+    /// `problem` as a check's `error`: control characters replaced (a reason can quote a
+    /// server's or OpenSSL's text; the hub refuses control characters) and cut to
+    /// ``errorMaxCharacters`` and ``errorMaxBytes``, so that no failing check, however long
+    /// its reason (64 long TXT expectations, a server's invalid UTF-8), makes the hub refuse
+    /// the document and the VM look down.
+    public static func errorText(_ problem: String) -> String {
+        problem.replacingControlCharacters().cut(characters: errorMaxCharacters, bytes: errorMaxBytes)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, healthy, responseMS = "response_ms", error
         case certExpiresAt = "cert_expires_at", certDaysLeft = "cert_days_left", certIssuer = "cert_issuer"

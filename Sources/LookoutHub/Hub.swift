@@ -93,7 +93,7 @@ public struct Hub: Sendable {
         let dataFolder = settings.dataFolder
         let controller = MonitoringController(
             ingestor: ingestor, config: settings.config,
-            alertsBody: { try Hub.alertsBody(dataFolder: dataFolder) }, now: now)
+            alertsBody: { try Hub.alertsBody(dataFolder: dataFolder) }, now: now, forecastCache: pass.forecastCache)
         let fleet = ingestor.fleet
         let config = settings.config
         let now = now

@@ -20,12 +20,24 @@ import Testing
         return bytes
     }
 
-    @Test func theQueryAsksOneQuestionWithRecursion() {
+    @Test func theQueryAsksOneQuestionWithRecursionAndOffersEDNS0() {
         let query = DNSMessage.query(id: 0xABCD, name: "mail.example.com", type: .mx)
-        #expect(Array(query[0..<12]) == [0xAB, 0xCD, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0])
+        // One question and one additional record (the OPT).
+        #expect(Array(query[0..<12]) == [0xAB, 0xCD, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1])
         #expect(
             Array(query[12...]) == [4] + Array("mail".utf8) + [7] + Array("example".utf8) + [3] + Array("com".utf8)
-                + [0, 0, 15, 0, 1])
+                + [0, 0, 15, 0, 1]
+                // OPT: root name, type 41, payload 4096 as the class, TTL 0, no data.
+                + [0, 0, 41, 0x10, 0x00, 0, 0, 0, 0, 0, 0])
+    }
+
+    @Test func aTruncatedAnswerIsMarkedAndItsCutRecordsAreNotRead() throws {
+        var bytes = Self.answer([(16, [200] + Array("v=spf1".utf8))])
+        bytes[2] |= 0x02  // TC, and the TXT record ends mid-string
+        let answer = try #require(try DNSMessage.parse(bytes, id: 0x1234, type: .txt))
+        #expect(answer == .init(rcode: 0, truncated: true, records: []))
+        bytes[2] &= ~0x02
+        #expect(throws: DNSMessage.ParseError.self) { try DNSMessage.parse(bytes, id: 0x1234, type: .txt) }
     }
 
     @Test func recordsOfTheAskedTypeAreRead() throws {

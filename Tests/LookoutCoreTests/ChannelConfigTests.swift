@@ -87,10 +87,34 @@ import Testing
             #"{"kind": "telegram", "chat_id": "1", "token_file": "/a", "colour": "red"}"#,
             "notifications.channels[0].colour: unknown key"
         ),
+        // The secret rides in every request: clear text only to this machine.
+        (
+            #"{"kind": "gotify", "api_url": "http://gotify.example.com", "token_file": "/a"}"#,
+            "notifications.channels[0].api_url: \"http://gotify.example.com\" would send the gotify secret in "
+                + "clear text; use https://"
+        ),
+        (
+            #"{"kind": "telegram", "chat_id": "1", "token_file": "/a", "api_url": "HTTP://10.0.0.5:8080"}"#,
+            "would send the telegram secret in clear text"
+        ),
+        (
+            #"{"kind": "matrix", "room_id": "!r", "token_file": "/a", "api_url": "http://127.0.0.1.evil.example"}"#,
+            "would send the matrix secret in clear text"
+        ),
     ])
     func aBadChannelIsRefusedNamingTheKey(_ channel: String, _ expected: String) throws {
         let message = try Self.refusal(#"{"channels": [\#(channel)]}"#)
         #expect(message.contains(expected), "\(message)")
+    }
+
+    @Test(arguments: [
+        "http://127.0.0.1:8080", "http://localhost:8080/", "http://[::1]:9000", "http://gotify.localhost",
+        "https://gotify.example.com",
+    ])
+    func plainHTTPToALoopbackHostIsAccepted(_ url: String) throws {
+        let config = try Self.parse(
+            #"{"channels": [{"kind": "gotify", "api_url": "\#(url)", "token_file": "/a"}]}"#)
+        #expect(config.notifications.channels.first?.apiURL == url)
     }
 
     @Test func oneTargetTwiceIsRefusedAndTwoChatsAreTwoChannels() throws {

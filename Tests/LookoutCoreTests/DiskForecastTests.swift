@@ -81,6 +81,14 @@ import Testing
         #expect(forecast.message == "disk / on db-1 full within a day (+1 %/day)")
     }
 
+    @Test func aFallingUsedSizeUnderARisingPercentKeepsItsSign() throws {
+        // The disk was shrunk: used GB falls 0.3 a day while the percent rises 2 points a day.
+        let forecast = Self.fit(
+            Self.series(hours: 72, usedGB: { 20 + 0.3 * Double($0) / 24 }) { 90 - 2 * Double($0) / 24 })
+        #expect(abs(try #require(forecast.gbPerDay) + 0.3) < 1e-9)
+        #expect(forecast.message == "disk / on db-1 full in ~5 days (-0.3 GB/day)")
+    }
+
     @Test func aFilesystemWithoutUsedBytesSaysPercentPerDay() {
         let forecast = Self.fit(Self.series(hours: 48) { 96 - 2 * Double($0) / 24 }, path: "/srv")
         #expect(forecast.message == "filesystem /srv on db-1 full in ~2 days (+2 %/day)")

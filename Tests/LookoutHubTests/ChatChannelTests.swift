@@ -31,9 +31,11 @@ import Testing
         return Notice(kind: kind, alert: alert, at: Date(timeIntervalSince1970: 1_765_276_200))
     }
 
-    /// Runs `body` with a live server that records every request and answers `status`.
+    /// Runs `body` with a live server that records every request and answers `status`;
+    /// with `echo`, the answer's body quotes the request line, headers and body back, as
+    /// some reverse proxies' and servers' error pages do.
     func withReceiver(
-        status: HTTPResponse.Status = .ok, failFirst: Int = 0,
+        status: HTTPResponse.Status = .ok, failFirst: Int = 0, echo: Bool = false,
         _ body: @Sendable (String, @Sendable () -> [Received]) async throws -> Void
     ) async throws {
         let received = Mutex<[Received]>([])
@@ -50,7 +52,13 @@ import Testing
                         body: String(buffer: bytes)))
                 return $0.count
             }
-            return Response(status: count <= failFirst ? .badGateway : status)
+            let answer = count <= failFirst ? HTTPResponse.Status.badGateway : status
+            guard echo else { return Response(status: answer) }
+            let quoted =
+                "Cannot \(request.method) \(request.uri)\n"
+                + headers.map { "\($0): \($1)" }.sorted().joined(separator: "\n")
+                + "\n" + String(buffer: bytes)
+            return Response(status: answer, body: .init(byteBuffer: ByteBuffer(string: quoted)))
         }
         router.post("**", use: record)
         router.put("**", use: record)
@@ -212,11 +220,35 @@ import Testing
                     #"\<b\>api\</b\> & \<a href="https://evil.example"\>\*click\*\</a\> \[x\]\(y\) @room \_u\_"#),
                 "\(title)")
             #expect(blocks.first?["color"] as? String == "Attention")
+            // Each line of the notice is its own paragraph: a TextBlock runs lines joined by a
+            // single "\n" into one.
+            let text = try #require(blocks.last?["text"] as? String)
+            let paragraphs = text.components(separatedBy: "\n\n")
+            let lines = try Self.notice().body(publicURL: nil).split(separator: "\n")
+            #expect(paragraphs.count == lines.count, "\(text)")
+            #expect(paragraphs.allSatisfy { !$0.isEmpty && !$0.contains("\n") }, "\(text)")
+            #expect(paragraphs.dropFirst().first?.hasPrefix("VM:") == true, "\(text)")
             let action = try #require((card["actions"] as? [[String: Any]])?.first)
             #expect(action["type"] as? String == "Action.OpenUrl")
             #expect(action["url"] as? String == "https://lookout.example.com/#vm/web-1")
             #expect(teams.id.hasPrefix("teams:workflow:") && !teams.id.contains("sig"))
         }
+    }
+
+    /// A channel of each kind to `base` with the secret `secret(kind)`, and the error of
+    /// one notice it failed to send.
+    func refusals(
+        _ base: String, _ secret: (ChatChannelSettings.Kind) -> String
+    ) async throws -> [(ChatChannelSettings.Kind, ChatChannel, DeliveryError)] {
+        var result: [(ChatChannelSettings.Kind, ChatChannel, DeliveryError)] = []
+        for kind in ChatChannelSettings.Kind.allCases {
+            let channel = channel(kind, base, recipient: kind == .gotify ? nil : "r", secret: secret(kind))
+            let error = try #require(
+                await #expect(throws: DeliveryError.self) { try await channel.send(try Self.notice(), deliveryID: "d") }
+            )
+            result.append((kind, channel, error))
+        }
+        return result
     }
 
     @Test(arguments: [
@@ -225,18 +257,31 @@ import Testing
     ])
     func aRefusalIsPermanentAndNeverShowsTheSecret(_ status: HTTPResponse.Status, _ permanent: Bool) async throws {
         try await withReceiver(status: status) { base, _ in
-            for kind in ChatChannelSettings.Kind.allCases {
-                let secret = kind == .teams ? base + "/hook?sig=TOPSECRET" : "TOPSECRET"
-                let channel = channel(kind, base, recipient: kind == .gotify ? nil : "r", secret: secret)
-                let error = try #require(
-                    await #expect(throws: DeliveryError.self) {
-                        try await channel.send(try Self.notice(), deliveryID: "d")
-                    }
-                )
+            for (kind, channel, error) in try await refusals(
+                base, { $0 == .teams ? base + "/hook?sig=TOPSECRET" : "TOPSECRET" })
+            {
                 #expect(error.permanent == permanent, "\(kind) \(error.message)")
                 #expect(error.message.hasPrefix("\(channel.id): HTTP \(status.code)"), "\(error.message)")
                 #expect(!error.message.contains("TOPSECRET"), "\(error.message)")
             }
+        }
+    }
+
+    /// A receiver that quotes the request back (the Telegram token in the path, the Gotify
+    /// and Matrix secrets in headers, Pushover's in the form, the whole Teams URL) has the
+    /// secret replaced in the error, which reaches logs, the outbox and the status page.
+    @Test func aSecretEchoedInTheErrorBodyIsRedacted() async throws {
+        try await withReceiver(status: .notFound, echo: true) { base, received in
+            let secret = { (kind: ChatChannelSettings.Kind) in
+                kind == .teams ? base + "/w/TOPSECRET?sig=TOP:SECRET" : "12345:TOP/SECRET"
+            }
+            for (kind, channel, error) in try await refusals(base, secret) {
+                #expect(error.message.hasPrefix("\(channel.id): HTTP 404 Cannot P"), "\(error.message)")
+                #expect(error.message.contains("<secret>"), "\(kind): \(error.message)")
+                #expect(!error.message.contains("TOP"), "\(kind): \(error.message)")
+            }
+            // The receiver did get the secrets, so the echo held them.
+            #expect(received().contains { $0.path.contains("TOP") })
         }
     }
 
@@ -278,7 +323,7 @@ import Testing
             ),
             (
                 #"{"kind": "telegram", "chat_id": "1", "token_file": "\#(folder)/bad"}"#,
-                "token_file: \(folder)/bad must hold the secret on one line"
+                "token_file: \(folder)/bad must hold the secret on one line, without control characters"
             ),
             (
                 #"{"kind": "teams", "token_file": "\#(folder)/telegram"}"#,
@@ -286,10 +331,44 @@ import Testing
             ),
         ] {
             let error = try #require(throws: HubError.self) { try build(channel) }
-            #expect(error.description.hasSuffix(expected), "\(error.description)")
+            #expect(error.description.contains(expected), "\(error.description)")
             #expect(error.description.hasPrefix("notifications.channels[0].token_"))
             #expect(!error.description.contains("ABC"))
         }
+        // A secret from the environment gets the same checks as one from a file: one line,
+        // no control character (it goes into a header), an https URL for Teams.
+        for (channel, value, expected) in [
+            (
+                #"{"kind": "gotify", "api_url": "https://g.example", "token_env": "SECRET"}"#, "tok\r\nX-Evil: ABC",
+                "token_env: the environment variable SECRET must hold the secret on one line, without control characters"
+            ),
+            (
+                #"{"kind": "matrix", "api_url": "https://m.example", "room_id": "!r", "token_env": "SECRET"}"#,
+                "ABC\u{1B}[31m", "token_env: the environment variable SECRET must hold the secret on one line"
+            ),
+            (
+                #"{"kind": "teams", "token_env": "SECRET"}"#, "not-a-url-ABC",
+                "token_env: the environment variable SECRET must hold the workflow's https:// URL"
+            ),
+            (
+                #"{"kind": "teams", "token_env": "SECRET"}"#, "http://prod.example/workflows/ABC?sig=1",
+                "token_env: the environment variable SECRET must hold the workflow's https:// URL"
+            ),
+            (
+                #"{"kind": "teams", "token_file": "\#(folder)/teams-http"}"#, "",
+                "token_file: \(folder)/teams-http must hold the workflow's https:// URL"
+            ),
+        ] {
+            try Data("http://prod.example/workflows/ABC?sig=1\n".utf8).write(
+                to: URL(fileURLWithPath: "\(folder)/teams-http"))
+            let error = try #require(throws: HubError.self) { try build(channel, ["SECRET": value]) }
+            #expect(error.description.contains(expected), "\(error.description)")
+            #expect(error.description.hasPrefix("notifications.channels[0].token_"))
+            #expect(!error.description.contains("ABC"))
+        }
+        // On this machine, plain http stays allowed (a relay or a test server).
+        let local = try build(#"{"kind": "teams", "token_env": "SECRET"}"#, ["SECRET": "http://127.0.0.1:9/w?sig=ABC"])
+        #expect((local.first as? ChatChannel)?.secret == "http://127.0.0.1:9/w?sig=ABC")
     }
 
     /// A huge VM-supplied text (a service's error) is cut to each API's limit, before
@@ -314,6 +393,9 @@ import Testing
 
     @Test(arguments: [
         ("*b* _i_", #"\*b\* \_i\_"#), (#"a\b"#, #"a\\b"#), ("[l](u)", #"\[l\]\(u\)"#), ("93.4%", "93.4%"),
+        // A leading list marker is escaped, and only a leading one; lines become paragraphs.
+        ("- a - b", #"\- a - b"#), ("+ a", #"\+ a"#), ("* a", #"\* a"#), ("12. a 3. b", #"12\. a 3. b"#),
+        ("  - a", #"  \- a"#), ("12.5 GB", "12.5 GB"), ("7.", #"7\."#), ("a\n- b\n\n1. c", "a\n\n\\- b\n\n1\\. c"),
     ])
     func markdownEscaping(_ text: String, _ escaped: String) {
         #expect(MarkupEscaping.markdown(text) == escaped)

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import LookoutCore
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import LookoutHub
@@ -14,11 +15,13 @@ import Testing
     static let now = Date(timeIntervalSince1970: 1_765_276_200)  // 2025-12-09T10:30:00Z
     let folder = NSTemporaryDirectory() + "lookout-forecast-\(UUID().uuidString)"
 
-    func withHub(_ body: @escaping @Sendable (Hub, any TestClientProtocol) async throws -> Void) async throws {
+    func withHub(
+        now: @escaping @Sendable () -> Date = { ForecastTests.now },
+        _ body: @escaping @Sendable (Hub, any TestClientProtocol) async throws -> Void
+    ) async throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let hub = try await Hub.open(
-            Hub.Settings(dataFolder: folder, config: MonitoringConfig()), logger: Logger(label: "test"),
-            now: { ForecastTests.now })
+            Hub.Settings(dataFolder: folder, config: MonitoringConfig()), logger: Logger(label: "test"), now: now)
         let app = Application(router: hub.router())
         try await app.test(.router) { client in try await body(hub, client) }
     }
@@ -76,6 +79,33 @@ import Testing
                 #expect(rows.map { $0["reason"] as? String } == [nil, "not_growing", "too_few_points"])
                 #expect(rows[0]["vm_id"] as? String == "db-1")
             }
+        }
+    }
+
+    /// The route reads the alert pass's forecasts while they are fresh, instead of fitting the
+    /// whole fleet for every dashboard: history added since is seen only after the refresh
+    /// interval.
+    @Test func theRouteSharesTheAlertPassForecastsUntilTheyAreStale() async throws {
+        let clock = Mutex(Self.now)
+        try await withHub(now: { clock.withLock { $0 } }) { hub, client in
+            func rootReason() async throws -> String? {
+                try await client.execute(uri: "/api/monitoring/forecast", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try #require(
+                        try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+                    let rows = try #require(body["filesystems"] as? [[String: Any]])
+                    return try #require(rows.first { $0["path"] as? String == "/" })["reason"] as? String
+                }
+            }
+            // One old sample: nothing to fit in the window yet.
+            let old = makeExtrasDocument("db-1", at: Self.now.addingTimeInterval(-40 * 86_400), filesystems: [])
+            #expect(await hub.ingestor.ingest(old) == .stored)
+            _ = try await hub.alertPass().run(documents: hub.ingestor.fleet.entries().map(\.document), now: Self.now)
+            try await fill(hub)
+            clock.withLock { $0 = Self.now.addingTimeInterval(ForecastCache.refreshInterval - 1) }
+            #expect(try await rootReason() == "too_few_points", "the pass's fit, not a new one")
+            clock.withLock { $0 = Self.now.addingTimeInterval(ForecastCache.refreshInterval) }
+            #expect(try await rootReason() == nil, "refitted: the root disk now has a projection")
         }
     }
 

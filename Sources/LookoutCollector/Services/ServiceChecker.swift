@@ -91,8 +91,7 @@ public struct ServiceChecker: Sendable {
         }
         var status = ServiceStatus(
             id: check.id, healthy: problem == nil, responseMS: SystemProbe.oneDecimal(max(0, milliseconds)),
-            // A reason can quote a server's or OpenSSL's text; the hub refuses control characters.
-            error: problem?.replacingControlCharacters())
+            error: problem.map(ServiceStatus.errorText))
         if let certificate = certificates.certificate {
             status.certExpiresAt = Timestamp.format(certificate.notAfter)
             status.certDaysLeft = certificate.daysLeft(at: now())

@@ -9,7 +9,8 @@ import NIOCore
 #endif
 
 /// `GET /api/monitoring/forecast`: the disk-full projection of every filesystem of every VM
-/// on the dashboard, with or without a projection (then `reason` says why).
+/// on the dashboard, with or without a projection (then `reason` says why). Served from the
+/// alert pass's ``ForecastCache``: fitted at most 10 minutes ago, once for every reader.
 extension MonitoringController {
     func addForecastRoutes(to group: RouterGroup<Context>) {
         group.get("forecast") { _, _ in try await forecast() }
@@ -18,7 +19,8 @@ extension MonitoringController {
     func forecast() async throws -> Response {
         let now = now()
         let vms = fleet.entries().map(\.document.vmID).sorted()
-        let forecasts = try await ingestor.store.forecasts(vmIDs: vms, settings: config.forecast, now: now)
+        let forecasts = try await forecastCache.forecasts(
+            for: vms, now: now, store: ingestor.store, settings: config.forecast)
         let body = ForecastBody(
             generatedAt: Timestamp.format(now), windowDays: config.forecast.windowDays,
             warningDays: config.forecast.warningDays, filesystems: forecasts)

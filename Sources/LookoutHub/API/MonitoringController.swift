@@ -17,6 +17,8 @@ struct MonitoringController: Sendable {
     /// The body of `/api/monitoring/alerts`: the content of alerts.json.
     let alertsBody: @Sendable () throws -> ByteBuffer
     let now: @Sendable () -> Date
+    /// The alert pass's forecasts, shared (``ForecastCache``).
+    let forecastCache: ForecastCache
 
     var fleet: Fleet { ingestor.fleet }
 

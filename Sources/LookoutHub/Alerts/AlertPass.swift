@@ -146,11 +146,8 @@ public struct AlertPass: Sendable {
     /// The disk-full forecasts of `vms` (cached, see ``ForecastCache``); nil when the store
     /// cannot say, which keeps the forecast alerts as they were.
     func forecasts(for vms: [VMID], now: Date, problems: inout [String]) async -> [DiskForecast]? {
-        if let cached = forecastCache.forecasts(for: vms, now: now) { return cached }
         do {
-            let forecasts = try await store.forecasts(vmIDs: vms, settings: config.forecast, now: now)
-            forecastCache.store(forecasts, for: vms, at: now)
-            return forecasts
+            return try await forecastCache.forecasts(for: vms, now: now, store: store, settings: config.forecast)
         } catch {
             problems.append("disk forecasts unavailable, forecast alerts stay as they were: \(error)")
             return nil

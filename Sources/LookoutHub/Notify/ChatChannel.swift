@@ -49,7 +49,8 @@ public struct ChatChannel: NotificationChannel {
         request.headers.add(name: "X-Lookout-Delivery", value: deliveryID)
         try await HTTPDelivery.send(
             request, channelID: id, client: httpClient, timeout: timeout,
-            urlKey: settings.kind == .teams ? "the workflow URL" : "the channel's api_url")
+            urlKey: settings.kind == .teams ? "the workflow URL" : "the channel's api_url",
+            secrets: settings.kind == .teams ? HTTPDelivery.urlSecrets(secret) : [secret])
     }
 
     /// The configured API base URL (every kind but Teams has one; the config requires it).
@@ -63,40 +64,47 @@ public struct ChatChannel: NotificationChannel {
         request.body = .bytes(ByteBuffer(bytes: HTTPDelivery.json(body)))
         return request
     }
-
-    /// `text` cut to `limit` characters, with an ellipsis when cut.
-    static func cut(_ text: String, _ limit: Int) -> String {
-        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
-    }
 }
 
 /// The secret of a ``ChatChannelSettings``: the file's content (one line; surrounding
-/// whitespace and the final newline dropped) or the environment variable's value.
+/// whitespace and the final newline dropped) or the environment variable's value, checked
+/// the same way whichever the source.
 enum ChannelSecret {
     static func load(_ settings: ChatChannelSettings, index: Int, environment: [String: String]) throws(HubError)
         -> String
     {
         let key = "notifications.channels[\(index)]"
+        let value: String
+        let source: String
         if let name = settings.tokenEnv {
-            guard let value = environment[name].map(Self.trimmed), !value.isEmpty
-            else {
-                throw HubError("\(key).token_env: the environment variable \(name) is not set or empty")
+            source = "\(key).token_env: the environment variable \(name)"
+            value = environment[name].map(Self.trimmed) ?? ""
+            guard !value.isEmpty else { throw HubError("\(source) is not set or empty") }
+        } else {
+            let path = settings.tokenFile ?? ""
+            source = "\(key).token_file: \(path)"
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw HubError("\(source) does not exist or cannot be read")
             }
-            return value
+            value = Self.trimmed(String(decoding: data, as: UTF8.self))
         }
-        let path = settings.tokenFile ?? ""
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw HubError("\(key).token_file: \(path) does not exist or cannot be read")
-        }
-        let value = Self.trimmed(String(decoding: data, as: UTF8.self))
-        guard !value.isEmpty, !value.contains(where: \.isNewline) else {
-            throw HubError("\(key).token_file: \(path) must hold the secret on one line")
-        }
-        // Not HTTPURL's text: it quotes the value, which is the secret.
-        if settings.kind == .teams, HTTPURL.problem(with: value) != nil {
-            throw HubError("\(key).token_file: \(path) must hold the workflow's https:// URL")
-        }
+        try validate(value, kind: settings.kind, source: source)
         return value
+    }
+
+    /// The checks of a secret from either source. It goes into a URL path, a header value or
+    /// a form, so a control character (an embedded CR/LF would split a header) is refused;
+    /// a Teams secret is the workflow URL, which must be https unless it is on this machine.
+    /// No message quotes the value: it is the secret.
+    static func validate(_ value: String, kind: ChatChannelSettings.Kind, source: String) throws(HubError) {
+        guard !value.isEmpty, !value.containsControlCharacter, !value.contains(where: \.isNewline) else {
+            throw HubError("\(source) must hold the secret on one line, without control characters")
+        }
+        if kind == .teams, HTTPURL.problem(with: value) != nil || HTTPURL.sendsInClearText(value) {
+            throw HubError(
+                "\(source) must hold the workflow's https:// URL (http:// is allowed only to a loopback address, "
+                    + "as the URL carries the workflow's signature)")
+        }
     }
 
     /// Without leading and trailing whitespace (a file written by `echo` ends in a newline).

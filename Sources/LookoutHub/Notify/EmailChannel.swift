@@ -73,7 +73,7 @@ extension MonitoringConfig {
         let email = notifications.email
         if email.enabled {
             let credentials = try SMTPCredentials.load(settings: email, environment: environment)
-            if credentials != nil, email.security == .none, !Self.isLoopback(email.smtpHost) {
+            if credentials != nil, email.security == .none, !HTTPURL.isLoopback(email.smtpHost) {
                 throw HubError(
                     "notifications.email.security: \"none\" sends the SMTP password in clear text, which is allowed "
                         + "only to a relay on a loopback address, not \(email.smtpHost); use \"starttls\" or \"tls\"")
@@ -98,12 +98,5 @@ extension MonitoringConfig {
             channels.append(ChatChannel(settings: settings, secret: secret, publicURL: publicURL))
         }
         return channels
-    }
-
-    /// `localhost`, 127.0.0.0/8 or `::1`, by name (the config check cannot connect).
-    static func isLoopback(_ host: String) -> Bool {
-        let lower = host.lowercased()
-        return lower == "localhost" || lower.hasSuffix(".localhost") || lower.hasPrefix("127.") || lower == "::1"
-            || lower == "[::1]"
     }
 }

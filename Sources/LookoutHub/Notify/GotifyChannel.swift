@@ -10,7 +10,7 @@ extension ChatChannel {
         var request = Self.jsonRequest(
             HTTPDelivery.join(apiURL, "/message"),
             body: GotifyMessage(
-                title: Self.cut(notice.subject, 250), message: notice.body(publicURL: publicURL),
+                title: notice.subject.cut(characters: 250), message: notice.body(publicURL: publicURL),
                 priority: Self.gotifyPriority(notice)))
         request.headers.add(name: "X-Gotify-Key", value: secret)
         return request

@@ -16,8 +16,12 @@ import NIOHTTP1
 /// anything else retried by the outbox. Error texts name the channel id and `host:port`,
 /// never the URL (a Telegram URL holds the bot token, a Teams one its signature).
 enum HTTPDelivery {
+    /// - Parameter secrets: what must not appear in an error text even when the receiver
+    ///   quotes it back (a proxy's 404 page echoing `/bot<token>/sendMessage`, a server
+    ///   repeating a header); see ``urlSecrets(_:)`` for a URL that is one.
     static func send(
-        _ request: HTTPClientRequest, channelID: String, client: HTTPClient, timeout: Duration, urlKey: String
+        _ request: HTTPClientRequest, channelID: String, client: HTTPClient, timeout: Duration, urlKey: String,
+        secrets: [String] = []
     ) async throws(DeliveryError) {
         var request = request
         request.headers.replaceOrAdd(name: "User-Agent", value: "lookout/\(LookoutVersion.current)")
@@ -33,15 +37,41 @@ enum HTTPDelivery {
                 // Not followed: a POST turned into a GET elsewhere delivers nothing, and a
                 // redirect may point anywhere (an address inside the network).
                 let location =
-                    response.headers.first(name: "Location").map { " to \(WebhookChannel.headerSafe($0))" } ?? ""
+                    response.headers.first(name: "Location").map {
+                        " to \(WebhookChannel.headerSafe(redacted($0, secrets: secrets)))"
+                    } ?? ""
                 throw DeliveryError(
                     "\(channelID): HTTP \(code) redirect\(location), not followed: set \(urlKey) to its target",
                     permanent: true)
             }
             let body = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
-            let reply = String(body.prefix(200)).replacingControlCharacters()
+            // Redacted before the cut, so that no part of a secret survives at the edge.
+            let reply = String(redacted(body, secrets: secrets).prefix(200)).replacingControlCharacters()
             throw DeliveryError("\(channelID): HTTP \(code) \(reply)", permanent: isPermanent(status: code))
         }
+    }
+
+    /// A URL that is a secret (a Teams workflow's, with its signature; a Slack or Discord
+    /// webhook's, whose path is the key) as an error page may quote it: whole, its path, and
+    /// its path with the query (a request line).
+    static func urlSecrets(_ url: String) -> [String] {
+        guard let parsed = URL(string: url) else { return [url] }
+        return [url, parsed.path] + (parsed.query.map { [parsed.path + "?" + $0] } ?? [])
+    }
+
+    /// `text` with each of `secrets` replaced by `<secret>`, also in the spellings an error
+    /// page quotes it in: percent-encoded (a request line) and HTML-escaped. Values under
+    /// 4 characters (a path of `/`) are left alone: replacing them would only garble the text.
+    static func redacted(_ text: String, secrets: [String]) -> String {
+        var text = text
+        let spellings = secrets.filter { $0.count >= 4 }.flatMap {
+            [$0, FormEncoding.percentEncoded($0), MarkupEscaping.html($0)]
+        }
+        // The longest first: a URL is replaced whole before its path is looked for.
+        for spelling in Set(spellings).sorted(by: { $0.count > $1.count }) {
+            text = text.replacing(spelling, with: "<secret>")
+        }
+        return text
     }
 
     /// A 4xx says the request itself is wrong (a deleted webhook answers 404, a revoked

@@ -9,8 +9,8 @@ import NIOHTTP1
 extension ChatChannel {
     func pushoverRequest(_ notice: Notice) -> HTTPClientRequest {
         var fields = [
-            ("token", secret), ("user", settings.recipient ?? ""), ("title", Self.cut(notice.subject, 250)),
-            ("message", Self.cut(notice.body(publicURL: nil), 1024)),
+            ("token", secret), ("user", settings.recipient ?? ""), ("title", notice.subject.cut(characters: 250)),
+            ("message", notice.body(publicURL: nil).cut(characters: 1024)),
             ("priority", String(Self.pushoverPriority(notice))),
         ]
         if let base = publicURL {

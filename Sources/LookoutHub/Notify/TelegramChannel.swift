@@ -15,9 +15,9 @@ extension ChatChannel {
     }
 
     static func telegramText(_ notice: Notice, publicURL: String?) -> String {
-        let subject = MarkupEscaping.html(cut(notice.subject, 500))
+        let subject = MarkupEscaping.html(notice.subject.cut(characters: 500))
         // Cut before escaping (an entity is never split); 4096 counts the text after parsing.
-        return "<b>\(subject)</b>\n\(MarkupEscaping.html(cut(notice.body(publicURL: publicURL), 3500)))"
+        return "<b>\(subject)</b>\n\(MarkupEscaping.html(notice.body(publicURL: publicURL).cut(characters: 3500)))"
     }
 
     struct TelegramMessage: Encodable {

@@ -63,7 +63,8 @@ public struct WebhookChannel: NotificationChannel {
         for (name, value) in payload.headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: payload.body))
         try await HTTPDelivery.send(
-            request, channelID: id, client: httpClient, timeout: timeout, urlKey: "the webhook's url")
+            request, channelID: id, client: httpClient, timeout: timeout, urlKey: "the webhook's url",
+            secrets: HTTPDelivery.urlSecrets(webhook.url))
     }
 
     /// The headers and body for `kind`.
@@ -76,7 +77,7 @@ public struct WebhookChannel: NotificationChannel {
         case .generic:
             return (
                 json,
-                Self.json(
+                HTTPDelivery.json(
                     GenericPayload(
                         event: notice.kind.rawValue, subject: notice.subject, text: text, alert: notice.alert))
             )
@@ -88,10 +89,12 @@ public struct WebhookChannel: NotificationChannel {
             ]
             return (headers, Array(text.utf8))
         case .slack:
-            return (json, Self.json(["text": "*\(slackEscaped(notice.subject))*\n\(slackEscaped(text))"]))
+            // Slack's mrkdwn control characters are HTML's three (its "escaping text" rules).
+            let subject = MarkupEscaping.html(notice.subject)
+            return (json, HTTPDelivery.json(["text": "*\(subject)*\n\(MarkupEscaping.html(text))"]))
         case .discord:
             let content = "**\(notice.subject)**\n\(text)"
-            return (json, Self.json(DiscordPayload(content: String(content.prefix(2000)))))
+            return (json, HTTPDelivery.json(DiscordPayload(content: String(content.prefix(2000)))))
         }
     }
 
@@ -108,12 +111,6 @@ public struct WebhookChannel: NotificationChannel {
         var allowedMentions = AllowedMentions()
         enum CodingKeys: String, CodingKey { case content, allowedMentions = "allowed_mentions" }
     }
-
-    /// Slack's mrkdwn control characters as entities (its "escaping text" rules), which
-    /// are HTML's three.
-    static func slackEscaped(_ text: String) -> String { MarkupEscaping.html(text) }
-
-    static func json(_ value: some Encodable) -> [UInt8] { HTTPDelivery.json(value) }
 
     /// Header values may not carry line breaks (nor any control character, judged per
     /// scalar: `"\r\n"` is one `Character`); ntfy reads UTF-8 titles.

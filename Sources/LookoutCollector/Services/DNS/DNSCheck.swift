@@ -35,7 +35,9 @@ public struct DNSServer: Sendable, Equatable {
 
 /// One DNS question over UDP, as `dig +norecurse` would not and a resolver does: recursion
 /// desired, the answer records of the asked type. The query is sent again after each third
-/// of the timeout without an answer (UDP may lose it); a refused port ends it at once.
+/// of the timeout without an answer (UDP may lose it); a refused port ends it at once. An
+/// answer too large even for the EDNS0 size offered comes back truncated (TC), and is
+/// asked again over TCP (RFC 7766), within the same timeout.
 enum DNSCheck {
     static func run(
         name: String, type: DNSRecordType, server: DNSServer, timeout: Duration
@@ -71,6 +73,13 @@ enum DNSCheck {
                 switch Result(catching: { () throws(DNSMessage.ParseError) in
                     try DNSMessage.parse(Array(buffer[0..<count]), id: id, type: type)
                 }) {
+                case .success(let answer?) where answer.truncated:
+                    do {
+                        return try runTCP(name: name, type: type, server: server, deadline: Deadline(at: overall))
+                    } catch {
+                        let reason = FailureText.describe(error, timeout: timeout)
+                        throw .dialogue("answer truncated (TC) over UDP, and asking again over TCP failed: \(reason)")
+                    }
                 case .success(let answer?): return answer
                 case .success(nil): continue
                 case .failure(.malformed(let reason)): throw .malformed("DNS answer: \(reason)")
@@ -79,6 +88,44 @@ enum DNSCheck {
             if clock.now >= overall { break }
         }
         throw .timedOut
+    }
+}
+
+extension DNSCheck {
+    /// The question over TCP: each message after its length in two bytes.
+    static func runTCP(
+        name: String, type: DNSRecordType, server: DNSServer, deadline: Deadline
+    ) throws(NetworkError) -> DNSMessage.Answer {
+        let socket = try Socket.tcp(host: server.host, port: server.port, deadline: deadline)
+        let id = UInt16.random(in: 0...UInt16.max)
+        let query = DNSMessage.query(id: id, name: name, type: type)
+        try socket.write([UInt8(query.count >> 8), UInt8(query.count & 0xFF)] + query, deadline: deadline)
+        let prefix = try read(socket, count: 2, deadline: deadline)
+        let message = try read(socket, count: Int(prefix[0]) << 8 | Int(prefix[1]), deadline: deadline)
+        switch Result(catching: { () throws(DNSMessage.ParseError) in
+            try DNSMessage.parse(message, id: id, type: type)
+        }) {
+        case .success(let answer?) where !answer.truncated: return answer
+        case .success: throw .malformed("DNS answer over TCP: not the answer to the query")
+        case .failure(.malformed(let reason)): throw .malformed("DNS answer over TCP: \(reason)")
+        }
+    }
+
+    /// Exactly `count` bytes, or ``NetworkError/closedEarly``.
+    static func read(_ socket: Socket, count: Int, deadline: Deadline) throws(NetworkError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < count {
+            let wanted = min(chunk.count, count - bytes.count)
+            let got = try chunk.withUnsafeMutableBytes { raw in
+                Result { () throws(NetworkError) in
+                    try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<wanted]), deadline: deadline)
+                }
+            }.get()
+            guard got > 0 else { throw .closedEarly }
+            bytes += chunk[0..<got]
+        }
+        return bytes
     }
 }
 

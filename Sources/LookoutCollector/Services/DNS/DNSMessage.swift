@@ -4,6 +4,7 @@ enum DNSMessage {
     struct Answer: Sendable, Equatable {
         /// The response code: 0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, …
         var rcode: Int
+        /// TC was set: the answer did not fit, and its records were not read.
         var truncated: Bool
         /// The records of the asked type, each as text (`93.184.216.34`, `10 mail.example.com`).
         var records: [String]
@@ -13,9 +14,14 @@ enum DNSMessage {
         case malformed(String)
     }
 
-    /// A recursive query (RD set) for `name` and `type`, class IN.
+    /// The UDP payload size the query offers (EDNS0, RFC 6891): without it a resolver cuts
+    /// answers at 512 bytes, which a few long TXT records (SPF, verifications) exceed.
+    static let udpPayloadSize: UInt16 = 4096
+
+    /// A recursive query (RD set) for `name` and `type`, class IN, with an EDNS0 OPT record
+    /// offering ``udpPayloadSize`` bytes.
     static func query(id: UInt16, name: String, type: DNSRecordType) -> [UInt8] {
-        var bytes: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        var bytes: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]
         for label in name.split(separator: ".", omittingEmptySubsequences: true) {
             let utf8 = Array(label.utf8)
             bytes.append(UInt8(utf8.count))
@@ -23,6 +29,9 @@ enum DNSMessage {
         }
         bytes.append(0)
         bytes += [UInt8(type.code >> 8), UInt8(type.code & 0xFF), 0, 1]
+        // OPT: the root name, type 41, the payload size as its class, extended rcode,
+        // version and flags 0, no options.
+        bytes += [0, 0, 41, UInt8(udpPayloadSize >> 8), UInt8(udpPayloadSize & 0xFF), 0, 0, 0, 0, 0, 0]
         return bytes
     }
 
@@ -48,7 +57,9 @@ enum DNSMessage {
         guard bytes.count >= 12 else { throw .malformed("answer shorter than its header") }
         guard UInt16(bytes[0]) << 8 | UInt16(bytes[1]) == id, bytes[2] & 0x80 != 0 else { return nil }
         let rcode = Int(bytes[3] & 0x0F)
-        let truncated = bytes[2] & 0x02 != 0
+        // Cut short (TC): its records may be missing or end mid-record; the caller asks
+        // again over TCP, so they are not read.
+        guard bytes[2] & 0x02 == 0 else { return Answer(rcode: rcode, truncated: true, records: []) }
         let questions = Int(UInt16(bytes[4]) << 8 | UInt16(bytes[5]))
         let answers = Int(UInt16(bytes[6]) << 8 | UInt16(bytes[7]))
         var offset = 12
@@ -69,7 +80,7 @@ enum DNSMessage {
             }
             offset += length
         }
-        return Answer(rcode: rcode, truncated: truncated, records: records)
+        return Answer(rcode: rcode, truncated: false, records: records)
     }
 
     static func text(of type: DNSRecordType, _ bytes: [UInt8], at start: Int, length: Int) throws(ParseError) -> String

@@ -163,13 +163,13 @@ extension ServiceChecker {
             return ServiceStatus(
                 id: check.id, healthy: healthy,
                 responseMS: SystemProbe.oneDecimal(max(0, outcome.medianMS ?? elapsedMS)),
-                error: problem?.replacingControlCharacters(), lossPercent: loss)
+                error: problem.map(ServiceStatus.errorText), lossPercent: loss)
         case .failure(let error):
             let problem = FailureText.describe(error, timeout: check.timeout)
             logger.debug("service check failed", metadata: ["check": "\(check.id)", "error": "\(problem)"])
             return ServiceStatus(
                 id: check.id, healthy: false, responseMS: SystemProbe.oneDecimal(max(0, elapsedMS)),
-                error: problem.replacingControlCharacters())
+                error: ServiceStatus.errorText(problem))
         }
     }
 
