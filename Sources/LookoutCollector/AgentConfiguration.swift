@@ -22,7 +22,8 @@ import LookoutCore
 ///   "ca_file": "/etc/lookout/private-ca.pem",
 ///   "network": { "interfaces": ["eth0", "ens*"] }
 ///   "filesystems": ["/srv/backup"],
-///   "disk_io": { "device": "vdb" }
+///   "disk_io": { "device": "vdb" },
+///   "journal_samples": 288
 /// }
 /// ```
 public struct AgentConfiguration: Codable, Sendable, Equatable {
@@ -40,6 +41,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var filesystems: FilesystemSelection?
     /// The device whose I/O `system.disk_io` reports, instead of the root filesystem's disk.
     public var diskIO: DiskIOConfiguration?
+    /// How many recent documents the journal keeps beside `metrics.json` (0: none).
+    public var journalSamples: Int?
 
     public init(
         vmID: VMID? = nil, diskPath: String? = nil, dockerSocket: String? = nil, intervalSeconds: Int? = nil,
@@ -64,6 +67,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         case intervalSeconds = "interval_seconds", services, push, caFile = "ca_file"
         case network
         case filesystems, diskIO = "disk_io"
+        case journalSamples = "journal_samples"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -95,6 +99,12 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         network = try c.decodeIfPresent(NetworkConfiguration.self, forKey: .network)
         filesystems = try c.decodeIfPresent(FilesystemSelection.self, forKey: .filesystems)
         diskIO = try c.decodeIfPresent(DiskIOConfiguration.self, forKey: .diskIO)
+        journalSamples = try c.decodeIfPresent(Int.self, forKey: .journalSamples)
+        if let samples = journalSamples, !(0...100_000).contains(samples) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .journalSamples, in: c,
+                debugDescription: "\(samples) is not between 0 (no journal) and 100000 documents")
+        }
     }
 
     /// Reads and validates a config file; the error names the file, the key and the value.

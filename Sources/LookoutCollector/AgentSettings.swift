@@ -50,6 +50,8 @@ public struct AgentSettings: Sendable {
     public var filesystems: FilesystemSelection = .paths([])
     /// Config `disk_io.device`: the device of `system.disk_io` instead of the root's disk.
     public var diskIODevice: String?
+    /// Config `journal_samples`: documents kept in `DATA/<vm_id>/journal/` with `--data` (0: none).
+    public var journalSamples = Journal.defaultLimit
 
     public struct Push: Sendable {
         public var url: String
@@ -153,6 +155,7 @@ public struct AgentSettings: Sendable {
             lockWait: .seconds(lockWait))
         settings.filesystems = config.filesystems ?? .paths([])
         settings.diskIODevice = config.diskIO?.device
+        settings.journalSamples = config.journalSamples ?? Journal.defaultLimit
         return settings
     }
 

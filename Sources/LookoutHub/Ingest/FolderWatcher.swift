@@ -17,7 +17,7 @@ import Synchronization
 
 /// What one scan did with one candidate file, so tests and logs can tell every case apart.
 public struct ScanEntry: Sendable, Equatable {
-    /// The `metrics.json` (or conflict copy of one) this entry is about.
+    /// The `metrics.json`, journal file (or conflict copy of one) this entry is about.
     public var path: String
     public var result: Result
 
@@ -52,6 +52,17 @@ public struct ScanEntry: Sendable, Equatable {
 /// keeps a `metrics.json` directly inside its own hidden folders. Only `metrics.json` is ever
 /// read, so temp files (`.syncthing.*.tmp`, `~syncthing~*`, our own `.*.tmp`) are never seen,
 /// and conflict copies (`metrics.sync-conflict-*`) are noted once at debug level.
+///
+/// A VM folder may also hold the agent's journal, `journal/<unix seconds>.json`: its recent
+/// documents, one file each, so that samples a sync outage kept from the hub still arrive.
+/// Every journal file not seen before is read and stored (the store answers `duplicate` for a
+/// sample it has, so a rescan stores nothing twice) after that folder's `metrics.json`, so an
+/// older sample goes to history and never becomes the VM's latest. Journal files are stamped
+/// like `metrics.json`: a steady state of a day's journal per VM costs one folder listing and
+/// one `lstat` per file, no reads. A journal file gets the same refusals as `metrics.json`,
+/// and one more: a name whose time is not its document's timestamp. The hub never deletes a
+/// journal file: the agent prunes its own, and a Receive Only folder would report a file the
+/// hub deleted as a local change.
 ///
 /// A file that is refused (folder name that is not a vm_id, symlink out of `DATA`, larger than
 /// ``MetricsDocument/maxEncodedSize``, empty, torn or invalid JSON, a vm_id that disagrees with
@@ -101,7 +112,7 @@ public struct FolderWatcher: Service {
     /// While it runs it holds `DATA/.watcher.lock` (shared), which tells `lookout forget`
     /// that a hub will pick up its request.
     public func run() async throws {
-        logger.info("watching \(dataFolder)/*/metrics.json every \(pollInterval)")
+        logger.info("watching \(dataFolder)/*/metrics.json and */journal/ every \(pollInterval)")
         let presence = await WatcherPresence(dataFolder: dataFolder).hold()
         defer { if let presence { close(presence) } }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -144,6 +155,10 @@ public struct FolderWatcher: Service {
         var entries: [ScanEntry] = []
         var present: Set<String> = []
         for name in names.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+            var filled = 0
+            defer {
+                if filled > 0 { logger.info("stored \(filled) sample(s) of \(name.display) from its journal") }
+            }
             for candidate in candidates(in: name, root: root) {
                 present.insert(candidate.path)
                 if memory.stamp(of: candidate.path) == candidate.stamp {
@@ -157,6 +172,11 @@ public struct FolderWatcher: Service {
                     memory.forget(candidate.path)
                 }
                 entries.append(ScanEntry(path: candidate.path, result: result.result))
+                if case .journal = candidate.verdict, case .ingested(let outcome) = result.result,
+                    outcome == .stored || outcome == .storedOlder
+                {
+                    filled += 1
+                }
             }
         }
         // Files that are gone are forgotten, so one that comes back is read (and logged) anew.
@@ -167,10 +187,12 @@ public struct FolderWatcher: Service {
 
     // MARK: - One VM folder
 
-    /// A `metrics.json` or conflict copy, with what the file system alone says about it.
+    /// A `metrics.json`, journal file or conflict copy, with what the file system alone says about it.
     private struct Candidate {
         enum Verdict {
             case read(VMID)
+            /// A journal file whose name says the sample was taken at `seconds`.
+            case journal(VMID, seconds: Int64)
             case refuse(String)
             case conflict
         }
@@ -216,27 +238,18 @@ public struct FolderWatcher: Service {
             if let problem = escape(folderBytes, root: root, what: "the folder") { return refuse(problem) }
         }
 
-        let conflicts = conflictCopies(in: folderBytes)
+        // Read after metrics.json, so the latest sample is the VM's latest before any older one.
+        let rest = journal(in: folderBytes, vmID: vmID, root: root) + conflictCopies(in: folderBytes)
 
         // The file.
         if link.kind == .symlink {
             if let problem = escape(metricsBytes, root: root, what: "metrics.json") {
-                return refuse(problem) + conflicts
+                return refuse(problem) + rest
             }
         }
-        guard let target else { return conflicts }  // removed since the lstat: nothing to do
-        let reason: String? =
-            if target.kind != .file {
-                "metrics.json is not a regular file"
-            } else if target.stamp.size > Int64(MetricsDocument.maxEncodedSize) {
-                "metrics.json is \(target.stamp.size) bytes, more than the \(MetricsDocument.maxEncodedSize) allowed"
-            } else if target.stamp.size == 0 {
-                "metrics.json is empty (a sync tool may not have finished writing it)"
-            } else {
-                nil
-            }
-        if let reason { return refuse(reason) + conflicts }
-        return [Candidate(path: path, stamp: stamp, verdict: .read(vmID))] + conflicts
+        guard let target else { return rest }  // removed since the lstat: nothing to do
+        if let reason = problem(with: target, named: "metrics.json") { return refuse(reason) + rest }
+        return [Candidate(path: path, stamp: stamp, verdict: .read(vmID))] + rest
     }
 
     /// Why the symlink at `path` may not be followed: it leads outside `DATA`, or nowhere.
@@ -249,6 +262,75 @@ public struct FolderWatcher: Service {
         } catch {
             return "\(what) is a symlink that cannot be resolved (\(error.reason))"
         }
+    }
+
+    /// Why a file that `stat` describes as `info` cannot be a document, or `nil` when it may be one.
+    private func problem(with info: FileProbe.Info, named name: String) -> String? {
+        if info.kind != .file {
+            "\(name) is not a regular file"
+        } else if info.stamp.size > Int64(MetricsDocument.maxEncodedSize) {
+            "\(name) is \(info.stamp.size) bytes, more than the \(MetricsDocument.maxEncodedSize) allowed"
+        } else if info.stamp.size == 0 {
+            "\(name) is empty (a sync tool may not have finished writing it)"
+        } else {
+            nil
+        }
+    }
+
+    /// The files of `DATA/<vm>/journal/`, oldest first; none when there is no journal.
+    ///
+    /// Sync tools' temp files (hidden names, `~syncthing~*`) are passed over without a word;
+    /// conflict copies are noted at debug level; any other name that is not
+    /// `<unix seconds>.json` is refused, once, so a stray file is seen but costs nothing after.
+    private func journal(in folder: [UInt8], vmID: VMID, root: [UInt8]) -> [Candidate] {
+        let journalBytes = folder + Array("/\(JournalName.folder)".utf8)
+        let journalPath = String(decoding: journalBytes, as: UTF8.self)
+        guard let link = FileProbe.info(journalBytes, followSymlinks: false) else { return [] }
+        if link.kind == .symlink, let problem = escape(journalBytes, root: root, what: "the journal folder") {
+            return [Candidate(path: journalPath, stamp: link.stamp, verdict: .refuse(problem))]
+        }
+        guard let target = FileProbe.info(journalBytes, followSymlinks: true) else { return [] }
+        let names: [FileProbe.Name]
+        do {
+            guard target.kind == .folder else {
+                throw FileError(path: journalPath, operation: "list", reason: "not a folder")
+            }
+            names = try FileProbe.list(journalBytes)
+        } catch {
+            return [Candidate(path: journalPath, stamp: target.stamp, verdict: .refuse("\(error)"))]
+        }
+        var found: [(seconds: Int64, candidate: Candidate)] = []
+        for name in names where !name.isHidden && !name.bytes.starts(with: Array("~syncthing~".utf8)) {
+            let bytes = journalBytes + [UInt8(ascii: "/")] + name.bytes
+            let path = String(decoding: bytes, as: UTF8.self)
+            guard var info = FileProbe.info(bytes, followSymlinks: false) else { continue }  // just removed
+            func add(_ verdict: Candidate.Verdict, _ seconds: Int64 = .max) {
+                found.append((seconds, Candidate(path: path, stamp: info.stamp, verdict: verdict)))
+            }
+            guard let text = name.text, let seconds = JournalName.seconds(of: text) else {
+                if name.display.contains(".sync-conflict-") {
+                    add(.conflict)
+                } else {
+                    let shown = name.display.replacingControlCharacters(with: "?")
+                    add(.refuse("\"\(shown)\" is not a journal file name (<unix seconds, 12 digits>.json)"))
+                }
+                continue
+            }
+            if info.kind == .symlink {
+                if let problem = escape(bytes, root: root, what: "the journal file") {
+                    add(.refuse(problem), seconds)
+                    continue
+                }
+                guard let followed = FileProbe.info(bytes, followSymlinks: true) else { continue }
+                info = followed
+            }
+            if let reason = problem(with: info, named: "the journal file") {
+                add(.refuse(reason), seconds)
+            } else {
+                add(.journal(vmID, seconds: seconds), seconds)
+            }
+        }
+        return found.sorted { ($0.seconds, $0.candidate.path) < ($1.seconds, $1.candidate.path) }.map(\.candidate)
     }
 
     /// Syncthing's `metrics.sync-conflict-<date>-<time>-<device>.json` copies in a VM folder.
@@ -270,7 +352,8 @@ public struct FolderWatcher: Service {
     /// Acts on a new or changed candidate; `remember` is false when it should be looked at
     /// again next scan whatever its stamp (it vanished before it could be read).
     private func handle(_ candidate: Candidate) async -> (result: ScanEntry.Result, remember: Bool) {
-        let path = candidate.path
+        // A refused name may hold a control character; the log line must not (it could forge one).
+        let path = candidate.path.replacingControlCharacters(with: "?")
         switch candidate.verdict {
         case .conflict:
             logger.debug("not ingesting \(path): a conflict copy left by a sync tool; only metrics.json is read")
@@ -279,11 +362,17 @@ public struct FolderWatcher: Service {
             logger.warning("not ingesting \(path): \(reason)")
             return (.skipped(reason), true)
         case .read(let vmID):
-            return await read(path, folderVMID: vmID)
+            return await read(candidate.path, folderVMID: vmID)
+        case .journal(let vmID, let seconds):
+            return await read(candidate.path, folderVMID: vmID, journalSeconds: seconds)
         }
     }
 
-    private func read(_ path: String, folderVMID: VMID) async -> (result: ScanEntry.Result, remember: Bool) {
+    /// Reads, checks and ingests one document; `journalSeconds` is the time a journal file's
+    /// name gives, which its document must have.
+    private func read(
+        _ path: String, folderVMID: VMID, journalSeconds: Int64? = nil
+    ) async -> (result: ScanEntry.Result, remember: Bool) {
         func refuse(_ reason: String) -> (result: ScanEntry.Result, remember: Bool) {
             logger.warning("not ingesting \(path): \(reason)")
             return (.skipped(reason), true)
@@ -310,12 +399,20 @@ public struct FolderWatcher: Service {
         guard document.vmID == folderVMID else {
             return refuse("the document's vm_id is \"\(document.vmID)\" but its folder is \"\(folderVMID)\"")
         }
+        if let journalSeconds, JournalName.seconds(of: document.timestamp) != journalSeconds {
+            let named = Timestamp.format(Date(timeIntervalSince1970: TimeInterval(journalSeconds)))
+            return refuse(
+                "the file name says \(named) but the document's timestamp is \(Timestamp.format(document.timestamp))")
+        }
         let outcome = await ingest(document)
         if case .failed = outcome {} else { failures.succeeded(path) }
         let sample = "\(document.vmID) at \(Timestamp.format(document.timestamp))"
         switch outcome {
         case .stored:
             logger.debug("ingested \(sample) from \(path)")
+        case .storedOlder where journalSeconds != nil:
+            // The journal's usual case: one summary line per scan instead (see scan()).
+            logger.debug("ingested \(sample) from \(path) for history")
         case .storedOlder:
             logger.info("ingested \(sample) from \(path) for history only: older than the latest sample")
         case .duplicate:
