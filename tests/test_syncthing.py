@@ -91,7 +91,7 @@ def history_count(hub: Hub, vm: str) -> int:
     if status == 404:
         return 0
     assert status == 200, body
-    return sum(point["count"] for point in body["points"])
+    return sum(point["n"] for point in body["points"])
 
 
 def latest(hub: Hub, vm: str) -> str | None:
