@@ -86,6 +86,43 @@ import Testing
         #expect(logs.messages(at: .info) == ["stored 4 sample(s) of web-1 from its journal"])
     }
 
+    /// With the real store behind it (as `lookout serve` and cron `lookout check` have), a
+    /// watcher that starts afresh asks the store once per VM and reads only what it lacks.
+    @Test func aRestartedHubReadsOnlyTheJournalFilesItsStoreLacks() async throws {
+        let tree = try TempTree()
+        defer { tree.remove() }
+        let logs = CapturedLogs()
+        let store = try HistoryStore(path: tree.base + "/lookout.sqlite", logger: logs.logger)
+        let ingestor = Ingestor(store: store, fleet: Fleet(), logger: logs.logger)
+        let base = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 3000).rounded(.down))
+        func when(_ step: Int) -> Date { base + TimeInterval(300 * step) }
+        func name(_ step: Int) -> String { "web-1/journal/\(JournalName.name(for: when(step)))" }
+        for step in 0..<5 { try tree.write(TempTree.sample("web-1", when(step)), at: name(step)) }
+        try tree.write(TempTree.sample("web-1", when(4)), at: "web-1/metrics.json")
+        let reads = ReadCounter()
+        func watcher() -> FolderWatcher {
+            FolderWatcher(
+                dataFolder: tree.data, logger: logs.logger,
+                storedSeconds: { vmID, range in (try? await store.storedSeconds(vmID: vmID, in: range)) ?? [] }
+            ) { document in
+                await reads.add()
+                return await ingestor.ingest(document)
+            }
+        }
+        _ = await watcher().scan()
+        #expect(await reads.count == 6)
+        #expect(try await store.sampleCount(vmID: VMID(validating: "web-1")) == 5)
+
+        // A restart, and one new journal file meanwhile (Syncthing delivered it before metrics.json).
+        try tree.write(TempTree.sample("web-1", when(5)), at: name(5))
+        let again = tree.byPath(await watcher().scan())
+        for step in 0..<5 { #expect(again[name(step)] == .alreadyStored, "\(step)") }
+        #expect(again[name(5)] == .ingested(.stored))
+        #expect(again["web-1/metrics.json"] == .ingested(.duplicate))
+        #expect(await reads.count == 6 + 2)
+        #expect(try await store.sampleCount(vmID: VMID(validating: "web-1")) == 6)
+    }
+
     @Test func damagedJournalFilesAreRefusedOnceAndReadAgainWhenRepaired() async throws {
         let tree = try TempTree()
         defer { tree.remove() }
@@ -212,4 +249,9 @@ import Testing
         #expect(second.count == 10_001 && second.allSatisfy { $0.result == .unchanged })
         #expect(await store.calls == 10_001)
     }
+}
+
+private actor ReadCounter {
+    private(set) var count = 0
+    func add() { count += 1 }
 }
