@@ -9,8 +9,8 @@ Syncthing receives it (Receive Only) into the DATA of a real `lookout serve`.
   folder for a while; the test sees one, and the hub never logged a word about it.
 - The hub's own files in DATA (`lookout.sqlite*`, `alerts.json`, `history/`, locks) make the
   shared Receive Only folder report no locally changed item and nothing needed.
-- The outage: the hub's Syncthing stopped for five collects, then started. web-1 (the journal
-  on, by default) arrives whole; web-2 (`"journal_samples": 0`) arrives as its last sample only,
+- The outage, in both layouts: the hub's Syncthing stopped for five collects, then started.
+  web-1 (the journal on, by default) arrives whole; web-2 (`"journal_samples": 0`) arrives as its last sample only,
   the loss issue 13 describes.
 
 How long Syncthing took to carry a document (collect done → the same bytes on the hub's disk) is
@@ -144,6 +144,12 @@ class Pair:
         self.hub_st.add_folder("lookout-fleet", self.hub.data, "receiveonly", self.vm_st)
         self.folders.append("lookout-fleet")
 
+    def share(self, layout: str) -> None:
+        if layout == "per-vm":
+            self.share_per_vm()
+        else:
+            self.share_fleet()
+
     def collect_and_carry(self, vm: str) -> str:
         """Collects, then waits for Syncthing to put the same bytes on the hub's disk and for the
         hub to make the sample the VM's latest; records how long Syncthing took."""
@@ -214,10 +220,7 @@ def see_a_temp_file(pair: Pair, vm: str) -> str:
 def test_three_rounds_arrive_whole_and_the_hubs_files_do_not_upset_syncthing(pair: Pair, layout: str,
                                                                              lookout_bin: Path) -> None:
     pair.start()
-    if layout == "per-vm":
-        pair.share_per_vm()
-    else:
-        pair.share_fleet()
+    pair.share(layout)
 
     sent: dict[str, list[str]] = {vm: [] for vm in VMS}
     for _ in range(3):
@@ -258,10 +261,11 @@ def test_three_rounds_arrive_whole_and_the_hubs_files_do_not_upset_syncthing(pai
         assert history_count(pair.hub, vm) == 3
 
 
-def test_an_outage_loses_nothing_with_the_journal_and_all_but_the_last_without(pair: Pair) -> None:
+@pytest.mark.parametrize("layout", ["per-vm", "fleet"])
+def test_an_outage_loses_nothing_with_the_journal_and_all_but_the_last_without(pair: Pair, layout: str) -> None:
     pair.site.configure("web-2", {"journal_samples": 0})
     pair.start()
-    pair.share_per_vm()
+    pair.share(layout)
     for vm in VMS:
         pair.collect_and_carry(vm)
     before = {vm: history_count(pair.hub, vm) for vm in VMS}
