@@ -148,10 +148,15 @@ public struct Agent: Sendable {
         }
         if let folder = settings.dataFolder {
             let vmFolder = "\(folder)/\(settings.vmID)"
+            let bytes = Array(document.encoded(pretty: true))
             do {
                 try AtomicFile.makeDirectories(vmFolder)
-                try AtomicFile.write(document.encoded(pretty: true), to: "\(vmFolder)/metrics.json")
+                try AtomicFile.write(bytes, to: "\(vmFolder)/metrics.json")
                 logger.debug("wrote \(vmFolder)/metrics.json")
+                // After metrics.json, never instead of it: a journal that cannot be written
+                // costs only the lossless catch-up, not the latest sample.
+                Journal(vmFolder: vmFolder, limit: settings.journalSamples, logger: logger)
+                    .record(bytes, timestamp: document.timestamp)
             } catch {
                 logger.error("could not write the document: \(error)")
                 status = .failed

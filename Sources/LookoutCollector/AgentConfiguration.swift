@@ -22,7 +22,8 @@ import LookoutCore
 ///   "ca_file": "/etc/lookout/private-ca.pem",
 ///   "network": { "interfaces": ["eth0", "ens*"] }
 ///   "filesystems": ["/srv/backup"],
-///   "disk_io": { "device": "vdb" }
+///   "disk_io": { "device": "vdb" },
+///   "journal_samples": 288
 /// }
 /// ```
 public struct AgentConfiguration: Codable, Sendable, Equatable {
@@ -42,6 +43,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var diskIO: DiskIOConfiguration?
     /// `auto_upgrade`: once a day, upgrade from the hub the agent pushes to (off by default).
     public var autoUpgrade: Bool?
+    /// How many recent documents the journal keeps beside `metrics.json` (0: none).
+    public var journalSamples: Int?
 
     public init(
         vmID: VMID? = nil, diskPath: String? = nil, dockerSocket: String? = nil, intervalSeconds: Int? = nil,
@@ -67,6 +70,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         case network
         case filesystems, diskIO = "disk_io"
         case autoUpgrade = "auto_upgrade"
+        case journalSamples = "journal_samples"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -99,6 +103,13 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         filesystems = try c.decodeIfPresent(FilesystemSelection.self, forKey: .filesystems)
         diskIO = try c.decodeIfPresent(DiskIOConfiguration.self, forKey: .diskIO)
         autoUpgrade = try c.decodeIfPresent(Bool.self, forKey: .autoUpgrade)
+
+        journalSamples = try c.decodeIfPresent(Int.self, forKey: .journalSamples)
+        if let samples = journalSamples, !(0...100_000).contains(samples) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .journalSamples, in: c,
+                debugDescription: "\(samples) is not between 0 (no journal) and 100000 documents")
+        }
     }
 
     /// Reads and validates a config file; the error names the file, the key and the value.

@@ -53,6 +53,9 @@ public struct AgentSettings: Sendable {
     /// Config `auto_upgrade`: the hub base URL to upgrade from once a day (that of the push URL).
     public var autoUpgradeHub: String?
 
+    /// Config `journal_samples`: documents kept in `DATA/<vm_id>/journal/` with `--data` (0: none).
+    public var journalSamples = Journal.defaultLimit
+
     public struct Push: Sendable {
         public var url: String
         public var token: String?
@@ -163,6 +166,8 @@ public struct AgentSettings: Sendable {
             }
             settings.autoUpgradeHub = hub
         }
+
+        settings.journalSamples = config.journalSamples ?? Journal.defaultLimit
         return settings
     }
 

@@ -149,6 +149,9 @@ public struct Hub: Sendable {
         FolderWatcher(
             dataFolder: settings.dataFolder, pollInterval: settings.pollInterval, logger: logger,
             beforeScan: { [ingestor] watching in await ingestor.applyForgetRequests(acknowledge: watching) },
+            storedSeconds: { [ingestor] vmID, range in
+                (try? await ingestor.store.storedSeconds(vmID: vmID, in: range)) ?? []
+            },
             ingest: { [ingestor] document in await ingestor.ingest(document) })
     }
 

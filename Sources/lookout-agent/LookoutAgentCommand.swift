@@ -71,7 +71,11 @@ struct SharedOptions: ParsableArguments {
         help: ArgumentHelp("Docker Engine API socket (default: /var/run/docker.sock).", valueName: "path"))
     var dockerSocket: String?
 
-    @Option(help: ArgumentHelp("Write the document atomically to DIR/<vm_id>/metrics.json.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Write the document atomically to DIR/<vm_id>/metrics.json, and keep the last journal_samples "
+                + "(config, default 288) in DIR/<vm_id>/journal/ so a sync outage loses no sample.",
+            valueName: "dir"))
     var data: String?
 
     @Flag(help: "Print the document to standard output (the default when no --data or --push is given).")

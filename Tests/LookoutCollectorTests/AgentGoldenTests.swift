@@ -91,11 +91,16 @@ import Testing
         #expect(result.stdout.isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: data.path) == ["web-1"])
         #expect(
-            try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("web-1").path) == [
-                "metrics.json"
+            try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("web-1").path).sorted() == [
+                "journal", "metrics.json",
             ])
-        let document = try MetricsDocument.decode(
-            Array(Data(contentsOf: data.appendingPathComponent("web-1/metrics.json"))))
+        let bytes = try Array(Data(contentsOf: data.appendingPathComponent("web-1/metrics.json")))
+        let document = try MetricsDocument.decode(bytes)
+        // The journal holds the same document, named by its timestamp, and no temp file.
+        let journal = data.appendingPathComponent("web-1/journal")
+        let name = JournalName.name(for: document.timestamp)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: journal.path) == [name])
+        #expect(try Array(Data(contentsOf: journal.appendingPathComponent(name))) == bytes)
         #expect(document.vmID.rawValue == "web-1")
         #expect(document.intervalSeconds == 60)
         #expect(document.system.memory.totalMB == 992)

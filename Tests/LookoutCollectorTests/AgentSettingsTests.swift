@@ -89,6 +89,9 @@ import Testing
         (#"{"disk_path": 7}"#, "disk_path: expected a string"),
         (#"{"vm_id": "a""#, "not valid JSON"),
         (#"{"ca_file": ""}"#, "ca_file: \"\" is empty"),
+        (#"{"journal_samples": -1}"#, "journal_samples: -1 is not between 0 (no journal) and 100000"),
+        (#"{"journal_samples": 100001}"#, "journal_samples: 100001 is not between 0 (no journal) and 100000"),
+        (#"{"journal_samples": "288"}"#, "journal_samples: expected a whole number"),
     ])
     func badConfigNamesTheKeyAndValue(_ text: String, expected: String) throws {
         var options = AgentOptions()
@@ -107,6 +110,15 @@ import Testing
         options.pushURL = nil
         options.configPath = writeConfig(#"{"push": {"url": "http://127.0.0.1:1/x", "replay_limit": 50}}"#)
         #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").push?.replayLimit == 50)
+    }
+
+    @Test func journalSamplesComeFromTheConfigElseADayOfFiveMinuteSamples() throws {
+        var options = AgentOptions()
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").journalSamples == 288)
+        options.configPath = writeConfig(#"{"journal_samples": 0}"#)
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").journalSamples == 0)
+        options.configPath = writeConfig(#"{"journal_samples": 100000}"#)
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").journalSamples == 100_000)
     }
 
     @Test func lockWaitDefaultsToTenSecondsAndIsBounded() throws {

@@ -17,7 +17,7 @@ import Synchronization
 
 /// What one scan did with one candidate file, so tests and logs can tell every case apart.
 public struct ScanEntry: Sendable, Equatable {
-    /// The `metrics.json` (or conflict copy of one) this entry is about.
+    /// The `metrics.json`, journal file (or conflict copy of one) this entry is about.
     public var path: String
     public var result: Result
 
@@ -28,6 +28,8 @@ public struct ScanEntry: Sendable, Equatable {
         case unchanged
         /// Not ingested, with the reason (logged once per change of the file).
         case skipped(String)
+        /// A journal file whose sample the store already holds: not read.
+        case alreadyStored
     }
 
     public init(path: String, result: Result) {
@@ -53,6 +55,17 @@ public struct ScanEntry: Sendable, Equatable {
 /// read, so temp files (`.syncthing.*.tmp`, `~syncthing~*`, our own `.*.tmp`) are never seen,
 /// and conflict copies (`metrics.sync-conflict-*`) are noted once at debug level.
 ///
+/// A VM folder may also hold the agent's journal, `journal/<unix seconds>.json`: its recent
+/// documents, one file each, so that samples a sync outage kept from the hub still arrive.
+/// Every journal file not seen before is read and stored (the store answers `duplicate` for a
+/// sample it has, so a rescan stores nothing twice) after that folder's `metrics.json`, so an
+/// older sample goes to history and never becomes the VM's latest. Journal files are stamped
+/// like `metrics.json`: a steady state of a day's journal per VM costs one folder listing and
+/// one `lstat` per file, no reads. A journal file gets the same refusals as `metrics.json`,
+/// and one more: a name whose time is not its document's timestamp. The hub never deletes a
+/// journal file: the agent prunes its own, and a Receive Only folder would report a file the
+/// hub deleted as a local change.
+///
 /// A file that is refused (folder name that is not a vm_id, symlink out of `DATA`, larger than
 /// ``MetricsDocument/maxEncodedSize``, empty, torn or invalid JSON, a vm_id that disagrees with
 /// its folder, a VM folder the hub may not enter) gets one warning naming the file and the
@@ -61,13 +74,17 @@ public struct ScanEntry: Sendable, Equatable {
 public struct FolderWatcher: Service {
     /// Hands a document to the store and says what became of it.
     public typealias Ingest = @Sendable (MetricsDocument) async -> IngestOutcome
+    /// Which of the unix seconds in the range the store already holds for the VM (empty when
+    /// it cannot say: every file is then read, and the store answers duplicates).
+    public typealias StoredSeconds = @Sendable (VMID, ClosedRange<Int64>) async -> Set<Int64>
 
     public let dataFolder: String
     public let pollInterval: Duration
     private let logger: Logger
     private let ingest: Ingest
     private let beforeScan: @Sendable (_ watching: Bool) async -> Void
-    private let memory = ScanMemory()
+    let storedSeconds: StoredSeconds?
+    let memory = ScanMemory()
     /// Files that could not be read or stored for a reason that may pass (a full disk, EMFILE):
     /// retried every scan, logged once and then summarised.
     private let failures: RepeatedFailureLog
@@ -79,11 +96,15 @@ public struct FolderWatcher: Service {
     ///   - now: the clock of those summaries.
     ///   - beforeScan: run at the start of every scan (the hub applies `lookout forget` requests);
     ///     `watching` is true for the scans of ``run()``, false for a one-off ``scan()``.
+    ///   - storedSeconds: asked once per VM folder with journal files this watcher has not seen
+    ///     (all of them after a restart, or in every cron `lookout check`): those whose sample
+    ///     is stored are not read, so a day's journal costs one query instead of 288 reads.
     ///   - ingest: called once per new or changed file that holds a valid document.
     public init(
         dataFolder: String, pollInterval: Duration = .seconds(5), failureSummaryInterval: TimeInterval = 300,
         logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
-        beforeScan: @escaping @Sendable (_ watching: Bool) async -> Void = { _ in }, ingest: @escaping Ingest
+        beforeScan: @escaping @Sendable (_ watching: Bool) async -> Void = { _ in },
+        storedSeconds: StoredSeconds? = nil, ingest: @escaping Ingest
     ) {
         var folder = dataFolder
         while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
@@ -92,6 +113,7 @@ public struct FolderWatcher: Service {
         self.logger = logger
         self.ingest = ingest
         self.beforeScan = beforeScan
+        self.storedSeconds = storedSeconds
         failures = RepeatedFailureLog(
             logger: logger, what: "ingesting from \(folder)", interval: failureSummaryInterval, now: now)
     }
@@ -101,7 +123,7 @@ public struct FolderWatcher: Service {
     /// While it runs it holds `DATA/.watcher.lock` (shared), which tells `lookout forget`
     /// that a hub will pick up its request.
     public func run() async throws {
-        logger.info("watching \(dataFolder)/*/metrics.json every \(pollInterval)")
+        logger.info("watching \(dataFolder)/*/metrics.json and */journal/ every \(pollInterval)")
         let presence = await WatcherPresence(dataFolder: dataFolder).hold()
         defer { if let presence { close(presence) } }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -144,10 +166,21 @@ public struct FolderWatcher: Service {
         var entries: [ScanEntry] = []
         var present: Set<String> = []
         for name in names.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
-            for candidate in candidates(in: name, root: root) {
+            var filled = 0
+            defer {
+                if filled > 0 { logger.info("stored \(filled) sample(s) of \(name.display) from its journal") }
+            }
+            let found = candidates(in: name, root: root)
+            let stored = await alreadyStored(found)
+            for candidate in found {
                 present.insert(candidate.path)
                 if memory.stamp(of: candidate.path) == candidate.stamp {
                     entries.append(ScanEntry(path: candidate.path, result: .unchanged))
+                    continue
+                }
+                if case .journal(_, let seconds) = candidate.verdict, stored.contains(seconds) {
+                    memory.remember(candidate.stamp, of: candidate.path)
+                    entries.append(ScanEntry(path: candidate.path, result: .alreadyStored))
                     continue
                 }
                 let result = await handle(candidate)
@@ -157,6 +190,11 @@ public struct FolderWatcher: Service {
                     memory.forget(candidate.path)
                 }
                 entries.append(ScanEntry(path: candidate.path, result: result.result))
+                if case .journal = candidate.verdict, case .ingested(let outcome) = result.result,
+                    outcome == .stored || outcome == .storedOlder
+                {
+                    filled += 1
+                }
             }
         }
         // Files that are gone are forgotten, so one that comes back is read (and logged) anew.
@@ -167,10 +205,13 @@ public struct FolderWatcher: Service {
 
     // MARK: - One VM folder
 
-    /// A `metrics.json` or conflict copy, with what the file system alone says about it.
-    private struct Candidate {
+    /// A `metrics.json`, journal file or conflict copy, with what the file system alone says
+    /// about it (internal for the journal's half, in FolderWatcher+Journal.swift).
+    struct Candidate {
         enum Verdict {
             case read(VMID)
+            /// A journal file whose name says the sample was taken at `seconds`.
+            case journal(VMID, seconds: Int64)
             case refuse(String)
             case conflict
         }
@@ -216,31 +257,22 @@ public struct FolderWatcher: Service {
             if let problem = escape(folderBytes, root: root, what: "the folder") { return refuse(problem) }
         }
 
-        let conflicts = conflictCopies(in: folderBytes)
+        // Read after metrics.json, so the latest sample is the VM's latest before any older one.
+        let rest = journal(in: folderBytes, vmID: vmID, root: root) + conflictCopies(in: folderBytes)
 
         // The file.
         if link.kind == .symlink {
             if let problem = escape(metricsBytes, root: root, what: "metrics.json") {
-                return refuse(problem) + conflicts
+                return refuse(problem) + rest
             }
         }
-        guard let target else { return conflicts }  // removed since the lstat: nothing to do
-        let reason: String? =
-            if target.kind != .file {
-                "metrics.json is not a regular file"
-            } else if target.stamp.size > Int64(MetricsDocument.maxEncodedSize) {
-                "metrics.json is \(target.stamp.size) bytes, more than the \(MetricsDocument.maxEncodedSize) allowed"
-            } else if target.stamp.size == 0 {
-                "metrics.json is empty (a sync tool may not have finished writing it)"
-            } else {
-                nil
-            }
-        if let reason { return refuse(reason) + conflicts }
-        return [Candidate(path: path, stamp: stamp, verdict: .read(vmID))] + conflicts
+        guard let target else { return rest }  // removed since the lstat: nothing to do
+        if let reason = problem(with: target, named: "metrics.json") { return refuse(reason) + rest }
+        return [Candidate(path: path, stamp: stamp, verdict: .read(vmID))] + rest
     }
 
     /// Why the symlink at `path` may not be followed: it leads outside `DATA`, or nowhere.
-    private func escape(_ path: [UInt8], root: [UInt8], what: String) -> String? {
+    func escape(_ path: [UInt8], root: [UInt8], what: String) -> String? {
         do {
             let resolved = try FileProbe.resolve(path)
             guard !FileProbe.isInside(resolved, root: root) else { return nil }
@@ -248,6 +280,19 @@ public struct FolderWatcher: Service {
             return "\(what) is a symlink to \(shown), outside the data folder \(String(decoding: root, as: UTF8.self))"
         } catch {
             return "\(what) is a symlink that cannot be resolved (\(error.reason))"
+        }
+    }
+
+    /// Why a file that `stat` describes as `info` cannot be a document, or `nil` when it may be one.
+    func problem(with info: FileProbe.Info, named name: String) -> String? {
+        if info.kind != .file {
+            "\(name) is not a regular file"
+        } else if info.stamp.size > Int64(MetricsDocument.maxEncodedSize) {
+            "\(name) is \(info.stamp.size) bytes, more than the \(MetricsDocument.maxEncodedSize) allowed"
+        } else if info.stamp.size == 0 {
+            "\(name) is empty (a sync tool may not have finished writing it)"
+        } else {
+            nil
         }
     }
 
@@ -270,7 +315,8 @@ public struct FolderWatcher: Service {
     /// Acts on a new or changed candidate; `remember` is false when it should be looked at
     /// again next scan whatever its stamp (it vanished before it could be read).
     private func handle(_ candidate: Candidate) async -> (result: ScanEntry.Result, remember: Bool) {
-        let path = candidate.path
+        // A refused name may hold a control character; the log line must not (it could forge one).
+        let path = candidate.path.replacingControlCharacters(with: "?")
         switch candidate.verdict {
         case .conflict:
             logger.debug("not ingesting \(path): a conflict copy left by a sync tool; only metrics.json is read")
@@ -279,11 +325,17 @@ public struct FolderWatcher: Service {
             logger.warning("not ingesting \(path): \(reason)")
             return (.skipped(reason), true)
         case .read(let vmID):
-            return await read(path, folderVMID: vmID)
+            return await read(candidate.path, folderVMID: vmID)
+        case .journal(let vmID, let seconds):
+            return await read(candidate.path, folderVMID: vmID, journalSeconds: seconds)
         }
     }
 
-    private func read(_ path: String, folderVMID: VMID) async -> (result: ScanEntry.Result, remember: Bool) {
+    /// Reads, checks and ingests one document; `journalSeconds` is the time a journal file's
+    /// name gives, which its document must have.
+    private func read(
+        _ path: String, folderVMID: VMID, journalSeconds: Int64? = nil
+    ) async -> (result: ScanEntry.Result, remember: Bool) {
         func refuse(_ reason: String) -> (result: ScanEntry.Result, remember: Bool) {
             logger.warning("not ingesting \(path): \(reason)")
             return (.skipped(reason), true)
@@ -310,12 +362,20 @@ public struct FolderWatcher: Service {
         guard document.vmID == folderVMID else {
             return refuse("the document's vm_id is \"\(document.vmID)\" but its folder is \"\(folderVMID)\"")
         }
+        if let journalSeconds, JournalName.seconds(of: document.timestamp) != journalSeconds {
+            let named = Timestamp.format(Date(timeIntervalSince1970: TimeInterval(journalSeconds)))
+            return refuse(
+                "the file name says \(named) but the document's timestamp is \(Timestamp.format(document.timestamp))")
+        }
         let outcome = await ingest(document)
         if case .failed = outcome {} else { failures.succeeded(path) }
         let sample = "\(document.vmID) at \(Timestamp.format(document.timestamp))"
         switch outcome {
         case .stored:
             logger.debug("ingested \(sample) from \(path)")
+        case .storedOlder where journalSeconds != nil:
+            // The journal's usual case: one summary line per scan instead (see scan()).
+            logger.debug("ingested \(sample) from \(path) for history")
         case .storedOlder:
             logger.info("ingested \(sample) from \(path) for history only: older than the latest sample")
         case .duplicate:
@@ -342,7 +402,7 @@ extension FileError {
 }
 
 /// What the previous scans saw, so an unchanged file is neither re-read nor re-logged.
-private final class ScanMemory: Sendable {
+final class ScanMemory: Sendable {
     private struct State {
         var stamps: [String: FileStamp] = [:]
         var folderProblem: String?
