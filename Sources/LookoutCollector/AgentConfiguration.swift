@@ -40,6 +40,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var filesystems: FilesystemSelection?
     /// The device whose I/O `system.disk_io` reports, instead of the root filesystem's disk.
     public var diskIO: DiskIOConfiguration?
+    /// As `--data`: the folder the document is written under (`<data>/<vm_id>/metrics.json`).
+    public var data: String?
 
     public init(
         vmID: VMID? = nil, diskPath: String? = nil, dockerSocket: String? = nil, intervalSeconds: Int? = nil,
@@ -64,6 +66,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         case intervalSeconds = "interval_seconds", services, push, caFile = "ca_file"
         case network
         case filesystems, diskIO = "disk_io"
+        case data
     }
 
     public init(from decoder: any Decoder) throws {
@@ -95,13 +98,23 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         network = try c.decodeIfPresent(NetworkConfiguration.self, forKey: .network)
         filesystems = try c.decodeIfPresent(FilesystemSelection.self, forKey: .filesystems)
         diskIO = try c.decodeIfPresent(DiskIOConfiguration.self, forKey: .diskIO)
+        data = try c.decodeIfPresent(String.self, forKey: .data)
+        if let data, !data.hasPrefix("/") || data.containsControlCharacter {
+            throw DecodingError.dataCorruptedError(
+                forKey: .data, in: c,
+                debugDescription:
+                    "\"\(data.replacingControlCharacters().prefix(80))\" is not an absolute path (like /var/lib/lookout-agent/data)")
+        }
     }
 
     /// Reads and validates a config file; the error names the file, the key and the value.
+    /// Whole lines starting with `//` are comments (the packaged default explains itself).
     public static func load(path: String) throws(CollectorError) -> AgentConfiguration {
         let bytes: [UInt8]
         do {
-            bytes = try AtomicFile.read(path, limit: 1 << 20)
+            bytes = try JSONLineComments.strip(try AtomicFile.read(path, limit: 1 << 20))
+        } catch let problem as JSONLineComments.Problem {
+            throw CollectorError("config \(path): \(problem)")
         } catch {
             throw CollectorError("config \(error)")
         }
