@@ -154,16 +154,22 @@ def test_checksums_and_tarball(packages: dict) -> None:
 # MARK: - the Debian root
 
 
+#: What the hub's Depends needs beyond a minbase system (minbase has no SQLite); the test then
+#: installs with plain `dpkg -i`, so a Depends naming anything else fails the install.
+EXTRA_PACKAGES = ["libsqlite3-0"]
+
+
 def cached_root() -> Path:
-    """The minbase root as a tarball, made by debootstrap once per day and suite."""
-    cache = REPO / ".build-deb" / f"{SUITE}-minbase-{datetime.now(timezone.utc):%Y-%m-%d}.tar.gz"
+    """The minbase root (plus EXTRA_PACKAGES) as a tarball, made by debootstrap once per day and suite."""
+    extra = "+".join(EXTRA_PACKAGES)
+    cache = REPO / ".build-deb" / f"{SUITE}-minbase+{extra}-{datetime.now(timezone.utc):%Y-%m-%d}.tar.gz"
     if cache.exists():
         return cache
     cache.parent.mkdir(exist_ok=True)
     scratch = cache.parent / f"debootstrap-{os.getpid()}"
     try:
-        made = run(["debootstrap", "--variant=minbase", SUITE, str(scratch), "http://deb.debian.org/debian"],
-                   timeout=DEBOOTSTRAP_TIMEOUT)
+        made = run(["debootstrap", "--variant=minbase", f"--include={','.join(EXTRA_PACKAGES)}", SUITE, str(scratch),
+                    "http://deb.debian.org/debian"], timeout=DEBOOTSTRAP_TIMEOUT)
         if made.returncode != 0:
             pytest.fail(
                 f"debootstrap --variant=minbase {SUITE} could not run here (network to deb.debian.org? root?):\n"

@@ -103,7 +103,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(
                 forKey: .data, in: c,
                 debugDescription:
-                    "\"\(data.replacingControlCharacters().prefix(80))\" is not an absolute path (like /var/lib/lookout-agent/data)")
+                    "\"\(data.replacingControlCharacters().prefix(80))\" is not an absolute path (like /var/lib/lookout-agent/data)"
+            )
         }
     }
 

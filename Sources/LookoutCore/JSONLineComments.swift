@@ -31,7 +31,8 @@ public enum JSONLineComments {
                 throw Problem(
                     line: lineNumber,
                     message:
-                        "a comment after column \(column - lineStart + 1); comments must be whole lines starting with //")
+                        "a comment after column \(column - lineStart + 1); comments must be whole lines starting with //"
+                )
             }
             lineStart = lineEnd + 1
             lineNumber += 1
