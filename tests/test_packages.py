@@ -103,7 +103,8 @@ def test_depends_names_the_package_of_every_library_the_binaries_link(packages: 
         dynamic = run(["readelf", "-d", str(extracted / binary)]).stdout
         needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", dynamic)
         assert needed, f"{binary} links no shared library?\n{dynamic}"
-        assert "RUNPATH" not in dynamic and "RPATH" not in dynamic, f"{binary} has a library search path:\n{dynamic}"
+        search = re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library r\w*path: \[(.*?)\]", dynamic)
+        assert search in ([], ["$ORIGIN"]), f"{binary} searches libraries in {search} (a toolchain's folder?)"
         resolved = dict(re.findall(r"^\s*(\S+) => (/\S+)", run(["ldd", str(extracted / binary)]).stdout, re.M))
         for library in needed:
             if library.startswith("ld-linux"):
@@ -120,7 +121,7 @@ def test_depends_names_the_package_of_every_library_the_binaries_link(packages: 
 
 def test_lintian_reports_no_errors_and_every_warning_is_explained(packages: dict) -> None:
     """lintian on both packages: no error; each warning tag is explained in docs/decisions.md."""
-    result = run(["lintian", "--allow-root", *map(str, packages["debs"][packages["version"]])], timeout=900)
+    result = run(["lintian", *map(str, packages["debs"][packages["version"]])], timeout=900)
     lines = [line for line in result.stdout.splitlines() if re.match(r"^[EWI]: ", line)]
     errors = [line for line in lines if line.startswith("E: ")]
     assert not errors, "lintian errors:\n" + "\n".join(errors)
@@ -304,6 +305,7 @@ def test_install_use_upgrade_remove_purge_in_a_minbase_root(packages: dict, debi
     # 2. dpkg -i of both packages succeeds without systemd, and says what to do instead.
     started = time.monotonic()
     installed = chroot.ok(f"dpkg -i {first}", "installing both packages")
+    figures["seconds_dpkg_i_both"] = round(time.monotonic() - started, 2)
     assert "systemd is not running here" in installed, f"postinst should say systemd is absent:\n{installed}"
     assert "lookout-agent collect --stdout" in installed, f"postinst should say how to take a sample:\n{installed}"
     for path, mode in (("/usr/bin/lookout-agent", 0o755), ("/usr/bin/lookout", 0o755),
@@ -322,8 +324,9 @@ def test_install_use_upgrade_remove_purge_in_a_minbase_root(packages: dict, debi
 
     # 3. The agent runs without Swift: --version, and one sample on stdout with the packaged config.
     assert chroot.ok("lookout-agent --version", "lookout-agent --version").strip() == version
+    collecting = time.monotonic()
     sample = chroot.ok("lookout-agent collect --stdout --config /etc/lookout/agent.json 2>/dev/null", "one sample")
-    figures["seconds_dpkg_to_first_agent_document"] = round(time.monotonic() - started, 2)
+    figures["seconds_collect_to_first_document"] = round(time.monotonic() - collecting, 2)
     document = json.loads(sample)
     host = socket.gethostname().split(".")[0]
     assert document["vm_id"] == host, f"the packaged config reports this host ({host}), got {document['vm_id']}"
@@ -344,6 +347,7 @@ def test_install_use_upgrade_remove_purge_in_a_minbase_root(packages: dict, debi
     data = chroot.path("/var/lib/lookout").stat()
     assert data.st_uid == int(passwd[2]) and data.st_mode & 0o777 == 0o750, "/var/lib/lookout is lookout's, 0750"
     port = find_free_port()
+    serving = time.monotonic()
     hub = start_hub(chroot, port)
     log = chroot.root.parent / f"hub-{port}.log"
     try:
@@ -358,7 +362,7 @@ def test_install_use_upgrade_remove_purge_in_a_minbase_root(packages: dict, debi
             return bool(reply and reply[0] == 200 and host in json.loads(reply[1]).get("vms", {}))
 
         wait_for(own_vm, f"the summary lists the hub's own VM {host}", hub, log)
-        figures["seconds_dpkg_to_hub_summary_with_own_vm"] = round(time.monotonic() - started, 2)
+        figures["seconds_serve_to_summary_with_own_vm"] = round(time.monotonic() - serving, 2)
     finally:
         stop(hub)
     assert hub.returncode == 0, f"the hub stopped with {hub.returncode}:\n{log.read_text()[-2000:]}"
