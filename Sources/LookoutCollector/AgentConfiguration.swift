@@ -45,6 +45,8 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var autoUpgrade: Bool?
     /// How many recent documents the journal keeps beside `metrics.json` (0: none).
     public var journalSamples: Int?
+    /// As `--data`: the folder the document is written under (`<data>/<vm_id>/metrics.json`).
+    public var data: String?
 
     public init(
         vmID: VMID? = nil, diskPath: String? = nil, dockerSocket: String? = nil, intervalSeconds: Int? = nil,
@@ -71,6 +73,7 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         case filesystems, diskIO = "disk_io"
         case autoUpgrade = "auto_upgrade"
         case journalSamples = "journal_samples"
+        case data
     }
 
     public init(from decoder: any Decoder) throws {
@@ -110,13 +113,24 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
                 forKey: .journalSamples, in: c,
                 debugDescription: "\(samples) is not between 0 (no journal) and 100000 documents")
         }
+        data = try c.decodeIfPresent(String.self, forKey: .data)
+        if let data, !data.hasPrefix("/") || data.containsControlCharacter {
+            throw DecodingError.dataCorruptedError(
+                forKey: .data, in: c,
+                debugDescription:
+                    "\"\(data.replacingControlCharacters().prefix(80))\" is not an absolute path (like /var/lib/lookout-agent/data)"
+            )
+        }
     }
 
     /// Reads and validates a config file; the error names the file, the key and the value.
+    /// Whole lines starting with `//` are comments (the packaged default explains itself).
     public static func load(path: String) throws(CollectorError) -> AgentConfiguration {
         let bytes: [UInt8]
         do {
-            bytes = try AtomicFile.read(path, limit: 1 << 20)
+            bytes = try JSONLineComments.strip(try AtomicFile.read(path, limit: 1 << 20))
+        } catch let problem as JSONLineComments.Problem {
+            throw CollectorError("config \(path): \(problem)")
         } catch {
             throw CollectorError("config \(error)")
         }

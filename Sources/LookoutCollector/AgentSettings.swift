@@ -140,7 +140,8 @@ public struct AgentSettings: Sendable {
                 throw CollectorError("ca_file: \(error)")
             }
         }
-        let anyDestination = options.dataFolder != nil || push != nil
+        let dataFolder = options.dataFolder ?? config.data
+        let anyDestination = dataFolder != nil || push != nil
         var settings = AgentSettings(
             vmID: vmID,
             procfs: ProcFS(root: options.procfs ?? "/proc"),
@@ -150,7 +151,7 @@ public struct AgentSettings: Sendable {
             statePath: statePath,
             dockerSocket: options.dockerSocket ?? config.dockerSocket ?? "/var/run/docker.sock",
             serviceChecks: config.services,
-            dataFolder: options.dataFolder,
+            dataFolder: dataFolder,
             stdout: options.stdout || !anyDestination,
             push: push,
             intervalSeconds: interval,

@@ -96,6 +96,14 @@ struct SharedOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Flag(
+        name: .customLong("exit-unless-configured"),
+        help: ArgumentHelp(
+            "When neither --data, --stdout, --push nor the config's \"data\" or \"push\" names a destination, "
+                + "log one line saying so and exit 0 instead of printing to standard output (the packaged "
+                + "systemd unit uses it, so a fresh install waits for its config instead of filling the journal)."))
+    var exitUnlessConfigured = false
+
     func agentOptions(interval: Int?, lockWait: Int? = nil) -> AgentOptions {
         var options = AgentOptions()
         options.vmID = vmID
@@ -127,7 +135,15 @@ struct SharedOptions: ParsableArguments {
         do {
             let settings = try AgentSettings.resolve(
                 agentOptions(interval: interval, lockWait: lockWait), environment: environment())
+            if exitUnlessConfigured, !stdout, settings.dataFolder == nil, settings.push == nil {
+                logger.notice(
+                    "no destination configured: set \"data\" (a folder file sync carries to the hub) or \"push\" in \(config ?? "the config (--config FILE)"), then restart the agent (systemctl restart lookout-agent)"
+                )
+                throw ExitCode.success
+            }
             return Agent(settings: settings, logger: logger)
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             logger.critical("\(error)")
             throw ExitCode(78)

@@ -63,8 +63,10 @@ enum HubCommandSupport {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
-    /// `Public/` beside the binary (an install), one level up (`.build/release/..`), or in
-    /// the working folder (a checkout).
+    /// The dashboard files: `Public/` beside the binary (a copied install), `../share/lookout/Public`
+    /// from it (the manual install of docs/install.md), `Public/` in the working folder (a checkout),
+    /// else `/usr/share/lookout/public`, where the Debian package puts them (its unit runs in
+    /// /var/lib/lookout, so only the absolute path finds them).
     static func findDashboard() -> String? {
         var exe = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &exe, exe.count - 1)
@@ -74,9 +76,12 @@ enum HubCommandSupport {
             let folder = AtomicFile.folder(of: path)
             candidates += ["\(folder)/Public", "\(folder)/../share/lookout/Public"]
         }
-        candidates.append("Public")
+        candidates += ["Public", packagedDashboard]
         return candidates.first { access("\($0)/monitoring.html", R_OK) == 0 }
     }
+
+    /// Where the `lookout` Debian package installs the dashboard (deploy/debian).
+    static let packagedDashboard = "/usr/share/lookout/public"
 
     static func describe(_ config: MonitoringConfig, tokens: APITokens, path: String?) -> String {
         let t = config.thresholds

@@ -86,7 +86,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Folder of the dashboard files (default: Public/ beside the binary or in the working folder).",
+            "Folder of the dashboard files (default: Public/ beside the binary or in the working folder, "
+                + "else /usr/share/lookout/public, the Debian package's).",
             valueName: "dir"))
     var dashboard: String?
 

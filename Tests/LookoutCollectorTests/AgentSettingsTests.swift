@@ -103,6 +103,38 @@ import Testing
         #expect(error.message.contains(expected), "\(error)")
     }
 
+    @Test func dataComesFromTheFlagElseTheConfigAndIsADestination() throws {
+        var options = AgentOptions()
+        options.configPath = writeConfig(#"{"data": "/srv/lookout"}"#)
+        let fromConfig = try AgentSettings.resolve(options, environment: [:], hostName: "h")
+        #expect(fromConfig.dataFolder == "/srv/lookout")
+        #expect(!fromConfig.stdout, "a data folder in the config is a destination, so no stdout by default")
+        options.dataFolder = "/tmp/flag"
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").dataFolder == "/tmp/flag")
+    }
+
+    @Test(arguments: [
+        (#"{"data": "relative/data"}"#, #"data: "relative/data" is not an absolute path"#),
+        (#"{"data": ""}"#, #"data: "" is not an absolute path"#),
+        (#"{"data": 5}"#, "data: expected a string"),
+        ("{\n  \"data\": \"/x\" // here\n}", "line 2: a comment after column 16"),
+    ])
+    func badDataOrCommentNamesTheFileAndTheProblem(_ text: String, expected: String) throws {
+        var options = AgentOptions()
+        options.configPath = writeConfig(text)
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(options, environment: [:], hostName: "h")
+        }
+        #expect(error.message.hasPrefix("config \(folder)/agent.json: "), "\(error)")
+        #expect(error.message.contains(expected), "\(error)")
+    }
+
+    @Test func wholeLineCommentsAreAccepted() throws {
+        var options = AgentOptions()
+        options.configPath = writeConfig("// about\n{\n  // \"vm_id\": \"x\",\n  \"vm_id\": \"y\"\n}\n")
+        #expect(try AgentSettings.resolve(options, environment: [:], hostName: "h").vmID.rawValue == "y")
+    }
+
     @Test func replayLimitComesFromTheConfigElseTheDefault() throws {
         var options = AgentOptions()
         options.pushURL = "http://127.0.0.1:1/api/monitoring/ingest"
