@@ -42,9 +42,12 @@ public struct WildcardPattern: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// `WildcardPattern(pattern).matches(name)` without keeping the pattern.
+    /// `WildcardPattern(pattern).matches(name)` without keeping the pattern (and without
+    /// building one: a pass asks this for every alert).
     public static func matches(_ pattern: String, _ name: String) -> Bool {
-        WildcardPattern(pattern).matches(name)
+        if pattern == "*" { return true }
+        if !pattern.utf8.contains(UInt8(ascii: "*")) { return pattern == name }
+        return matchesBytes(pattern, name)
     }
 
     private static func matchesBytes(_ pattern: String, _ name: String) -> Bool {
