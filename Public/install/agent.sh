@@ -152,11 +152,12 @@ http() {
             status=$(curl -sS --max-time 300 -o "$3" -w '%{http_code}' "$2" 2>"$tmp/http.err") || return 1
         fi
     else
+        # No -T: busybox 1.35's wget crashes with it (a segfault, seen on Debian 12).
         if [ "$1" = POST ]; then
-            wget -S -q -T 60 -O "$3" --header='Content-Type: application/json' --post-data="$4" "$2" \
+            wget -S -q -O "$3" --header='Content-Type: application/json' --post-data="$4" "$2" \
                 2>"$tmp/http.err" || true
         else
-            wget -S -q -T 300 -O "$3" "$2" 2>"$tmp/http.err" || true
+            wget -S -q -O "$3" "$2" 2>"$tmp/http.err" || true
         fi
         status=$(sed -n 's/^ *HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "$tmp/http.err" | tail -n 1)
         [ -n "$status" ] || return 1

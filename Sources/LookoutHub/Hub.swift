@@ -162,6 +162,23 @@ public struct Hub: Sendable {
             logger: logger, now: now)
     }
 
+    /// Checksums the agent binaries `/install` hands out (once per file version, then
+    /// cached) and logs what there is, so the first VM to install does not wait for it.
+    public func prepareAgentBinaries() {
+        guard let binaries else {
+            logger.info("install: no agent binaries folder (--agent-binaries, /usr/lib/lookout/agents or dist/)")
+            return
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let (agents, problems) = binaries.agents()
+        for problem in problems { logger.warning("install: agent binary left out: \(problem)") }
+        let list = agents.map { "\($0.arch) \($0.version ?? "(no version stamp)")" }.joined(separator: ", ")
+        logger.info(
+            "install: agent binaries from \(binaries.folder): \(list.isEmpty ? "none (expected <arch>/lookout-agent)" : list), checksummed in \(clock.now - started)"
+        )
+    }
+
     /// Every route of ``router()`` as `METHOD /path` (HEAD, generated for each GET, not
     /// listed): what `lookout serve --print-routes` prints for the route-by-route test.
     public func routeList() -> [String] {

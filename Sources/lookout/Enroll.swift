@@ -112,18 +112,6 @@ struct EnrollCommand: AsyncParsableCommand {
         let line = "lookout enroll: \(text)\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
-
-    /// One line at start naming the agent binaries `/install` hands out, or why there are none.
-    static func logAgentBinaries(_ folder: String?, logger: Logger) {
-        guard let folder else {
-            logger.info("install: no agent binaries folder (--agent-binaries, /usr/lib/lookout/agents or dist/)")
-            return
-        }
-        let archs = AgentBinaries(folder: folder).architectures()
-        logger.info(
-            "install: agent binaries from \(folder): \(archs.isEmpty ? "none (expected <arch>/lookout-agent)" : archs.joined(separator: ", "))"
-        )
-    }
 }
 
 extension HubCommandSupport {

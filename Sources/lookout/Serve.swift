@@ -171,7 +171,7 @@ struct Serve: AsyncParsableCommand {
             print(hub.routeList().joined(separator: "\n"))
             return
         }
-        EnrollCommand.logAgentBinaries(settings.agentBinaries, logger: logger)
+        Task.detached(priority: .utility) { hub.prepareAgentBinaries() }
         var services: [any Service] = []
         guard let aggregateMinute = DailyAggregateService.minuteOfDay(aggregateAt) else {
             throw ValidationError("--aggregate-at: \"\(aggregateAt.prefix(40))\" is not HH:MM (00:00-23:59)")

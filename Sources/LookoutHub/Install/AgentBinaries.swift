@@ -27,6 +27,9 @@ public final class AgentBinaries: Sendable {
     }
 
     private let cache = Mutex<[String: (Identity, Agent)]>([:])
+    /// Held while a checksum is computed, so a request arriving during the start-up pass
+    /// waits for its result instead of reading the file a second time.
+    private let computing = Mutex(())
 
     /// The most bytes read from one binary (a release agent is ~10 MB, a debug one ~15 MB).
     public static let sizeLimit = 256 << 20
@@ -91,15 +94,22 @@ public final class AgentBinaries: Sendable {
         let identity = Identity(
             device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int(info.st_size),
             seconds: Int(info.st_mtim.tv_sec), nanoseconds: Int(info.st_mtim.tv_nsec))
-        if let (known, agent) = cache.withLock({ $0[arch] }), known == identity { return agent }
+        if let agent = cached(arch, identity) { return agent }
         guard identity.size <= Self.sizeLimit else {
             throw FileError(path: path, operation: "read", errno: EFBIG)
         }
-        let bytes = try AtomicFile.read(path, limit: Self.sizeLimit)
-        let agent = Agent(
-            arch: arch, path: path, size: bytes.count, sha256: SHA256.hex(bytes), version: Self.version(in: bytes))
-        cache.withLock { $0[arch] = (identity, agent) }
-        return agent
+        return try computing.withLock { (_: inout ()) throws(FileError) -> Agent in
+            if let agent = cached(arch, identity) { return agent }
+            let bytes = try AtomicFile.read(path, limit: Self.sizeLimit)
+            let agent = Agent(
+                arch: arch, path: path, size: bytes.count, sha256: SHA256.hex(bytes), version: Self.version(in: bytes))
+            cache.withLock { $0[arch] = (identity, agent) }
+            return agent
+        }
+    }
+
+    private func cached(_ arch: String, _ identity: Identity) -> Agent? {
+        cache.withLock { entries in entries[arch].flatMap { $0.0 == identity ? $0.1 : nil } }
     }
 
     /// Every binary, sorted by architecture; one that cannot be read is left out (and named
