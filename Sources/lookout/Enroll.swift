@@ -37,7 +37,9 @@ struct EnrollCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Data folder of the hub (as for serve).", valueName: "dir"))
     var data = "./lookout-data"
 
-    @Option(help: ArgumentHelp("The hub's config file (as for serve): its public_url is the default --hub.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "The hub's config file (as for serve): its public_url is the default --hub.", valueName: "file"))
     var config: String?
 
     @Option(
@@ -61,7 +63,8 @@ struct EnrollCommand: AsyncParsableCommand {
         let monitoring: MonitoringConfig
         do {
             monitoring =
-                try config.map { path throws(ConfigError) in try MonitoringConfig.load(path: path) } ?? MonitoringConfig()
+                try config.map { path throws(ConfigError) in try MonitoringConfig.load(path: path) }
+                ?? MonitoringConfig()
         } catch {
             Self.complain("\(error)")
             throw ExitCode(78)

@@ -62,7 +62,8 @@ import Testing
         let error = await #expect(throws: EnrollmentError.self) {
             try await file.trade(code: code, now: Self.now.addingTimeInterval(120)) { (vm: VMID) in vm }
         }
-        #expect(error?.kind == .refused && error?.message.contains("already used") == true, "\(String(describing: error))")
+        #expect(
+            error?.kind == .refused && error?.message.contains("already used") == true, "\(String(describing: error))")
         #expect(error?.message.contains("lookout enroll web-1") == true)
     }
 
@@ -172,7 +173,9 @@ import Testing
         #expect(try InstallCommand.hubAddress(text).get() == expected)
     }
 
-    @Test(arguments: ["ftp://hub", "https://hub;rm -rf /", "https://hub/$(id)", "https://hub `id`", "https://h?x=1", "hub"])
+    @Test(arguments: [
+        "ftp://hub", "https://hub;rm -rf /", "https://hub/$(id)", "https://hub `id`", "https://h?x=1", "hub",
+    ])
     func hubAddressesThatAShellWouldReadAreRefused(_ text: String) {
         #expect(throws: EnrollmentError.self) { try InstallCommand.hubAddress(text).get() }
     }

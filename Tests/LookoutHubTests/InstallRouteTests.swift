@@ -70,9 +70,12 @@ import Testing
         }
     }
 
-    static func trade(_ client: any TestClientProtocol, _ code: String) async throws -> (HTTPResponse.Status, [String: Any]) {
+    static func trade(_ client: any TestClientProtocol, _ code: String) async throws -> (
+        HTTPResponse.Status, [String: Any]
+    ) {
         try await client.execute(
-            uri: "/install/enroll", method: .post, headers: headers(nil), body: ByteBuffer(string: #"{"code": "\#(code)"}"#)
+            uri: "/install/enroll", method: .post, headers: headers(nil),
+            body: ByteBuffer(string: #"{"code": "\#(code)"}"#)
         ) { ($0.status, json($0.body)) }
     }
 
@@ -133,7 +136,8 @@ import Testing
     @Test func aHubWithoutAMainTokenEnrollsNothing() async throws {
         try await withHub(main: nil) { _, client in
             let status = try await client.execute(
-                uri: "/api/monitoring/enrollments", method: .post, body: ByteBuffer(string: #"{"vm_id": "web-1", "hub": "http://h"}"#)
+                uri: "/api/monitoring/enrollments", method: .post,
+                body: ByteBuffer(string: #"{"vm_id": "web-1", "hub": "http://h"}"#)
             ) { ($0.status, Self.json($0.body)["error"] as? String ?? "") }
             #expect(status.0 == .forbidden && status.1.contains("no main token"))
             let file = EnrollmentFile(dataFolder: "\(folder)/data")

@@ -63,7 +63,8 @@ struct EnrollmentRoutes: Sendable {
             throw HTTPError(.badRequest, message: "vm_id: \(error)")
         }
         guard let validity = Silence.duration(ask.valid ?? "1h") else {
-            throw HTTPError(.badRequest, message: "valid: \"\((ask.valid ?? "").prefix(20))\" is not a duration such as 1h")
+            throw HTTPError(
+                .badRequest, message: "valid: \"\((ask.valid ?? "").prefix(20))\" is not a duration such as 1h")
         }
         guard let given = publicURL ?? ask.hub else {
             throw HTTPError(

@@ -34,7 +34,8 @@ struct InstallRoutes: Sendable {
     func script() throws -> Response {
         guard let publicFolder else {
             throw HTTPError(
-                .notFound, message: "this hub serves no dashboard folder, so it has no install/agent.sh; see --dashboard")
+                .notFound,
+                message: "this hub serves no dashboard folder, so it has no install/agent.sh; see --dashboard")
         }
         let path = "\(publicFolder)/install/agent.sh"
         let bytes: [UInt8]
@@ -92,7 +93,8 @@ struct InstallRoutes: Sendable {
     func listing() throws -> Response {
         let entries = try agents().map {
             Listing.Entry(
-                arch: $0.arch, version: $0.version, sha256: $0.sha256, size: $0.size, path: "/install/lookout-agent/\($0.arch)")
+                arch: $0.arch, version: $0.version, sha256: $0.sha256, size: $0.size,
+                path: "/install/lookout-agent/\($0.arch)")
         }
         let body = try JSONEncoder.lookout().encode(Listing(hubVersion: LookoutVersion.current, agents: entries))
         return .json(ByteBuffer(bytes: body))
