@@ -385,3 +385,49 @@ def test_the_installer_is_clean_posix_sh():
         require_tool(shell)
     assert subprocess.run(["dash", "-n", str(REPO / "Public/install/agent.sh")]).returncode == 0
     assert subprocess.run(["busybox", "ash", "-n", str(REPO / "Public/install/agent.sh")]).returncode == 0
+
+
+def test_the_add_vm_dialog_shows_a_working_command(start_hub, tmp_path):
+    from dashboard_support import UI_TIMEOUT, chromium, shot
+
+    hub = start_hub("--dashboard", str(REPO / "Public"), "--agent-binaries", str(tmp_path / "none"), token=MAIN)
+    address = hub_address(hub)
+    with chromium() as browser:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        ctx.add_init_script(f"localStorage.setItem('lookout.token', {json.dumps(MAIN)})")
+        errors: list[str] = []
+        page = ctx.new_page()
+        page.set_default_timeout(UI_TIMEOUT)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(hub.url("/"))
+        page.wait_for_function("window.__lookoutReady === true")
+
+        # A vm_id the hub refuses: the dialog says why, no code is made.
+        page.locator("#add-vm").click()
+        page.fill("#enroll-vm", "..")
+        page.locator('#enroll-form button[type="submit"]').click()
+        page.wait_for_function("document.querySelector('#enroll-form .token-error').textContent.includes('vm_id')")
+        assert "No code made" in page.locator("#enroll-form").inner_text()
+        assert not (hub.data / "enrollments.json").exists() or "vm_id" not in (hub.data / "enrollments.json").read_text()
+
+        page.fill("#enroll-vm", "web-2")
+        page.locator('#enroll-form button[type="submit"]').click()
+        command = page.locator("#enroll-command")
+        command.wait_for()
+        text = command.inner_text().strip()
+        match = re.fullmatch(
+            rf"curl -fsSL {re.escape(address)}/install/agent\.sh \| sudo sh -s -- --hub {re.escape(address)} "
+            r"--code ([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})",
+            text,
+        )
+        assert match, text
+        page.locator("#enroll-copy").click()
+        page.wait_for_function("['Copied', 'Select and copy'].includes(document.querySelector('#enroll-copy').textContent)")
+        shot(page, "add-vm-dialog")
+        assert errors == []
+
+    # The code shown works once, for web-2.
+    status, _, raw = hub.request("POST", "/install/enroll", json.dumps({"code": match.group(1)}).encode(), token="",
+                                 headers={"Content-Type": "application/json"})
+    assert status == 200, raw
+    assert json.loads(raw)["vm_id"] == "web-2"
