@@ -197,7 +197,8 @@ if [ "$actual" != "$expected" ]; then
     die "the downloaded agent does not match the hub's checksum (got ${actual:-nothing}, expected $expected); nothing was installed, run the command again (a proxy or a full disk can cut downloads)"
 fi
 chmod 755 "$tmp/lookout-agent"
-version=$("$tmp/lookout-agent" --version 2>/dev/null) || die "the downloaded agent does not run on this machine ($arch); check the hub's $arch binary"
+version=$("$tmp/lookout-agent" --version 2>/dev/null) ||
+    die "the downloaded agent does not run here ($arch); if $tmp is on a noexec mount, run it with TMPDIR=<another folder>, else check the hub's $arch binary"
 
 # --- 2. trade the code (it is spent from here on) ---------------------------------------------
 
@@ -336,4 +337,9 @@ if [ -n "$(ls -A "$root$state_dir/spool" 2>/dev/null)" ]; then
     die "installed, but the first sample could not be pushed yet (it is kept and resent on the next run): $(grep -i -m 1 'push' "$tmp/collect.log" | tr -d '\000-\037' | head -c 300)"
 fi
 
+if [ -n "$root" ]; then
+    service="$service under $root, not started"
+elif [ "$start" = no ]; then
+    service="$service, not started: --no-start"
+fi
 say "${vm:-this VM} reports to $hub ($version, $service)"
