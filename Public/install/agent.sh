@@ -210,7 +210,7 @@ if [ -n "$code" ]; then
             why=$(hub_error "$tmp/enroll.json")
             die "the hub refused the code: ${why:-it is wrong, used or expired (HTTP $status); make a new one on the hub with \`lookout enroll <vm_id>\`}"
             ;;
-        *) die "the hub answered HTTP $status to the code ($(hub_error "$tmp/enroll.json")); see the hub's log, then make a new code with \`lookout enroll <vm_id>\`" ;;
+        *) die "the hub could not trade the code (HTTP $status: $(hub_error "$tmp/enroll.json")); the code is not spent: fix what the hub's log says and run the command again" ;;
     esac
     vm=$(sed -n 's/.*"vm_id" *: *"\([A-Za-z0-9._-]*\)".*/\1/p' "$tmp/enroll.json" | head -n 1)
     token=$(sed -n 's/.*"token" *: *"\([A-Za-z0-9._~-]*\)".*/\1/p' "$tmp/enroll.json" | head -n 1)

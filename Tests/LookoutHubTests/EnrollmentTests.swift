@@ -105,6 +105,22 @@ import Testing
         #expect(vm == web1)
     }
 
+    @Test func aTokenFileThatCannotBeWrittenFailsTheTradeAndKeepsTheCode() async throws {
+        let live = LiveTokens(APITokens(main: "main-token-0123456789"))
+        let broken = Enroller(
+            dataFolder: folder, tokensPath: "\(folder)/missing-folder/vm-tokens.json", live: live,
+            logger: Logger(label: "test"), now: { Self.now })
+        let (code, _) = try await broken.codes.create(vm: web1, validity: 3600, now: Self.now)
+        let error = await #expect(throws: EnrollmentError.self) { try await broken.trade(code: code) }
+        #expect(error?.kind == .file && error?.message.contains("missing-folder") == true)
+        #expect(live.current.perVM.isEmpty)
+        let working = Enroller(
+            dataFolder: folder, tokensPath: "\(folder)/vm-tokens.json", live: live, logger: Logger(label: "test"),
+            now: { Self.now })
+        let trade = try await working.trade(code: code)
+        #expect(trade.vmID == web1 && live.current.perVM == [web1: trade.token])
+    }
+
     @Test func endedEntriesArePrunedADayAfterTheirEnd() async throws {
         let file = EnrollmentFile(dataFolder: folder)
         _ = try await file.create(vm: web1, validity: 3600, now: Self.now)
