@@ -54,6 +54,17 @@ import Testing
         #expect(mode == 0o600)
     }
 
+    @Test func theFileBelongsToTheDataFoldersOwnerSoTheHubCanReadIt() async throws {
+        // Run as root (CI), the folder is given to nobody as the package gives it to `lookout`;
+        // run as another user, the file stays that user's, the folder's owner too.
+        let nobody: uid_t = 65_534
+        if geteuid() == 0 { #expect(chown(folder, nobody, nobody) == 0) }
+        let file = EnrollmentFile(dataFolder: folder)
+        _ = try await file.create(vm: web1, validity: 3600, now: Self.now)
+        let owner = try FileManager.default.attributesOfItem(atPath: file.path)[.ownerAccountID] as? Int
+        #expect(owner == Int(geteuid() == 0 ? nobody : geteuid()))
+    }
+
     @Test func aCodeWorksOnceThenSaysItWasUsed() async throws {
         let file = EnrollmentFile(dataFolder: folder)
         let (code, _) = try await file.create(vm: web1, validity: 3600, now: Self.now)

@@ -89,6 +89,7 @@ public struct Enrollment: Codable, Sendable, Equatable {
 public struct EnrollmentFile: Sendable {
     public let path: String
     let lockPath: String
+    let dataFolder: String
 
     /// How long after its end (expiry or use) an entry is kept to explain a refusal.
     static let keepAfterEnd: TimeInterval = 86_400
@@ -98,6 +99,7 @@ public struct EnrollmentFile: Sendable {
     public init(dataFolder: String) {
         path = "\(dataFolder)/enrollments.json"
         lockPath = "\(dataFolder)/.enrollments.lock"
+        self.dataFolder = dataFolder
     }
 
     struct Body: Codable { var enrollments: [Enrollment] }
@@ -144,12 +146,23 @@ public struct EnrollmentFile: Sendable {
         do {
             let bytes = try JSONEncoder.lookout(pretty: true).encode(Body(enrollments: entries))
             try AtomicFile.write(bytes, to: path, mode: 0o600)
+            giveToFolderOwner()
         } catch let error as FileError {
             throw EnrollmentError("could not save \(path): \(error)", kind: .file)
         } catch {
             throw EnrollmentError("could not encode the enrollments: \(error)", kind: .file)
         }
         return result
+    }
+
+    /// `sudo lookout enroll` writes the file as root, but the hub reading it runs as the data
+    /// folder's owner (the package's `lookout` user): as root, the file is handed to that owner
+    /// so the hub can read the 0600 file and trade the code.
+    func giveToFolderOwner() {
+        guard geteuid() == 0 else { return }
+        var folder = stat()
+        guard stat(dataFolder, &folder) == 0, folder.st_uid != 0 else { return }
+        _ = chown(path, folder.st_uid, folder.st_gid)
     }
 
     /// Makes a code for `vm`, valid for `validity` seconds from `now`; returns the code
