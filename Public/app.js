@@ -1461,6 +1461,61 @@ function removeSilence(id) {
   send('DELETE', `silences/${encodeURIComponent(id)}`).catch((e) => alert(`Not removed: ${e.message}`)).then(refresh);
 }
 
+// MARK: - add a VM
+
+/** The Add VM dialog: asks a vm_id, makes a one-time code (POST enrollments) and shows the
+ *  command to run on the new VM, with a copy button. The code is shown once; the hub keeps
+ *  only its hash. */
+function askEnroll() {
+  $('enroll-form')?.remove();
+  const error = h('p', { class: 'token-error', role: 'alert' });
+  const vm = h('input', { id: 'enroll-vm', required: true, maxlength: 64, spellcheck: 'false', placeholder: 'web-1' });
+  const out = h('div', { class: 'enroll-result' });
+  const submit = h('button', { type: 'submit', text: 'Make install command' });
+  const form = h('form', { id: 'enroll-form', class: 'token-form enroll-form' },
+    h('h2', { text: 'Add a VM' }),
+    h('p', { text: 'Name the new VM; the hub makes a one-time code (valid 1 hour) and the command to run on the VM as root.' }),
+    h('label', { for: 'enroll-vm', text: 'vm_id' }), vm,
+    h('div', { class: 'token-row' }, submit, h('button', { type: 'button', text: 'Close', onclick: () => form.remove() })), error, out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    setText(error, '');
+    submit.disabled = true;
+    try {
+      const t = storedToken();
+      const res = await fetch(API + 'enrollments', {
+        method: 'POST', body: JSON.stringify({ vm_id: vm.value.trim(), hub: location.origin }),
+        headers: { 'Content-Type': 'application/json', ...(t && { Authorization: `Bearer ${t}` }) },
+      }).catch(() => { throw new Error('connection failed'); });
+      if (!res.ok) throw new Error(`${await errorOf(res)}${res.status === 401 || res.status === 403 ? ' (needs the main token)' : ''}`);
+      const made = await res.json();
+      const command = h('code', { id: 'enroll-command', class: 'enroll-command', text: str(made.command) });
+      const copy = h('button', { type: 'button', id: 'enroll-copy', text: 'Copy' });
+      copy.addEventListener('click', () => copyText(str(made.command), command).then((ok) => setText(copy, ok ? 'Copied' : 'Select and copy')));
+      out.replaceChildren(h('p', { text: `Run this on ${str(made.vm_id)} (the code works once, until ${when(Date.parse(made.expires_at))}):` }),
+        h('div', { class: 'token-row' }, command, copy),
+        h('p', { class: 'muted', text: 'The VM appears on the overview after its first sample.' }));
+    } catch (e) {
+      setText(error, `No code made: ${e.message}`);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  $('main').before(form);
+  vm.focus();
+}
+
+/** Copies text; where the clipboard API is missing (plain http), selects the element instead. */
+async function copyText(text, element) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    getSelection()?.selectAllChildren(element);
+    return false;
+  }
+}
+
 // MARK: - start
 
 function repaint() {
@@ -1473,6 +1528,7 @@ function repaint() {
 function start() {
   readColors();
   $('token-form').addEventListener('submit', submitToken);
+  $('add-vm').addEventListener('click', askEnroll);
   addEventListener('hashchange', route);
   let frame = 0;
   addEventListener('resize', () => {

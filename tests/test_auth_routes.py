@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_doc, run_lookout
+from conftest import REPO, make_doc, run_lookout
 from raw_http import raw_request
 
 MAIN = "main-token-for-the-route-table-0123"
@@ -51,6 +51,16 @@ ROUTES: dict[str, tuple[str, int]] = {
     "POST /api/monitoring/silences": (MAIN_ONLY, 400),
     # No silence has that id: the handler runs and answers 404.
     "DELETE /api/monitoring/silences/{id}": (MAIN_ONLY, 404),
+    # The table's POST body is a metrics document, no enrollment request: 400.
+    "POST /api/monitoring/enrollments": (MAIN_ONLY, 400),
+    # The installer (issue 13): open by design, the code is the credential. The table's hub has
+    # the repo's dashboard folder and an empty agent binaries folder.
+    "GET /install/agent.sh": (OPEN, 200),
+    "GET /install/agents.json": (OPEN, 200),
+    "GET /install/SHA256SUMS": (OPEN, 404),
+    "GET /install/lookout-agent/{arch}": (OPEN, 404),
+    # A metrics document is no {"code": ...}: 400 whoever sends it.
+    "POST /install/enroll": (OPEN, 400),
 }
 
 CREDENTIALS = {"none": None, "wrong": WRONG, "vm": WEB1, "main": MAIN}
@@ -67,7 +77,10 @@ def expected(rule: str, main_status: int, who: str) -> int:
 
 
 def concrete(path: str) -> str:
-    return path.replace("{vm_id}", "web-1").replace("{date}", "2025-12-09").replace("{id}", "0000abcd")
+    return (
+        path.replace("{vm_id}", "web-1").replace("{date}", "2025-12-09").replace("{id}", "0000abcd")
+        .replace("{arch}", "x86_64")
+    )
 
 
 class Clock:
@@ -92,7 +105,11 @@ def config_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def hub(start_hub, config_file):
-    hub = start_hub("--config", str(config_file), token=MAIN)
+    agents = config_file.parent / "agents"
+    agents.mkdir(exist_ok=True)
+    hub = start_hub(
+        "--config", str(config_file), "--dashboard", str(REPO / "Public"), "--agent-binaries", str(agents), token=MAIN
+    )
     clock = Clock()
     status = raw_request(hub.port, "POST", "/api/monitoring/ingest", token=MAIN, body=doc("web-1", clock)).status
     assert status == 201

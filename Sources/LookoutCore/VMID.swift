@@ -26,7 +26,8 @@ public struct VMID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// read as the hub's (`alerts.json`, the SQLite database and its `-wal`/`-shm`/`-journal`
     /// companions). Hidden names (`.alerts.lock`, temp files) are ruled out by the dot rule.
     public static let reservedNames: Set<String> = [
-        "outbox", "history", "alerts.json", "silences.json", "lookout.sqlite", "lookout.sqlite-wal",
+        "outbox", "history", "alerts.json", "silences.json", "enrollments.json", "vm-tokens.json", "lookout.sqlite",
+        "lookout.sqlite-wal",
         "lookout.sqlite-shm", "lookout.sqlite-journal",
     ]
 

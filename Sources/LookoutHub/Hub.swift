@@ -33,12 +33,15 @@ public struct Hub: Sendable {
         public var idleTimeout: Duration
         /// Most HTTP connections open at once (``ConnectionLimiter``); nil: no cap.
         public var maxConnections: Int?
+        /// Folder of the agent binaries `/install` hands out (`<arch>/lookout-agent`); nil: none.
+        public var agentBinaries: String?
 
         public init(
             dataFolder: String, config: MonitoringConfig = MonitoringConfig(), host: String = "127.0.0.1",
             port: Int = 8080, tokens: APITokens = APITokens(), publicFolder: String? = nil,
             pollInterval: Duration = .seconds(5), channels: [any NotificationChannel] = [],
-            alertInterval: Duration? = .seconds(60), idleTimeout: Duration = .seconds(30), maxConnections: Int? = nil
+            alertInterval: Duration? = .seconds(60), idleTimeout: Duration = .seconds(30), maxConnections: Int? = nil,
+            agentBinaries: String? = nil
         ) {
             self.dataFolder = dataFolder
             self.config = config
@@ -51,6 +54,7 @@ public struct Hub: Sendable {
             self.alertInterval = alertInterval
             self.idleTimeout = idleTimeout
             self.maxConnections = maxConnections
+            self.agentBinaries = agentBinaries
         }
     }
 
@@ -60,6 +64,10 @@ public struct Hub: Sendable {
     let now: @Sendable () -> Date
     /// The hub's one alert pass; its outbox is shared with the delivery service.
     let pass: AlertPass
+    /// The tokens the auth middlewares read; enrollment adds per-VM tokens while it runs.
+    public let tokens: LiveTokens
+    /// The agent binaries of `/install`, their checksums cached across requests.
+    let binaries: AgentBinaries?
 
     /// Opens the data folder and the store, and loads every VM's latest document.
     public static func open(
@@ -76,7 +84,9 @@ public struct Hub: Sendable {
         let pass = AlertPass(
             dataFolder: settings.dataFolder, store: store, config: settings.config, channels: settings.channels,
             logger: logger)
-        return Hub(settings: settings, ingestor: ingestor, logger: logger, now: now, pass: pass)
+        return Hub(
+            settings: settings, ingestor: ingestor, logger: logger, now: now, pass: pass,
+            tokens: LiveTokens(settings.tokens), binaries: settings.agentBinaries.map(AgentBinaries.init(folder:)))
     }
 
     /// The router with every route and middleware; tests drive it without a socket.
@@ -84,12 +94,13 @@ public struct Hub: Sendable {
     /// Protection is a property of the router group a route is registered in, never of
     /// the path's spelling: whatever spelling the router resolves to a route runs that
     /// route's middleware. Open by design (DESIGN §4): `/healthz` and the dashboard's
-    /// static files. Main token: every read under `/api/monitoring` and `/metrics`. Main
-    /// or per-VM token: ingest (README "Tokens").
+    /// static files, and the installer under `/install` (its code is the credential). Main
+    /// token: every read under `/api/monitoring`, enrollments and `/metrics`. Main or
+    /// per-VM token: ingest (README "Tokens").
     public func router() -> Router<HubRequestContext> {
         let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
-        let tokens = settings.tokens
+        let tokens = self.tokens
         let dataFolder = settings.dataFolder
         let controller = MonitoringController(
             ingestor: ingestor, config: settings.config,
@@ -103,8 +114,8 @@ public struct Hub: Sendable {
             Response.json(store.health.healthzBody(vms: fleet.count))
         }
 
-        let mainToken = router.group().add(middleware: AuthMiddleware(tokens: tokens))
-            .add(middleware: ChangeRequestGuard(tokens: tokens))
+        let mainToken = router.group().add(middleware: AuthMiddleware(live: tokens))
+            .add(middleware: ChangeRequestGuard(live: tokens))
         controller.addReadRoutes(to: mainToken.group("api/monitoring"))
         SilenceRoutes(file: SilenceFile(dataFolder: dataFolder), now: now).add(to: mainToken.group("api/monitoring"))
         let logger = logger
@@ -124,8 +135,17 @@ public struct Hub: Sendable {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
 
-        let ingest = router.group("api/monitoring").add(middleware: IngestAuthMiddleware(tokens: tokens))
+        let ingest = router.group("api/monitoring").add(middleware: IngestAuthMiddleware(live: tokens))
         controller.addIngestRoute(to: ingest)
+
+        let publicURL = settings.config.publicURL.map { url in url.hasSuffix("/") ? String(url.dropLast()) : url }
+        let enroller = self.enroller()
+        EnrollmentRoutes(enroller: enroller, live: tokens, publicURL: publicURL, now: now)
+            .add(to: mainToken.group("api/monitoring"))
+        InstallRoutes(
+            binaries: binaries, publicFolder: settings.publicFolder, enroller: enroller, publicURL: publicURL,
+            logger: logger
+        ).add(to: router.group("install"))
 
         // Added after the routes, so these only see requests that no route answered.
         router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
@@ -133,6 +153,31 @@ public struct Hub: Sendable {
             router.add(middleware: DashboardFiles(folder: folder))
         }
         return router
+    }
+
+    /// The trade of enrollment codes for per-VM tokens, writing where ``APITokens/vmTokensPath(config:dataFolder:)`` says.
+    public func enroller() -> Enroller {
+        Enroller(
+            dataFolder: settings.dataFolder,
+            tokensPath: APITokens.vmTokensPath(config: settings.config, dataFolder: settings.dataFolder), live: tokens,
+            logger: logger, now: now)
+    }
+
+    /// Checksums the agent binaries `/install` hands out (once per file version, then
+    /// cached) and logs what there is, so the first VM to install does not wait for it.
+    public func prepareAgentBinaries() {
+        guard let binaries else {
+            logger.info("install: no agent binaries folder (--agent-binaries, /usr/lib/lookout/agents or dist/)")
+            return
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let (agents, problems) = binaries.agents()
+        for problem in problems { logger.warning("install: agent binary left out: \(problem)") }
+        let list = agents.map { "\($0.arch) \($0.version ?? "(no version stamp)")" }.joined(separator: ", ")
+        logger.info(
+            "install: agent binaries from \(binaries.folder): \(list.isEmpty ? "none (expected <arch>/lookout-agent)" : list), checksummed in \(clock.now - started)"
+        )
     }
 
     /// Every route of ``router()`` as `METHOD /path` (HEAD, generated for each GET, not

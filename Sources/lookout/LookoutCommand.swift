@@ -17,6 +17,7 @@ struct LookoutCommand: AsyncParsableCommand {
         version: LookoutVersion.current,
         subcommands: [
             Serve.self, Check.self, Aggregate.self, Forget.self, NotifyTest.self, Replay.self, SilenceCommand.self,
+            EnrollCommand.self,
         ]
     )
 }

@@ -91,6 +91,16 @@ struct Serve: AsyncParsableCommand {
             valueName: "dir"))
     var dashboard: String?
 
+    @Option(
+        name: .customLong("agent-binaries"),
+        help: ArgumentHelp(
+            """
+            Folder of the agent binaries /install hands to new VMs, as <arch>/lookout-agent (x86_64, aarch64). \
+            Default: /usr/lib/lookout/agents when it exists, else dist/ beside the binary or in the working folder.
+            """,
+            valueName: "dir"))
+    var agentBinaries: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
@@ -114,7 +124,7 @@ struct Serve: AsyncParsableCommand {
             monitoring =
                 try config.map { path throws(ConfigError) in try MonitoringConfig.load(path: path) }
                 ?? MonitoringConfig()
-            tokens = try APITokens.load(config: monitoring, environment: environment)
+            tokens = try APITokens.load(config: monitoring, environment: environment, dataFolder: data)
             channels = try monitoring.notificationChannels(
                 environment: environment, hostName: AgentSettings.hostName(), logger: logger)
             if !monitoring.notifications.email.enabled {
@@ -149,7 +159,8 @@ struct Serve: AsyncParsableCommand {
             dataFolder: data, config: monitoring, host: host, port: port, tokens: tokens,
             publicFolder: dashboard ?? HubCommandSupport.findDashboard(), pollInterval: .seconds(pollInterval),
             channels: channels, alertInterval: .seconds(alertInterval), idleTimeout: .seconds(idleTimeout),
-            maxConnections: connectionCap)
+            maxConnections: connectionCap,
+            agentBinaries: agentBinaries ?? AgentBinaries.defaultFolder(executable: HubCommandSupport.executablePath()))
         let hub: Hub
         do {
             hub = try await Hub.open(settings, logger: logger)
@@ -161,6 +172,7 @@ struct Serve: AsyncParsableCommand {
             print(hub.routeList().joined(separator: "\n"))
             return
         }
+        Task.detached(priority: .utility) { hub.prepareAgentBinaries() }
         var services: [any Service] = []
         guard let aggregateMinute = DailyAggregateService.minuteOfDay(aggregateAt) else {
             throw ValidationError("--aggregate-at: \"\(aggregateAt.prefix(40))\" is not HH:MM (00:00-23:59)")

@@ -6,6 +6,9 @@ import LookoutCore
 #else
     import Foundation
 #endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The hub's API tokens: one main token that opens everything, and optional per-VM tokens
 /// that may only push their own VM's documents (README "Tokens").
@@ -71,10 +74,13 @@ public struct APITokens: Sendable, Equatable {
 
 extension APITokens {
     /// The main token from `$LOOKOUT_TOKEN`, else the config's `token_file`; per-VM tokens
-    /// from the config's `vm_tokens_file` (`{"<vm_id>": "<token>"}`).
+    /// from the config's `vm_tokens_file` (`{"<vm_id>": "<token>"}`), else from
+    /// `DATA/vm-tokens.json` when `dataFolder` is given and enrollment has written one.
     /// - Throws: `HubError` naming the file or variable (never a token) when a file cannot
     ///   be read or parsed, or a token is shorter than ``minimumLength``.
-    public static func load(config: MonitoringConfig, environment: [String: String]) throws(HubError) -> APITokens {
+    public static func load(
+        config: MonitoringConfig, environment: [String: String], dataFolder: String? = nil
+    ) throws(HubError) -> APITokens {
         var tokens = APITokens()
         if let token = environment["LOOKOUT_TOKEN"], !token.isEmpty {
             tokens.main = token
@@ -86,8 +92,17 @@ extension APITokens {
         }
         if let file = config.vmTokensFile {
             tokens.perVM = try readVMTokens(file)
+        } else if let dataFolder, access(vmTokensPath(config: config, dataFolder: dataFolder), F_OK) == 0 {
+            tokens.perVM = try readVMTokens(vmTokensPath(config: config, dataFolder: dataFolder))
         }
         return tokens
+    }
+
+    /// Where per-VM tokens live and enrollment writes them: the config's `vm_tokens_file`,
+    /// else `DATA/vm-tokens.json` (so `lookout enroll` works on a hub configured with a main
+    /// token only).
+    public static func vmTokensPath(config: MonitoringConfig, dataFolder: String) -> String {
+        config.vmTokensFile ?? "\(dataFolder)/vm-tokens.json"
     }
 
     static func requireLength(_ token: String, what: String) throws(HubError) {

@@ -8,11 +8,12 @@ import Hummingbird
 /// per-VM token → 403 (it may only push). Without a main token (loopback, or
 /// `--insecure-listen` with per-VM tokens only) the group is open.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let tokens: APITokens
+    let live: LiveTokens
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        let tokens = live.current
         guard tokens.main != nil else { return try await next(request, context) }
         switch try Self.identify(request, tokens: tokens) {
         case .main:

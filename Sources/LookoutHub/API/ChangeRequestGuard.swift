@@ -12,7 +12,7 @@ import Hummingbird
 ///   `Host` (`127.0.0.1`, `[::1]`, `localhost`): a page that re-points its own host name at
 ///   127.0.0.1 (DNS rebinding) sends its own name there.
 struct ChangeRequestGuard<Context: RequestContext>: RouterMiddleware {
-    let tokens: APITokens
+    let live: LiveTokens
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -26,7 +26,7 @@ struct ChangeRequestGuard<Context: RequestContext>: RouterMiddleware {
                 throw HTTPError(.unsupportedMediaType, message: "Send the body as Content-Type: application/json")
             }
         }
-        if tokens.main == nil, !Self.isLoopback(host: request.head.authority) {
+        if live.current.main == nil, !Self.isLoopback(host: request.head.authority) {
             throw HTTPError(
                 .forbidden,
                 message:

@@ -6,12 +6,13 @@ import Hummingbird
 /// handler, which holds a per-VM token to its own VM's documents (403 otherwise).
 struct IngestAuthMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
-    let tokens: APITokens
+    let live: LiveTokens
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
+        let tokens = live.current
         if tokens.isEmpty {
             context.ingestCaller = .open
         } else {
