@@ -22,6 +22,10 @@
 # Runs under any POSIX sh (dash, busybox ash); needs curl or wget, and sha256sum or openssl.
 set -eu
 
+# Everything runs from main, called on the last line: `curl … | sh` hands the script over as
+# it arrives, and a script that stopped early (a refused option) would leave curl writing
+# into a closed pipe ("curl: (23) Failed writing body"), or a cut-off download would run half.
+main() {
 hub=""
 code=""
 root=""
@@ -343,3 +347,6 @@ elif [ "$start" = no ]; then
     service="$service, not started: --no-start"
 fi
 say "${vm:-this VM} reports to $hub ($version, $service)"
+}
+
+main "$@"
