@@ -445,3 +445,24 @@ def test_the_upgrade_timer_restarts_the_daemon_only_when_its_binary_was_replaced
     finally:
         daemon.terminate()
         daemon.wait(timeout=30)
+
+
+def test_upgrade_from_a_real_hub_serving_a_newer_agent(
+    installed: Path, agent_bytes: bytes, start_hub, tmp_path: Path
+) -> None:
+    """The same steps against `lookout serve --agent-binaries` (the hub's own /install routes),
+    not the stand-in server above."""
+    newer = patched(agent_bytes, "0.1.9")
+    agents = tmp_path / "hub-agents"
+    (agents / ARCH).mkdir(parents=True)
+    (agents / ARCH / "lookout-agent").write_bytes(newer)
+    hub = start_hub("--agent-binaries", str(agents))
+    hub.wait_for(lambda: "checksummed in" in hub.log(), "the agent binaries' checksums", timeout=300)
+
+    result = agent_run(installed, "upgrade", "--from", f"http://127.0.0.1:{hub.port}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "upgraded lookout-agent 0.1.0 → 0.1.9" in result.stdout
+    assert installed.read_bytes() == newer and version_of(installed) == "0.1.9"
+    assert (installed.parent / "lookout-agent.previous").read_bytes() == agent_bytes
+    again = agent_run(installed, "upgrade", "--from", f"http://127.0.0.1:{hub.port}")
+    assert again.returncode == 0 and again.stdout.strip() == "already up to date (0.1.9)", again.stderr
