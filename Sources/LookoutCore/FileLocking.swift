@@ -15,6 +15,14 @@ public enum FileLocking {
         case busy(path: String)
         /// The lock file could not be opened or locked (a missing or read-only folder).
         case unavailable(FileError)
+
+        /// In words, for the error of whoever needed the lock: `what` names it (`silences`).
+        public func message(lock what: String, wait: Duration) -> String {
+            switch self {
+            case .busy(let path): "\(path) stayed locked for \(wait) by another process"
+            case .unavailable(let error): "\(what) lock: \(error)"
+            }
+        }
     }
 
     /// Opens `path` (creating it with `permissions`) and locks it, polling every 50 ms for

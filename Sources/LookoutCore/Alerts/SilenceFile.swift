@@ -72,10 +72,7 @@ public struct SilenceFile: Sendable {
             // not lock the hub's user (who can then open it read-only) out of silences.
             fd = try await FileLocking.lock(lockPath, permissions: 0o644, wait: wait)
         } catch {
-            switch error {
-            case .busy(let path): throw SilenceError("\(path) stayed locked for \(wait) by another process")
-            case .unavailable(let error): throw SilenceError("silences lock: \(error)")
-            }
+            throw SilenceError(error.message(lock: "silences", wait: wait))
         }
         defer { close(fd) }
         var silences = try readAll().filter { $0.endsAt > now }

@@ -134,11 +134,7 @@ public struct EnrollmentFile: Sendable {
         do {
             fd = try await FileLocking.lock(lockPath, wait: wait)
         } catch {
-            switch error {
-            case .busy(let path):
-                throw EnrollmentError("\(path) stayed locked for \(wait) by another process", kind: .file)
-            case .unavailable(let error): throw EnrollmentError("enrollments lock: \(error)", kind: .file)
-            }
+            throw EnrollmentError(error.message(lock: "enrollments", wait: wait), kind: .file)
         }
         defer { close(fd) }
         var entries = try load().filter { ($0.usedAt ?? $0.expiresAt).addingTimeInterval(Self.keepAfterEnd) > now }

@@ -39,11 +39,7 @@ public struct VMTokenFile: Sendable {
         do {
             fd = try await FileLocking.lock(lockPath, wait: wait)
         } catch {
-            switch error {
-            case .busy(let path):
-                throw EnrollmentError("\(path) stayed locked for \(wait) by another process", kind: .file)
-            case .unavailable(let error): throw EnrollmentError("per-VM tokens lock: \(error)", kind: .file)
-            }
+            throw EnrollmentError(error.message(lock: "per-VM tokens", wait: wait), kind: .file)
         }
         defer { close(fd) }
         var tokens: [VMID: String]
