@@ -40,8 +40,11 @@ PUBLIC_URL = "http://lookout.test"
 WAIT = 20.0
 
 
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = WAIT, interval: float = 0.05) -> Any:
-    """Polls `condition` until it returns something truthy (returned); AssertionError after `timeout`."""
+def wait_until(condition: Callable[[], Any], what: str, timeout: float = WAIT, interval: float = 0.05,
+               log: Callable[[], str] = lambda: "") -> Any:
+    """Polls `condition` until it returns something truthy (returned); AssertionError after `timeout`,
+    with `log()` (a server's log, say) in the message. Exceptions a file or a server between writes
+    raises count as not yet. The one polling loop of the system tests but `Hub.wait_for`."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while True:
@@ -53,7 +56,7 @@ def wait_until(condition: Callable[[], Any], what: str, timeout: float = WAIT, i
             if last:
                 return last
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n{log()}")
         time.sleep(interval)
 
 

@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -24,6 +23,7 @@ from typing import Any, Callable
 
 import pytest
 
+import alert_support
 from conftest import find_free_port
 
 #: Longest wait for Syncthing to start, connect, or carry a file (failure bounds only).
@@ -52,21 +52,8 @@ def syncthing_binary() -> str:
 
 def wait_until(condition: Callable[[], Any], what: str, timeout: float = SYNC_TIMEOUT,
                interval: float = 0.02, log: Callable[[], str] = lambda: "") -> Any:
-    """Polls `condition` until it returns something truthy (returned); fails after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            result = condition()
-            if result:
-                return result
-            last = result
-        except (OSError, ValueError, KeyError) as error:
-            last = error
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n{log()}",
-                        pytrace=False)
-        time.sleep(interval)
+    """alert_support's polling loop with Syncthing's bound and a finer step."""
+    return alert_support.wait_until(condition, what, timeout, interval, log)
 
 
 class Syncthing:

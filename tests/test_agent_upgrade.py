@@ -30,6 +30,7 @@ from typing import Iterator
 
 import pytest
 
+import alert_support
 from conftest import clean_env
 
 ARCH = platform.machine()
@@ -296,15 +297,7 @@ def test_a_running_agent_keeps_running_while_its_file_is_replaced(
 
 
 def wait_until(condition, message: str, timeout: float = WAIT_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (OSError, ValueError, KeyError):
-            pass  # a file between writes of a running agent
-        time.sleep(0.1)
-    pytest.fail(message)
+    alert_support.wait_until(condition, message, timeout, 0.1)
 
 
 def write_auto_config(tmp_path: Path, hub: ReleaseHub) -> Path:
