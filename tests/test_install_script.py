@@ -431,3 +431,30 @@ def test_the_add_vm_dialog_shows_a_working_command(start_hub, tmp_path):
                                  headers={"Content-Type": "application/json"})
     assert status == 200, raw
     assert json.loads(raw)["vm_id"] == "web-2"
+
+
+@pytest.mark.parametrize("shell", ["dash", "busybox ash"])
+def test_a_plain_http_hub_on_another_machine_needs_insecure_http(shell: str, tmp_path: Path) -> None:
+    """Over plain http anyone on the path could hand the root shell another agent with its
+    checksum: agent.sh refuses before any download, and changes nothing."""
+    root = tmp_path / "root"
+    root.mkdir()
+    script = Path(__file__).resolve().parent.parent / "Public" / "install" / "agent.sh"
+    result = subprocess.run([*shell.split(), str(script), "--hub", "http://10.0.0.5:8080", "--code", "7F3K-Q9PX",
+                             "--root", str(root), "--no-start"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "is plain http" in lines[0] and "--insecure-http" in lines[0], result.stderr
+    assert list(root.iterdir()) == []
+
+
+def test_upgrade_refuses_a_plain_http_hub_on_another_machine(bin_dir: Path, tmp_path: Path) -> None:
+    agent_bin = bin_dir / "lookout-agent"
+    copy = tmp_path / "lookout-agent"
+    copy.write_bytes(agent_bin.read_bytes())
+    copy.chmod(0o755)
+    result = subprocess.run([str(copy), "upgrade", "--from", "http://10.0.0.5:8080"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "is plain http on another machine" in result.stderr and "--insecure-http" in result.stderr
+    assert copy.read_bytes() == agent_bin.read_bytes()

@@ -18,6 +18,7 @@
 #   --code CODE    the enrollment code (not needed to upgrade an enrolled VM in place)
 #   --root DIR     install under DIR instead of / (tests, images); starts nothing
 #   --no-start     do not enable or start the service
+#   --insecure-http  allow a plain http:// hub on another machine (a network you trust)
 #   --uninstall    remove the agent, its config, token, unit or cron file and state
 # Runs under any POSIX sh (dash, busybox ash); needs curl or wget, and sha256sum or openssl.
 set -eu
@@ -31,6 +32,7 @@ code=""
 root=""
 start=yes
 action=install
+insecure_http=no
 tmp=""
 
 say() { printf '%s\n' "$*"; }
@@ -44,7 +46,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 usage() {
-    say "usage: agent.sh --hub URL [--code CODE] [--root DIR] [--no-start] [--uninstall]"
+    say "usage: agent.sh --hub URL [--code CODE] [--root DIR] [--no-start] [--insecure-http] [--uninstall]"
 }
 
 while [ $# -gt 0 ]; do
@@ -56,6 +58,7 @@ while [ $# -gt 0 ]; do
         --root) [ $# -ge 2 ] || die "--root needs a folder"; root=$2; shift 2 ;;
         --root=*) root=${1#--root=}; shift ;;
         --no-start) start=no; shift ;;
+        --insecure-http) insecure_http=yes; shift ;;
         --uninstall) action=uninstall; shift ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown option \"$1\"; see the usage above" ;;
@@ -90,7 +93,8 @@ fi
 
 if [ "$action" = uninstall ]; then
     vm=$(sed -n 's/.*"vm_id" *: *"\([A-Za-z0-9._-]*\)".*/\1/p' "$root$config_path" 2>/dev/null | head -n 1 || true)
-    if systemd_runs && [ "$start" = yes ] && [ -e "$unit_path" ]; then
+    # Stopped and disabled whatever --no-start says: a removed agent must not go on pushing.
+    if systemd_runs && [ -e "$unit_path" ]; then
         systemctl disable --now lookout-agent.service >/dev/null 2>&1 || true
     fi
     rm -f "$root$unit_path" "$root$cron_path" "$root$bin_path" "$root$bin_path.previous" \
@@ -111,6 +115,14 @@ case "$hub" in
 esac
 case "$hub" in
     *[!A-Za-z0-9.:/_~%[\]-]*) die "--hub \"$hub\" holds characters no hub address has; copy the command again" ;;
+esac
+# Plain http to another machine: whoever sits on the path could hand this root shell another
+# agent together with its checksum. Only loopback, or an explicit --insecure-http.
+case "$hub" in
+    http://localhost[:/]* | http://localhost | http://127.* | http://\[::1\]*) ;;
+    http://*)
+        [ "$insecure_http" = yes ] ||
+            die "--hub $hub is plain http: anyone between this VM and the hub could replace the agent it installs as root; put the hub behind TLS (docs/reverse-proxy.md), or add --insecure-http on a network you trust" ;;
 esac
 hub=${hub%/}
 if [ -n "$code" ]; then

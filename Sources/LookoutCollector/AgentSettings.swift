@@ -165,6 +165,12 @@ public struct AgentSettings: Sendable {
                     "auto_upgrade: the agent upgrades from the hub it pushes to; set push.url (or --push), "
                         + "or run `lookout-agent upgrade --from URL` from cron instead")
             }
+            guard !HTTPURL.sendsInClearText(hub) else {
+                throw CollectorError(
+                    "auto_upgrade: \(hub) is plain http on another machine, and an upgrade fetched in clear text "
+                        + "could be anyone's binary; push to the hub's https address, or upgrade by hand with "
+                        + "`lookout-agent upgrade --insecure-http`")
+            }
             settings.autoUpgradeHub = hub
         }
 

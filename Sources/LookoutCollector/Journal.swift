@@ -54,16 +54,25 @@ struct Journal: Sendable {
                 logger.warning("could not add the sample to the journal: \(error); metrics.json was written")
             }
         }
-        prune()
+        prune(now: timestamp)
     }
 
     /// Deletes the oldest journal files beyond `limit`; names that are not journal files stay.
-    func prune() {
+    ///
+    /// Files stamped more than 10 minutes after `now` (the sample just taken) go first: they
+    /// were written while the clock ran ahead, the hub refused them as from the future, and
+    /// kept by their names they would outlive every new sample (each new file being "the
+    /// oldest") until the wall clock caught up with them.
+    func prune(now: Date = Date()) {
+        let present = JournalName.seconds(of: now) + 600
         let entries = AtomicFile.fileNames(in: folder).compactMap { name in
             JournalName.seconds(of: name).map { (seconds: $0, name: name) }
         }
-        guard entries.count > limit else { return }
-        let oldest = entries.sorted { ($0.seconds, $0.name) < ($1.seconds, $1.name) }.prefix(entries.count - limit)
+        let future = entries.filter { $0.seconds > present }
+        guard entries.count > limit || !future.isEmpty else { return }
+        let kept = entries.filter { $0.seconds <= present }
+        let oldest =
+            future + kept.sorted { ($0.seconds, $0.name) < ($1.seconds, $1.name) }.prefix(max(0, kept.count - limit))
         for entry in oldest where unlink("\(folder)/\(entry.name)") != 0 && errno != ENOENT {
             let error = FileError(path: "\(folder)/\(entry.name)", operation: "delete", errno: errno)
             logger.warning("could not prune the journal: \(error)")

@@ -68,6 +68,8 @@ public struct Hub: Sendable {
     public let tokens: LiveTokens
     /// The agent binaries of `/install`, their checksums cached across requests.
     let binaries: AgentBinaries?
+    /// Refused enrollment codes of this hub, across requests (``WrongCodeBudget``).
+    let wrongCodes = WrongCodeBudget()
 
     /// Opens the data folder and the store, and loads every VM's latest document.
     public static func open(
@@ -160,7 +162,7 @@ public struct Hub: Sendable {
         Enroller(
             dataFolder: settings.dataFolder,
             tokensPath: APITokens.vmTokensPath(config: settings.config, dataFolder: settings.dataFolder), live: tokens,
-            logger: logger, now: now)
+            budget: wrongCodes, logger: logger, now: now)
     }
 
     /// Checksums the agent binaries `/install` hands out (once per file version, then

@@ -241,6 +241,11 @@ struct Upgrade: AsyncParsableCommand {
     @Flag(name: .customLong("allow-downgrade"), help: "Install the hub's agent even when it is older than this one.")
     var allowDowngrade = false
 
+    @Flag(
+        name: .customLong("insecure-http"),
+        help: "Allow a plain http:// hub on another machine (anyone on the path could replace the binary).")
+    var insecureHTTP = false
+
     func validate() throws {
         if rollback, check || from != nil || allowDowngrade {
             throw ValidationError(
@@ -274,6 +279,12 @@ struct Upgrade: AsyncParsableCommand {
                 "no hub to upgrade from: pass --from https://hub.example.com, or --config with push.url", code: 64)
         }
         if let problem = HTTPURL.problem(with: hub) { fail("--from: \(problem)", code: 64) }
+        if HTTPURL.sendsInClearText(hub), !insecureHTTP {
+            fail(
+                "\(hub) is plain http on another machine: a binary fetched in clear text could be anyone's, "
+                    + "checksum included; use the hub's https address, or --insecure-http on a network you trust",
+                code: 1)
+        }
         var upgrader = Upgrader(hub: hub, binaryPath: path, caFile: configuration.caFile)
         upgrader.allowDowngrade = allowDowngrade
         do {

@@ -101,6 +101,7 @@ struct EnrollCommand: AsyncParsableCommand {
                 "note: no main token here (LOOKOUT_TOKEN, or token_file in --config); a hub without one refuses "
                     + "to trade codes")
         }
+        if HTTPURL.sendsInClearText(address) { Self.complain("warning: \(InstallCommand.clearTextWarning)") }
         print(
             """
             enrollment code for \(vm): \(made.code) (single use, valid until \(Timestamp.format(made.enrollment.expiresAt)))

@@ -59,6 +59,18 @@ import Testing
         #expect(try Array(Data(contentsOf: URL(fileURLWithPath: "\(journal)/\(newest)"))) == metrics)
     }
 
+    /// After a clock that ran two days ahead is corrected, the files it stamped go, and the
+    /// new sample stays (kept by their names, they would push out every new file).
+    @Test func filesFromAClockThatRanAheadGoBeforeTheNewSample() throws {
+        let ahead = Int64(Date().timeIntervalSince1970) + 2 * 86_400
+        try seed([ahead, ahead + 300, ahead + 600])
+        let result = try collect(journalSamples: 3)
+        #expect(result.status == 0, "\(result.stderr)")
+        let metrics = try Array(Data(contentsOf: URL(fileURLWithPath: "\(work)/data/web-1/metrics.json")))
+        let newest = JournalName.name(for: try MetricsDocument.decode(metrics).timestamp)
+        #expect(try names() == (Self.foreign + [newest]).sorted())
+    }
+
     @Test func withoutAConfigTheJournalIsOnWithTheDefault() throws {
         let result = try collect(journalSamples: nil)
         #expect(result.status == 0, "\(result.stderr)")

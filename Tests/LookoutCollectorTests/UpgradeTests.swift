@@ -384,6 +384,25 @@ import Testing
                 == "https://hub.example.com/sub")
     }
 
+    /// A binary fetched over plain http from another machine could be anyone's (its checksum
+    /// travels the same way): auto_upgrade refuses such a hub; loopback is fine.
+    @Test func autoUpgradeRefusesAPlainHTTPHubOnAnotherMachine() throws {
+        let config = folder + "/agent.json"
+        try AtomicFile.write(Array(#"{"auto_upgrade": true}"#.utf8), to: config)
+        var options = AgentOptions()
+        options.configPath = config
+        options.token = "t"
+        options.pushURL = "http://10.0.0.5:8080/api/monitoring/ingest"
+        let error = try #require(throws: CollectorError.self) {
+            try AgentSettings.resolve(options, environment: [:], hostName: "host")
+        }
+        #expect(error.message.contains("is plain http on another machine"), "\(error.message)")
+        options.pushURL = "http://127.0.0.1:8080/api/monitoring/ingest"
+        #expect(
+            try AgentSettings.resolve(options, environment: [:], hostName: "host").autoUpgradeHub
+                == "http://127.0.0.1:8080")
+    }
+
     @Test func autoUpgradeMustBeABoolean() throws {
         let config = folder + "/agent.json"
         try AtomicFile.write(Array(#"{"auto_upgrade": "yes"}"#.utf8), to: config)

@@ -63,6 +63,10 @@ import Testing
         _ = try await file.create(vm: web1, validity: 3600, now: Self.now)
         let owner = try FileManager.default.attributesOfItem(atPath: file.path)[.ownerAccountID] as? Int
         #expect(owner == Int(geteuid() == 0 ? nobody : geteuid()))
+        // The lock too: a root-owned 0600 lock could not even be opened read-only by the hub.
+        let lock = try FileManager.default.attributesOfItem(atPath: "\(folder)/.enrollments.lock")
+        #expect(lock[.ownerAccountID] as? Int == Int(geteuid() == 0 ? nobody : geteuid()))
+        #expect(lock[.posixPermissions] as? Int == 0o644)
     }
 
     @Test func aCodeWorksOnceThenSaysItWasUsed() async throws {
@@ -130,6 +134,26 @@ import Testing
             now: { Self.now })
         let trade = try await working.trade(code: code)
         #expect(trade.vmID == web1 && live.current.perVM == [web1: trade.token])
+    }
+
+    /// Guessing is capped for the whole hub: after 30 refused codes in a minute even the right
+    /// one is not looked up (429) until the minute is over; then it trades.
+    @Test func aFloodOfWrongCodesStopsLookupsForAMinute() async throws {
+        let clock = Mutex(Self.now)
+        let live = LiveTokens(APITokens(main: "main-token-0123456789"))
+        let enroller = Enroller(
+            dataFolder: folder, tokensPath: "\(folder)/vm-tokens.json", live: live, logger: Logger(label: "test"),
+            now: { clock.withLock { $0 } })
+        let (code, _) = try await enroller.codes.create(vm: web1, validity: 3600, now: Self.now)
+        for _ in 0..<WrongCodeBudget.perMinute {
+            let error = await #expect(throws: EnrollmentError.self) { try await enroller.trade(code: "2222-2222") }
+            #expect(error?.kind == .refused)
+        }
+        let held = await #expect(throws: EnrollmentError.self) { try await enroller.trade(code: code) }
+        #expect(held?.kind == .tooMany && held?.message.contains("try again in a minute") == true)
+        clock.withLock { $0 = Self.now.addingTimeInterval(60) }
+        let trade = try await enroller.trade(code: code)
+        #expect(trade.vmID == web1)
     }
 
     @Test func endedEntriesArePrunedADayAfterTheirEnd() async throws {

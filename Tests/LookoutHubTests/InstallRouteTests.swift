@@ -63,7 +63,7 @@ import Testing
             #expect(body["vm_id"] as? String == vm)
             #expect(
                 body["command"] as? String
-                    == "curl -fsSL https://hub.example.com/install/agent.sh | sudo sh -s -- --hub https://hub.example.com --code \(code)"
+                    == "curl --proto '=https' -fsSL https://hub.example.com/install/agent.sh | sudo sh -s -- --hub https://hub.example.com --code \(code)"
             )
             #expect(body["expires_at"] as? String == "2025-12-09T11:30:00Z")
             return code
@@ -123,6 +123,23 @@ import Testing
             ) { $0.status }
             #expect(unknownKey == .badRequest)
         }
+    }
+
+    /// https: curl may speak only https; plain http to another machine: the line carries
+    /// `--insecure-http`, without which agent.sh refuses; loopback needs neither.
+    @Test func theCommandSaysHowTheAgentTravels() {
+        #expect(
+            InstallCommand.line(hub: "https://hub.example.com", code: "7F3K-Q9PX")
+                == "curl --proto '=https' -fsSL https://hub.example.com/install/agent.sh | sudo sh -s -- "
+                + "--hub https://hub.example.com --code 7F3K-Q9PX")
+        #expect(
+            InstallCommand.line(hub: "http://10.0.0.5:8080", code: "7F3K-Q9PX")
+                == "curl -fsSL http://10.0.0.5:8080/install/agent.sh | sudo sh -s -- --hub http://10.0.0.5:8080 "
+                + "--code 7F3K-Q9PX --insecure-http")
+        #expect(
+            InstallCommand.line(hub: "http://127.0.0.1:8080", code: "7F3K-Q9PX")
+                == "curl -fsSL http://127.0.0.1:8080/install/agent.sh | sudo sh -s -- --hub http://127.0.0.1:8080 "
+                + "--code 7F3K-Q9PX")
     }
 
     @Test func aHugeEnrollBodyIsRefusedUnread() async throws {

@@ -160,6 +160,9 @@ struct InstallRoutes: Sendable {
             case .file:
                 logger.error("enrollment failed: \(error.message)")
                 throw HTTPError(.internalServerError, message: error.message)
+            case .tooMany:
+                logger.warning("refused an enrollment unread: \(error.message)")
+                throw HTTPError(.tooManyRequests, headers: [.retryAfter: "60"], message: error.message)
             }
         }
         let hub = publicURL ?? Self.origin(of: request)

@@ -14,6 +14,7 @@ public struct Enroller: Sendable {
     public let codes: EnrollmentFile
     public let tokenFile: VMTokenFile
     let live: LiveTokens
+    let budget: WrongCodeBudget
     let logger: Logger
     let now: @Sendable () -> Date
 
@@ -24,9 +25,10 @@ public struct Enroller: Sendable {
     }
 
     public init(
-        dataFolder: String, tokensPath: String, live: LiveTokens, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        dataFolder: String, tokensPath: String, live: LiveTokens, budget: WrongCodeBudget = WrongCodeBudget(),
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.budget = budget
         codes = EnrollmentFile(dataFolder: dataFolder)
         tokenFile = VMTokenFile(path: tokensPath)
         self.live = live
@@ -46,14 +48,25 @@ public struct Enroller: Sendable {
     /// Trades `code`; a refusal says whether the code was wrong, used or expired.
     public func trade(code: String) async throws(EnrollmentError) -> Trade {
         if let refusal = Self.refusal(live.current) { throw EnrollmentError(refusal, kind: .refused) }
+        let time = now()
+        guard budget.allows(at: time) else {
+            throw EnrollmentError(
+                "more than \(WrongCodeBudget.perMinute) wrong, used or expired codes in the last minute: this hub "
+                    + "takes no code until the minute is over; try again in a minute", kind: .tooMany)
+        }
         let tokenFile = tokenFile
         let live = live
-        let trade = try await codes.trade(code: code, now: now()) {
-            (vm: VMID) async throws(EnrollmentError) -> Trade in
-            let token = VMTokenFile.newToken()
-            let all = try await tokenFile.issue(token, for: vm)
-            live.replacePerVM(all)
-            return Trade(vmID: vm, token: token)
+        let trade: Trade
+        do {
+            trade = try await codes.trade(code: code, now: time) { (vm: VMID) async throws(EnrollmentError) -> Trade in
+                let token = VMTokenFile.newToken()
+                let all = try await tokenFile.issue(token, for: vm)
+                live.replacePerVM(all)
+                return Trade(vmID: vm, token: token)
+            }
+        } catch {
+            if error.kind == .refused || error.kind == .usage { budget.refused(at: time) }
+            throw error
         }
         logger.notice("enrolled \(trade.vmID): a new per-VM token was written to \(tokenFile.path)")
         return trade

@@ -18,6 +18,8 @@ public struct EnrollmentError: Error, CustomStringConvertible, Equatable {
         case refused
         /// A file that cannot be read or written: 500.
         case file
+        /// Too many refused codes in the last minute (``WrongCodeBudget``): 429.
+        case tooMany
     }
 
     public let message: String
@@ -132,17 +134,20 @@ public struct EnrollmentFile: Sendable {
     ) async throws(EnrollmentError) -> T {
         let fd: Int32
         do {
-            fd = try await FileLocking.lock(lockPath, wait: wait)
+            // 0644 and handed to the folder's owner: a `sudo lookout enroll` that creates it
+            // first must not lock the hub's user out (a 0600 root file cannot even be read).
+            fd = try await FileLocking.lock(lockPath, permissions: 0o644, wait: wait)
         } catch {
             throw EnrollmentError(error.message(lock: "enrollments", wait: wait), kind: .file)
         }
         defer { close(fd) }
+        giveToFolderOwner(lockPath)
         var entries = try load().filter { ($0.usedAt ?? $0.expiresAt).addingTimeInterval(Self.keepAfterEnd) > now }
         let result = try await body(&entries)
         do {
             let bytes = try JSONEncoder.lookout(pretty: true).encode(Body(enrollments: entries))
             try AtomicFile.write(bytes, to: path, mode: 0o600)
-            giveToFolderOwner()
+            giveToFolderOwner(path)
         } catch let error as FileError {
             throw EnrollmentError("could not save \(path): \(error)", kind: .file)
         } catch {
@@ -151,14 +156,14 @@ public struct EnrollmentFile: Sendable {
         return result
     }
 
-    /// `sudo lookout enroll` writes the file as root, but the hub reading it runs as the data
-    /// folder's owner (the package's `lookout` user): as root, the file is handed to that owner
-    /// so the hub can read the 0600 file and trade the code.
-    func giveToFolderOwner() {
+    /// `sudo lookout enroll` writes the files as root, but the hub reading them runs as the data
+    /// folder's owner (the package's `lookout` user): as root, the file and its lock are handed
+    /// to that owner so the hub can read the 0600 file, take the lock and trade the code.
+    func giveToFolderOwner(_ file: String) {
         guard geteuid() == 0 else { return }
         var folder = stat()
         guard stat(dataFolder, &folder) == 0, folder.st_uid != 0 else { return }
-        _ = chown(path, folder.st_uid, folder.st_gid)
+        _ = chown(file, folder.st_uid, folder.st_gid)
     }
 
     /// Makes a code for `vm`, valid for `validity` seconds from `now`; returns the code

@@ -4,10 +4,22 @@ import LookoutCore
 /// line is pasted into a root shell, so the address may hold only characters that mean
 /// nothing to `sh` (no quotes, `$`, `;`, blanks, `&`, `|`, backquotes).
 public enum InstallCommand {
-    /// `curl -fsSL <hub>/install/agent.sh | sudo sh -s -- --hub <hub> --code <code>`
+    /// `curl -fsSL <hub>/install/agent.sh | sudo sh -s -- --hub <hub> --code <code>`. An https
+    /// hub's line lets curl speak only https (no redirect to plain http); a plain http hub on
+    /// another machine gets `--insecure-http`, which agent.sh needs to accept it, so the
+    /// operator sees that the agent will come over an unprotected network.
     public static func line(hub: String, code: String) -> String {
-        "curl -fsSL \(hub)/install/agent.sh | sudo sh -s -- --hub \(hub) --code \(code)"
+        if HTTPURL.sendsInClearText(hub) {
+            return "curl -fsSL \(hub)/install/agent.sh | sudo sh -s -- --hub \(hub) --code \(code) --insecure-http"
+        }
+        let proto = hub.lowercased().hasPrefix("https:") ? "--proto '=https' " : ""
+        return "curl \(proto)-fsSL \(hub)/install/agent.sh | sudo sh -s -- --hub \(hub) --code \(code)"
     }
+
+    /// Said beside the line when the hub is plain http on another machine.
+    public static let clearTextWarning =
+        "plain http: anyone between the VM and the hub could replace the agent it installs as root; "
+        + "put the hub behind TLS (docs/reverse-proxy.md) unless the network is yours"
 
     /// The hub address without a trailing `/`, or what is wrong with it.
     public static func hubAddress(_ text: String) -> Result<String, EnrollmentError> {
