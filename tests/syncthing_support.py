@@ -117,7 +117,10 @@ class Syncthing:
     def start(self) -> "Syncthing":
         assert self.process is None or self.process.poll() is not None
         env = {k: v for k, v in os.environ.items() if not k.startswith("ST")}
-        env.update({"STNOUPGRADE": "1", "STNODEFAULTFOLDER": "1", "HOME": str(self.home)})
+        # STMONITORED: run as the server itself, not as the monitor that starts it as a child
+        # (1.19 does that even with --no-restart): the child outlives a killed monitor, and a
+        # test's teardown would leave it running.
+        env.update({"STNOUPGRADE": "1", "STNODEFAULTFOLDER": "1", "STMONITORED": "yes", "HOME": str(self.home)})
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [self.binary, "serve", "--home", str(self.home), "--no-browser", "--no-restart", "--no-upgrade",
