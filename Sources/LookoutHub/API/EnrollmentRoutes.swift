@@ -48,13 +48,7 @@ struct EnrollmentRoutes: Sendable {
 
     func create(_ request: Request) async throws -> Response {
         var request = request
-        let body = try await request.collectBody(upTo: 4096)
-        let ask: CreateRequest
-        do {
-            ask = try JSONDecoder().decode(CreateRequest.self, from: Data(body.readableBytesView))
-        } catch let error as DecodingError {
-            throw HTTPError(.badRequest, message: "enrollment: \(DocumentError(error))")
-        }
+        let ask = try await request.decodeJSONBody(CreateRequest.self, limit: 4096, what: "enrollment")
         if let refusal = Enroller.refusal(live.current) { throw HTTPError(.forbidden, message: refusal) }
         let vm: VMID
         do {

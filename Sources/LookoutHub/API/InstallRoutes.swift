@@ -141,13 +141,8 @@ struct InstallRoutes: Sendable {
 
     func enroll(_ request: Request) async throws -> Response {
         var request = request
-        let body = try await request.collectBody(upTo: 1024)
-        let ask: EnrollRequest
-        do {
-            ask = try JSONDecoder().decode(EnrollRequest.self, from: Data(body.readableBytesView))
-        } catch let error as DecodingError {
-            throw HTTPError(.badRequest, message: "enroll: \(DocumentError(error)); send {\"code\": \"7F3K-Q9PX\"}")
-        }
+        let ask = try await request.decodeJSONBody(
+            EnrollRequest.self, limit: 1024, what: "enroll", hint: "; send {\"code\": \"7F3K-Q9PX\"}")
         let trade: Enroller.Trade
         do {
             trade = try await enroller.trade(code: ask.code)

@@ -56,13 +56,7 @@ struct SilenceRoutes: Sendable {
 
     func create(_ request: Request) async throws -> Response {
         var request = request
-        let body = try await request.collectBody(upTo: 16_384)
-        let add: AddRequest
-        do {
-            add = try JSONDecoder().decode(AddRequest.self, from: Data(body.readableBytesView))
-        } catch let error as DecodingError {
-            throw HTTPError(.badRequest, message: "silence: \(DocumentError(error))")
-        }
+        let add = try await request.decodeJSONBody(AddRequest.self, limit: 16_384, what: "silence")
         let time = now()
         let end: Date
         do {
