@@ -331,6 +331,12 @@ def test_install_routes_refuse_attacks(hub, lookout_bin):
         answer = raw_request(hub.port, "GET", target)
         assert answer.status == 404, (target, answer.status)
         assert b"ELF" not in answer.body
+    # A Host that is no hub address (here: shell syntax) never comes back as the push address.
+    code, _ = enroll(lookout_bin, hub, "web-9")
+    answer = raw_request(hub.port, "POST", "/install/enroll", body=json.dumps({"code": code}).encode(),
+                         host="evil.example;reboot")
+    assert answer.status == 200 and answer.json()["vm_id"] == "web-9", (answer.status, answer.body)
+    assert "push_url" not in answer.json(), answer.body
 
 
 class CorruptingProxy:

@@ -135,7 +135,9 @@ struct InstallRoutes: Sendable {
     struct EnrollAnswer: Encodable {
         let vmID: VMID
         let token: String
-        let pushURL: String
+        /// Absent when the hub has no `public_url` and the request's address breaks the rule
+        /// of a hub address (``InstallCommand/hubAddress(_:)``): it is the caller's `Host`.
+        let pushURL: String?
         enum CodingKeys: String, CodingKey { case vmID = "vm_id", token, pushURL = "push_url" }
     }
 
@@ -161,7 +163,9 @@ struct InstallRoutes: Sendable {
             }
         }
         let hub = publicURL ?? Self.origin(of: request)
-        let answer = EnrollAnswer(vmID: trade.vmID, token: trade.token, pushURL: "\(hub)/api/monitoring/ingest")
+        let address = try? InstallCommand.hubAddress(hub).get()
+        let answer = EnrollAnswer(
+            vmID: trade.vmID, token: trade.token, pushURL: address.map { "\($0)/api/monitoring/ingest" })
         return .json(ByteBuffer(bytes: try JSONEncoder.lookout().encode(answer)))
     }
 
