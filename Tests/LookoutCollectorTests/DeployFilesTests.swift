@@ -71,15 +71,7 @@ import Testing
         #expect(bad.status == 78, "\(bad.stderr)")
         _ = FileManager.default.createFile(atPath: "\(root)/etc/lookout/agent.json", contents: Data("{}".utf8))
         let agent = try RunningAgent(arguments, environment: ["VM_ID": "web-1"])
-        let written = "\(root)/var/lib/lookout/data/web-1/metrics.json"
-        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-        while !FileManager.default.fileExists(atPath: written) {
-            try #require(ContinuousClock.now < deadline, "no document from the unit's command: \(agent.stderr)")
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        agent.terminate()
-        _ = try await agent.result()
-        let document = try MetricsDocument.decode(Array(Data(contentsOf: URL(fileURLWithPath: written))))
+        let document = try await agent.firstDocument(at: "\(root)/var/lib/lookout/data/web-1/metrics.json")
         #expect(document.intervalSeconds == 60)
     }
 }

@@ -53,15 +53,7 @@ import Testing
         #expect(edited != shipped, "the shipped config has a data line to uncomment")
         installConfig(edited)
         let agent = try RunningAgent(try unitCommand(), environment: ["VM_ID": "web-1"])
-        let written = "\(root)/var/lib/lookout-agent/data/web-1/metrics.json"
-        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-        while !FileManager.default.fileExists(atPath: written) {
-            try #require(ContinuousClock.now < deadline, "no document from the unit's command: \(agent.stderr)")
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        agent.terminate()
-        _ = try await agent.result()
-        let document = try MetricsDocument.decode(Array(Data(contentsOf: URL(fileURLWithPath: written))))
+        let document = try await agent.firstDocument(at: "\(root)/var/lib/lookout-agent/data/web-1/metrics.json")
         #expect(document.vmID.rawValue == "web-1")
         #expect(document.intervalSeconds == 60)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LookoutCore
 import Synchronization
 import Testing
 
@@ -139,5 +140,20 @@ final class RunningAgent: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+    }
+}
+
+extension RunningAgent {
+    /// Waits (failing after 60 s) for the daemon to write `path`, stops it, and decodes what
+    /// it wrote: the first document of a unit's command.
+    func firstDocument(at path: String) async throws -> MetricsDocument {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while !FileManager.default.fileExists(atPath: path) {
+            try #require(ContinuousClock.now < deadline, "no document from the unit's command: \(stderr)")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        terminate()
+        _ = try await result()
+        return try MetricsDocument.decode(Array(Data(contentsOf: URL(fileURLWithPath: path))))
     }
 }
