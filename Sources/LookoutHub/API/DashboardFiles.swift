@@ -6,8 +6,8 @@ import NIOCore
     import Glibc
 #endif
 
-/// Serves the dashboard's static files (`Public/`) from memory: they are a few KB, read
-/// once at start. `/` is `monitoring.html`. Each answer carries an ETag and
+/// Serves the dashboard's static files (`Public/` and its subfolders) from memory: a few KB,
+/// read once at start. `/` is `monitoring.html`. Each answer carries an ETag and
 /// `Cache-Control: no-cache`, so a browser revalidates cheaply (304) and never runs a
 /// stale page after an upgrade.
 struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
@@ -19,21 +19,37 @@ struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
 
     let files: [String: File]
 
+    /// The types served; a file of any other extension (the installer's `.sh`, notes) is not.
+    static var contentTypes: [String: String] {
+        [
+            "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
+            "mjs": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8", "svg": "image/svg+xml",
+            "ico": "image/x-icon", "png": "image/png", "webmanifest": "application/manifest+json",
+        ]
+    }
+
+    /// Reads `folder` and its direct subfolders (`js/` holds the dashboard's ES modules);
+    /// names starting with a dot are skipped at both levels.
     init(folder: String) {
         var files: [String: File] = [:]
-        let types = [
-            "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
-            "css": "text/css; charset=utf-8", "svg": "image/svg+xml", "ico": "image/x-icon",
-            "png": "image/png",
-        ]
-        for name in AtomicFile.fileNames(in: folder) where !name.hasPrefix(".") {
-            guard let ext = name.split(separator: ".").last.map(String.init), let type = types[ext],
-                let bytes = try? AtomicFile.read("\(folder)/\(name)", limit: 4 << 20)
-            else { continue }
+        func add(_ relative: String, from path: String) {
+            guard let ext = relative.split(separator: ".").last.map(String.init),
+                let type = Self.contentTypes[ext],
+                let bytes = try? AtomicFile.read(path, limit: 4 << 20)
+            else { return }
             // A content hash for the ETag, no crypto needed.
             let hash = FNV1a.hash(bytes)
-            files["/" + name] = File(
+            files["/" + relative] = File(
                 body: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(String(hash, radix: 16))\"")
+        }
+        for name in AtomicFile.fileNames(in: folder) where !name.hasPrefix(".") {
+            let path = "\(folder)/\(name)"
+            let inner = AtomicFile.fileNames(in: path)
+            if inner.isEmpty {
+                add(name, from: path)
+            } else {
+                for child in inner where !child.hasPrefix(".") { add("\(name)/\(child)", from: "\(path)/\(child)") }
+            }
         }
         if let page = files["/monitoring.html"] { files["/"] = page }
         self.files = files
