@@ -1,0 +1,145 @@
+// The fleet table's model: what each column shows and how it sorts, the filter, and the
+// remembered choice. PURE (no document, window or localStorage), so `node --test` runs it.
+
+import { versionOrder } from './format.js';
+
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (v) => (v == null ? '' : String(v));
+const list = (v) => (Array.isArray(v) ? v.filter((x) => x && typeof x === 'object') : []);
+
+/** Worse is higher, so "descending" puts the worst first, as the overview does; a VM the hub
+ * gave no state is null (last either way). */
+const SEVERITY = { ok: 0, warning: 1, stale: 2, critical: 3 };
+
+/** The release an `agent` field names: "lookout-agent 0.1.2" → "0.1.2"; older agents sent
+ * `{version}`; another agent's free text is kept whole. */
+export function agentRelease(doc) {
+  const a = typeof doc?.agent === 'string' ? doc.agent : doc?.agent?.version;
+  if (a == null || a === '') return null;
+  const m = /(?:^|\s)v?([0-9]+(?:\.[0-9]+)*\S*)$/.exec(str(a).trim());
+  return m ? m[1] : str(a);
+}
+
+/** One row's figures: numbers (or null when the document lacks them) and the texts the
+ * filter reads. `ageSeconds` is the time since the VM's last document. */
+export function rowOf(id, doc, status, ageSeconds) {
+  const sys = doc?.system && typeof doc.system === 'object' ? doc.system : {};
+  const containers = list(doc?.containers);
+  const checks = list(doc?.services);
+  const net = sys.network && typeof sys.network === 'object' ? sys.network : null;
+  return {
+    id: str(id),
+    hostname: typeof doc?.hostname === 'string' ? doc.hostname : null,
+    state: str(status) || 'unknown',
+    cpu: num(sys.cpu?.percent),
+    memory: num(sys.memory?.percent),
+    disk: num(sys.disk?.percent),
+    swap: num(sys.swap?.percent),
+    load1: num(sys.load?.['1m']),
+    rx: num(net?.rx_bytes_per_s),
+    tx: num(net?.tx_bytes_per_s),
+    uptime: num(sys.uptime?.seconds),
+    containers: { up: containers.filter((c) => c.status === 'running').length, total: containers.length },
+    checks: { up: checks.filter((c) => c.healthy === true).length, total: checks.length },
+    seen: num(ageSeconds),
+    agent: agentRelease(doc),
+  };
+}
+
+const byNumber = (a, b) => a - b;
+const byText = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+/** Containers and checks: the most not running (failing) sort as the largest, then the most in all. */
+const byShare = (a, b) => a.total - a.up - (b.total - b.up) || a.total - b.total;
+/** Releases as the agent's upgrade orders them; free text after every release, by text. */
+function byRelease(a, b) {
+  const ra = /^[0-9]/.test(a);
+  const rb = /^[0-9]/.test(b);
+  if (ra !== rb) return ra ? -1 : 1;
+  return (ra && versionOrder(a, b)) || byText(a, b);
+}
+
+/** The columns, in order: `key` reads a row's sort value (null sorts last in both directions),
+ * `compare` orders two non-null values ascending, `first` is the direction of a first click
+ * (the largest, or the worst, first for figures; A to Z for names). */
+export const COLUMNS = [
+  { id: 'vm', label: 'VM', key: (r) => r.id, compare: byText, first: 'asc' },
+  { id: 'state', label: 'State', key: (r) => (Object.hasOwn(SEVERITY, r.state) ? SEVERITY[r.state] : null), compare: byNumber, first: 'desc' },
+  { id: 'cpu', label: 'CPU', unit: '%', key: (r) => r.cpu, compare: byNumber, first: 'desc' },
+  { id: 'memory', label: 'Memory', unit: '%', key: (r) => r.memory, compare: byNumber, first: 'desc' },
+  { id: 'disk', label: 'Disk', unit: '%', key: (r) => r.disk, compare: byNumber, first: 'desc' },
+  { id: 'swap', label: 'Swap', unit: '%', key: (r) => r.swap, compare: byNumber, first: 'desc' },
+  { id: 'load1', label: 'Load 1m', key: (r) => r.load1, compare: byNumber, first: 'desc' },
+  { id: 'rx', label: 'Net in', key: (r) => r.rx, compare: byNumber, first: 'desc' },
+  { id: 'tx', label: 'Net out', key: (r) => r.tx, compare: byNumber, first: 'desc' },
+  { id: 'uptime', label: 'Uptime', key: (r) => r.uptime, compare: byNumber, first: 'desc' },
+  { id: 'containers', label: 'Containers', key: (r) => r.containers, compare: byShare, first: 'desc' },
+  { id: 'checks', label: 'Checks', key: (r) => r.checks, compare: byShare, first: 'desc' },
+  { id: 'seen', label: 'Last seen', key: (r) => r.seen, compare: byNumber, first: 'desc' },
+  { id: 'agent', label: 'Agent', key: (r) => r.agent, compare: byRelease, first: 'asc' },
+];
+const COLUMN = new Map(COLUMNS.map((c) => [c.id, c]));
+export const columnOf = (id) => COLUMN.get(id) || null;
+
+/** Worst first, as the overview: what an operator opening the table wants to see. */
+export const DEFAULT_CHOICE = Object.freeze({ sort: 'state', dir: 'desc', filter: '' });
+/** Longest filter kept (a pasted paragraph is cut, not refused). */
+export const MAX_FILTER = 200;
+
+/** A sorted copy of `rows` by `sort` in `dir`: rows without a value last in both directions,
+ * equal values by vm_id A to Z, so the order never depends on the order the hub sent. */
+export function sortRows(rows, sort, dir) {
+  const col = columnOf(sort) || columnOf(DEFAULT_CHOICE.sort);
+  const sign = dir === 'asc' ? 1 : -1;
+  const keyed = rows.map((row) => [col.key(row), row]);
+  keyed.sort(([ka, a], [kb, b]) => {
+    if (ka == null || kb == null) {
+      if (ka != null) return -1;
+      if (kb != null) return 1;
+    } else {
+      const d = col.compare(ka, kb);
+      if (d) return sign * d;
+    }
+    return byText(a.id, b.id);
+  });
+  return keyed.map(([, row]) => row);
+}
+
+/** The filter's words, lower case; a row matches when every word is part of its vm_id,
+ * hostname, state or agent release. */
+export const filterWords = (text) => str(text).toLowerCase().split(/\s+/).filter(Boolean);
+
+export function matches(row, words) {
+  if (!words.length) return true;
+  const hay = [row.id, row.hostname, row.state, row.agent].filter(Boolean).map((s) => s.toLowerCase());
+  return words.every((w) => hay.some((s) => s.includes(w)));
+}
+
+/** The direction after a click on column `id`: the other way on the sorted column, else
+ * the column's first direction. */
+export function nextChoice(choice, id) {
+  const col = columnOf(id);
+  if (!col) return choice;
+  if (choice.sort === id) return { ...choice, dir: choice.dir === 'asc' ? 'desc' : 'asc' };
+  return { ...choice, sort: id, dir: col.first };
+}
+
+/** The remembered choice from its stored text; anything unreadable or unknown falls back to
+ * the default, field by field (a column renamed in an upgrade keeps the filter). */
+export function parseChoice(text) {
+  let v = null;
+  try {
+    v = JSON.parse(str(text));
+  } catch {
+    v = null;
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return { ...DEFAULT_CHOICE };
+  const sort = typeof v.sort === 'string' && COLUMN.has(v.sort) ? v.sort : DEFAULT_CHOICE.sort;
+  const dir = v.dir === 'asc' || v.dir === 'desc' ? v.dir : sort === v.sort ? columnOf(sort).first : DEFAULT_CHOICE.dir;
+  const filter = typeof v.filter === 'string' ? v.filter.slice(0, MAX_FILTER) : '';
+  return { sort, dir, filter };
+}
+
+export const serialiseChoice = (c) => JSON.stringify({ sort: c.sort, dir: c.dir, filter: str(c.filter).slice(0, MAX_FILTER) });
+
+/** `aria-sort` of a column's header for the choice. */
+export const ariaSort = (choice, id) => (choice.sort !== id ? 'none' : choice.dir === 'asc' ? 'ascending' : 'descending');
