@@ -1,11 +1,8 @@
 // The fleet table's model: what each column shows and how it sorts, the filter, and the
 // remembered choice. PURE (no document, window or localStorage), so `node --test` runs it.
 
-import { versionOrder } from './format.js';
-
-const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const str = (v) => (v == null ? '' : String(v));
-const list = (v) => (Array.isArray(v) ? v.filter((x) => x && typeof x === 'object') : []);
+import { agentVersion, list, num, str, versionOrder } from './format.js';
+import { byText, matches } from './sort.js';
 
 /** Worse is higher, so "descending" puts the worst first, as the overview does; a VM the hub
  * gave no state is null (last either way). */
@@ -14,10 +11,9 @@ const SEVERITY = { ok: 0, warning: 1, stale: 2, critical: 3 };
 /** The release an `agent` field names: "lookout-agent 0.1.2" → "0.1.2"; older agents sent
  * `{version}`; another agent's free text is kept whole. */
 export function agentRelease(doc) {
-  const a = typeof doc?.agent === 'string' ? doc.agent : doc?.agent?.version;
-  if (a == null || a === '') return null;
-  const m = /(?:^|\s)v?([0-9]+(?:\.[0-9]+)*\S*)$/.exec(str(a).trim());
-  return m ? m[1] : str(a);
+  const a = agentVersion(doc);
+  const m = a && /(?:^|\s)v?([0-9]+(?:\.[0-9]+)*\S*)$/.exec(a.trim());
+  return m ? m[1] : a;
 }
 
 /** One row's figures: numbers (or null when the document lacks them) and the texts the
@@ -47,7 +43,6 @@ export function rowOf(id, doc, status, ageSeconds) {
 }
 
 const byNumber = (a, b) => a - b;
-const byText = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 /** Containers and checks: the most not running (failing) sort as the largest, then the most in all. */
 const byShare = (a, b) => a.total - a.up - (b.total - b.up) || a.total - b.total;
 /** Releases as the agent's upgrade orders them; free text after every release, by text. */
@@ -104,15 +99,9 @@ export function sortRows(rows, sort, dir) {
   return keyed.map(([, row]) => row);
 }
 
-/** The filter's words, lower case; a row matches when every word is part of its vm_id,
- * hostname, state or agent release. */
-export const filterWords = (text) => str(text).toLowerCase().split(/\s+/).filter(Boolean);
-
-export function matches(row, words) {
-  if (!words.length) return true;
-  const hay = [row.id, row.hostname, row.state, row.agent].filter(Boolean).map((s) => s.toLowerCase());
-  return words.every((w) => hay.some((s) => s.includes(w)));
-}
+/** Whether a row is shown for the filter: every word of it is part of the row's vm_id,
+ * hostname, state or agent release (case-insensitive). */
+export const rowMatches = (row, filter) => matches(filter, [row.id, row.hostname, row.state, row.agent]);
 
 /** The direction after a click on column `id`: the other way on the sorted column, else
  * the column's first direction. */
