@@ -272,6 +272,12 @@ def test_favicon_and_title_follow_the_fleet(start_hub: Any, pages: Pages) -> Non
     page.wait_for_function("document.title === '(1) Lookout'")
     assert favicon_colour(page) == "#e09b00"
 
+    # The hub stops answering: the count is not today's, the icon goes grey.
+    hub.kill()
+    page.evaluate("window.__lookoutRefresh()")
+    page.wait_for_function("document.title === 'Lookout (data is old)'")
+    assert favicon_colour(page) == "#7c8594"
+
 
 def get(url: str) -> tuple[int, dict[str, str], bytes]:
     status, headers, body = http("GET", url)
@@ -309,7 +315,8 @@ def test_one_hundred_vms_fit_a_laptop_screen(start_hub: Any, pages: Pages) -> No
     rng = random.Random(14)
     now = time.time()
     for i in range(100):
-        extras = {"network": {"rx_bytes_per_s": rng.uniform(0, 5e6), "tx_bytes_per_s": rng.uniform(0, 2e6)},
+        extras = {"network": {"rx_bytes_per_s": rng.uniform(0, 5e6), "tx_bytes_per_s": rng.uniform(0, 2e6),
+                              "rx_bytes": 1e9, "tx_bytes": 5e8},
                   "swap": {"total_mb": 1024, "used_mb": 100, "percent": round(rng.uniform(0, 60), 1)}}
         doc = make_doc(f"vm-{i:03d}", now - 60, cpu=round(rng.uniform(1, 99), 1), memory=round(rng.uniform(20, 97), 1),
                        disk=round(rng.uniform(10, 96), 1), load1=round(rng.uniform(0, 3), 2), interval_seconds=300,
@@ -335,8 +342,24 @@ def test_one_hundred_vms_fit_a_laptop_screen(start_hub: Any, pages: Pages) -> No
     page.wait_for_function("document.querySelector('.fleet-wrap').scrollTop > 0")
     top = page.evaluate(
         "(() => { const w = document.querySelector('.fleet-wrap').getBoundingClientRect();"
-        " const h = document.querySelector('#view-table thead').getBoundingClientRect();"
+        " const h = document.querySelector('#view-table thead th[data-col=cpu]').getBoundingClientRect();"
         " return [w.top, h.top, h.bottom]; })()"
     )
     assert abs(top[1] - top[0]) <= 2 and top[2] > top[1], top
     shot(page, "fleet-table-100-scrolled", full_page=False)
+
+
+def test_phone_width_scrolls_the_table_not_the_page(fleet_hub: Hub, pages: Pages) -> None:
+    page = open_table(pages, fleet_hub, viewport=(360, 780), color_scheme="dark")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "the page scrolls sideways at 360 px"
+    wrap = page.evaluate("(() => { const w = document.querySelector('.fleet-wrap'); return [w.scrollWidth, w.clientWidth]; })()")
+    assert wrap[0] > wrap[1], wrap
+    # The vm_id stays in view while the figures scroll sideways.
+    page.evaluate("document.querySelector('.fleet-wrap').scrollLeft = 400")
+    page.wait_for_function("document.querySelector('.fleet-wrap').scrollLeft > 0")
+    left = page.evaluate(
+        "(() => [document.querySelector('.fleet-wrap').getBoundingClientRect().left,"
+        " document.querySelector('#view-table tr[data-vm=\"db-1\"] td[data-col=vm]').getBoundingClientRect().left])()"
+    )
+    assert abs(left[1] - left[0]) <= 2, left
+    shot(page, "fleet-table-360-dark", full_page=False)
