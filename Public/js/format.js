@@ -12,8 +12,9 @@ export function fmt(v, digits = 1) {
 export const fmtLoad = (v) => (num(v) == null ? '–' : v.toFixed(2));
 export const loads = (l = {}) => `${fmtLoad(l['1m'])} · ${fmtLoad(l['5m'])} · ${fmtLoad(l['15m'])}`;
 
-/** Seconds as "42 s", "12 min", "3 h 5 min", "4 d". */
+/** Seconds as "42 s", "12 min", "3 h 5 min", "4 d"; not a number → "–". */
 export function dur(sec) {
+  if (!Number.isFinite(sec)) return '–';
   sec = Math.max(0, Math.round(sec));
   if (sec < 60) return `${sec} s`;
   if (sec < 3600) return `${Math.floor(sec / 60)} min`;
