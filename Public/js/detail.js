@@ -5,7 +5,10 @@ import { askSilence, askToken } from './dialogs.js';
 import { $, facts, fill, h, pill, setAttr, setText, table } from './dom.js';
 import { agentVersion, bytes, dur, fmt, list, num, rate, str, utcDay, when } from './format.js';
 import { makeGauges, paintGauges } from './gauges.js';
-import { FORECAST_REASONS, badgeText, fillFigures, fillForecast, fillProblems, forecastLine, forecasts, fullIn, growth, newerHub, optionalFact, problemsOf, rebootLine } from './overview.js';
+import {
+  FORECAST_REASONS, badgeText, fillFigures, fillForecast, fillProblems, forecastLine, forecasts, fullIn,
+  growth, newerHub, optionalFact, problemsOf, rebootLine,
+} from './overview.js';
 import { RANGES, route, vmHref } from './router.js';
 import { toPoints } from './series.js';
 import { serviceTable } from './services.js';
