@@ -1,6 +1,7 @@
 // The header: fleet dot and counts, updated time, alert badge, page title, banner.
 import { REFRESH_S } from './api.js';
 import { $, h, setAttr, setText } from './dom.js';
+import { showFleetInTab } from './favicon.js';
 import { clock, clockSec, list } from './format.js';
 import { state, statusOf } from './state.js';
 
@@ -28,7 +29,7 @@ export function renderHeader() {
   badge.hidden = !state.alerts.length;
   setText(badge, String(state.alerts.length));
   setAttr(badge, 'data-status', state.alerts.some((a) => a.severity === 'critical') ? 'critical' : 'warning');
-  document.title = old ? 'Lookout (data is old)' : status === 'ok' || !text ? 'Lookout' : `${text} — Lookout`;
+  showFleetInTab(status, counts, old);
   const bad = list(state.chan).filter((c) => c.status != 'ok').map((c) => `${c.id} ${c.status}`).join(', ');
   const banner = $('banner');
   banner.hidden = !state.failingSince && !bad;

@@ -13,6 +13,7 @@ import { cards, fillForecast, forecasts, renderOverview } from './overview.js';
 import { registerViews, render, route } from './router.js';
 import { renderServices } from './services.js';
 import { markReady, state, stats } from './state.js';
+import { renderTable } from './table.js';
 
 let inflight = null;
 let timer = 0;
@@ -112,6 +113,7 @@ function repaint() {
 function start() {
   registerViews({
     overview: { render: renderOverview },
+    table: { render: renderTable },
     vm: {
       render: renderDetail,
       enter: () => {

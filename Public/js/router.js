@@ -27,7 +27,7 @@ export function parseHash() {
     } catch { /* keep it as typed */ }
     return { name, vm, range: Object.hasOwn(RANGES, range) ? range : '24h' };
   }
-  return { name: name === 'services' || name === 'alerts' ? name : 'overview', vm: '', range: '24h' };
+  return { name: ['table', 'services', 'alerts'].includes(name) ? name : 'overview', vm: '', range: '24h' };
 }
 
 export function route() {
@@ -36,7 +36,7 @@ export function route() {
   const moved = key(next) !== key(state.view);
   if (moved) scrolls.set(key(state.view), scrollY);
   state.view = next;
-  for (const name of ['overview', 'vm', 'services', 'alerts']) $(`view-${name}`).hidden = name !== next.name;
+  for (const name of ['overview', 'table', 'vm', 'services', 'alerts']) $(`view-${name}`).hidden = name !== next.name;
   for (const a of document.querySelectorAll('.tabs a')) setAttr(a, 'aria-current', a.dataset.view === next.name ? 'page' : null);
   render();
   views.get(next.name)?.enter?.();
