@@ -1,4 +1,4 @@
-// Hash routes (#overview, #services, #alerts, #vm/<id>[/<range>]) and the registry of views.
+// Hash routes (#overview, #table, #services, #alerts, #vm/<id>[/<range>]) and the registry of views.
 import { $, h, setAttr } from './dom.js';
 import { str } from './format.js';
 import { renderHeader } from './header.js';

@@ -53,24 +53,19 @@ function byRelease(a, b) {
   return (ra && versionOrder(a, b)) || byText(a, b);
 }
 
-/** The columns, in order: `key` reads a row's sort value (null sorts last in both directions),
- * `compare` orders two non-null values ascending, `first` is the direction of a first click
- * (the largest, or the worst, first for figures; A to Z for names). */
+/** A column: `key` reads a row's sort value (null sorts last both ways; by default the row's
+ * field of the column's id), `compare` orders two values ascending, `first` is the direction of
+ * a first click (largest or worst first for figures, A to Z for names), `text` a left column. */
+const col = (id, label, o = {}) => ({ id, label, key: (r) => r[id], compare: byNumber, first: 'desc', ...o });
+const text = { compare: byText, first: 'asc', text: true };
+
 export const COLUMNS = [
-  { id: 'vm', label: 'VM', key: (r) => r.id, compare: byText, first: 'asc' },
-  { id: 'state', label: 'State', key: (r) => (Object.hasOwn(SEVERITY, r.state) ? SEVERITY[r.state] : null), compare: byNumber, first: 'desc' },
-  { id: 'cpu', label: 'CPU', unit: '%', key: (r) => r.cpu, compare: byNumber, first: 'desc' },
-  { id: 'memory', label: 'Memory', unit: '%', key: (r) => r.memory, compare: byNumber, first: 'desc' },
-  { id: 'disk', label: 'Disk', unit: '%', key: (r) => r.disk, compare: byNumber, first: 'desc' },
-  { id: 'swap', label: 'Swap', unit: '%', key: (r) => r.swap, compare: byNumber, first: 'desc' },
-  { id: 'load1', label: 'Load 1m', key: (r) => r.load1, compare: byNumber, first: 'desc' },
-  { id: 'rx', label: 'Net in', key: (r) => r.rx, compare: byNumber, first: 'desc' },
-  { id: 'tx', label: 'Net out', key: (r) => r.tx, compare: byNumber, first: 'desc' },
-  { id: 'uptime', label: 'Uptime', key: (r) => r.uptime, compare: byNumber, first: 'desc' },
-  { id: 'containers', label: 'Containers', key: (r) => r.containers, compare: byShare, first: 'desc' },
-  { id: 'checks', label: 'Checks', key: (r) => r.checks, compare: byShare, first: 'desc' },
-  { id: 'seen', label: 'Last seen', key: (r) => r.seen, compare: byNumber, first: 'desc' },
-  { id: 'agent', label: 'Agent', key: (r) => r.agent, compare: byRelease, first: 'asc' },
+  col('vm', 'VM', { ...text, key: (r) => r.id }),
+  col('state', 'State', { text: true, key: (r) => (Object.hasOwn(SEVERITY, r.state) ? SEVERITY[r.state] : null) }),
+  col('cpu', 'CPU %'), col('memory', 'Memory %'), col('disk', 'Disk %'), col('swap', 'Swap %'), col('load1', 'Load 1m'), col('rx', 'Net in'), col('tx', 'Net out'),
+  col('uptime', 'Uptime'), col('containers', 'Containers', { compare: byShare }),
+  col('checks', 'Checks', { compare: byShare }), col('seen', 'Last seen'),
+  col('agent', 'Agent', { ...text, compare: byRelease }),
 ];
 const COLUMN = new Map(COLUMNS.map((c) => [c.id, c]));
 export const columnOf = (id) => COLUMN.get(id) || null;

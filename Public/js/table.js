@@ -10,31 +10,30 @@ import { COLUMNS, ariaSort, nextChoice, parseChoice, rowMatches, rowOf, serialis
 
 const CHOICE_KEY = 'lookout.table';
 
-/** The remembered choice; without storage (some private modes) it lasts as long as the page. */
-function loadChoice() {
+// Without storage (some private modes) the choice lasts as long as the page.
+let choice = parseChoice((() => {
   try {
-    return parseChoice(localStorage.getItem(CHOICE_KEY));
+    return localStorage.getItem(CHOICE_KEY);
   } catch {
-    return parseChoice(null);
+    return null;
   }
-}
+})());
 
-function saveChoice(choice) {
+/** A new sort or filter: kept, and drawn. */
+function choose(next) {
+  choice = next;
   try {
     localStorage.setItem(CHOICE_KEY, serialiseChoice(choice));
-  } catch { /* see loadChoice */ }
+  } catch { /* see above */ }
+  renderTable();
 }
-
-let choice = loadChoice();
 let view = null;
 let drawn = false;
-
-const STATE_TEXT = { ok: 'ok', warning: 'warning', critical: 'critical', stale: 'stale', unknown: 'no status' };
 
 /** Per column: the cell's text and level (ok / warning / critical, or null for no colour). */
 const CELLS = {
   vm: () => null,
-  state: (r) => [STATE_TEXT[r.state] || r.state, r.state === 'unknown' ? 'none' : r.state],
+  state: (r) => (r.state === 'unknown' ? ['no status', 'none'] : [r.state, r.state]),
   cpu: (r, th) => [fmt(r.cpu), th && level(r.cpu, th.cpu)],
   memory: (r, th) => [fmt(r.memory), th && level(r.memory, th.memory)],
   disk: (r, th) => [fmt(r.disk), th && level(r.disk, th.disk)],
@@ -55,20 +54,11 @@ function build() {
     id: 'table-filter', type: 'search', value: choice.filter, spellcheck: 'false', autocomplete: 'off',
     placeholder: 'Filter by vm_id, state, agent', 'aria-label': 'Filter the VMs',
   });
-  filter.addEventListener('input', () => {
-    choice = { ...choice, filter: filter.value };
-    saveChoice(choice);
-    renderTable();
-  });
+  filter.addEventListener('input', () => choose({ ...choice, filter: filter.value }));
   const heads = COLUMNS.map((col) => {
     const mark = h('span', { class: 'sort-mark', 'aria-hidden': 'true' });
-    const button = h('button', { type: 'button', 'data-col': col.id }, col.label, col.unit && h('span', { class: 'unit', text: ` ${col.unit}` }), mark);
-    button.addEventListener('click', () => {
-      choice = nextChoice(choice, col.id);
-      saveChoice(choice);
-      renderTable();
-    });
-    return { id: col.id, mark, th: h('th', { scope: 'col', class: col.id === 'vm' || col.id === 'state' || col.id === 'agent' ? null : 'n', 'data-col': col.id }, button) };
+    const button = h('button', { type: 'button', 'data-col': col.id, onclick: () => choose(nextChoice(choice, col.id)) }, col.label, mark);
+    return { id: col.id, mark, th: h('th', { scope: 'col', class: col.text ? null : 'n', 'data-col': col.id }, button) };
   });
   const tbody = h('tbody');
   // A click anywhere on a row opens its VM (the vm_id cell is the link for the keyboard).
@@ -90,7 +80,7 @@ function makeRow(id) {
   const cells = {};
   const tr = h('tr', { 'data-vm': id });
   for (const col of COLUMNS) {
-    const td = h('td', { class: col.id === 'vm' || col.id === 'state' || col.id === 'agent' ? null : 'n', 'data-col': col.id });
+    const td = h('td', { class: col.text ? null : 'n', 'data-col': col.id });
     if (col.id === 'vm') td.append(h('a', { href: vmHref(id), class: 'mono', text: id }));
     else if (col.id === 'state') td.append(h('span', { class: 'pill' }));
     cells[col.id] = col.id === 'state' ? td.firstChild : td;
