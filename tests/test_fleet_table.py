@@ -320,12 +320,16 @@ def test_one_hundred_vms_fit_a_laptop_screen(start_hub: Any, pages: Pages) -> No
                   "swap": {"total_mb": 1024, "used_mb": 100, "percent": round(rng.uniform(0, 60), 1)}}
         doc = make_doc(f"vm-{i:03d}", now - 60, cpu=round(rng.uniform(1, 99), 1), memory=round(rng.uniform(20, 97), 1),
                        disk=round(rng.uniform(10, 96), 1), load1=round(rng.uniform(0, 3), 2), interval_seconds=300,
-                       agent="lookout-agent 0.1.2",
+                       agent=f"lookout-agent {'0.0.9' if i == 7 else '0.1.2'}",
                        containers=[{"name": "app", "status": "running", "cpu_percent": 1, "memory_mb": 50}],
                        services=[{"id": "site", "healthy": True, "response_ms": 20}])
         doc["system"].update(extras)
         post(hub, doc)
     page = open_table(pages, hub, rows=100)
+    # An agent older than the hub (0.1.0) is marked, as the agent sends its name: "lookout-agent 0.0.9".
+    assert cell(page, "vm-007", "agent").inner_text() == "0.0.9"
+    assert cell(page, "vm-007", "agent").get_attribute("data-level") == "warning"
+    assert cell(page, "vm-008", "agent").get_attribute("data-level") is None
     wrap = page.evaluate(
         "(() => { const w = document.querySelector('.fleet-wrap');"
         " return {sw: w.scrollWidth, cw: w.clientWidth, page: document.documentElement.scrollWidth}; })()"

@@ -55,7 +55,8 @@ async function cycle() {
     state.resolved = resolved && list(resolved.alerts);
     state.silences = list(silences?.silences);
     renderHeader();
-    if (state.view.name !== 'overview') render();
+    // The overview and the table show only what the core answers carry: drawn once a cycle.
+    if (state.view.name !== 'overview' && state.view.name !== 'table') render();
     stats.lastRenderMs = t1 - t0 + performance.now() - t2;
     await Promise.all([loadForecasts(), ...(state.view.name === 'vm' ? [loadHistory(), loadTraffic()] : [])]);
   } catch (e) {

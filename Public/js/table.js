@@ -2,8 +2,7 @@
 // its header), a filter box, the choice remembered in this browser. Rows are built once per
 // VM and refilled in place on each refresh; only a changed order moves them.
 import { $, h, setAttr, setText } from './dom.js';
-import { ago, dur, fmt, fmtLoad, rate } from './format.js';
-import { newerHub } from './overview.js';
+import { ago, dur, fmt, fmtLoad, rate, str, versionOrder } from './format.js';
 import { vmHref } from './router.js';
 import { ageOf, level, limit, state, statusOf, thresholdsFor } from './state.js';
 import { COLUMNS, ariaSort, nextChoice, parseChoice, rowMatches, rowOf, serialiseChoice, sortRows } from './table-model.js';
@@ -45,7 +44,8 @@ const CELLS = {
   containers: (r, th) => [ratio(r.containers), th && r.containers.up < r.containers.total ? 'warning' : null],
   checks: (r, th) => [ratio(r.checks), th && r.checks.up < r.checks.total ? 'critical' : null],
   seen: (r) => [ago(r.seen), null],
-  agent: (r, th, doc) => [r.agent || '–', newerHub(doc) ? 'warning' : null],
+  // Amber when older than the hub (its release compared, so "lookout-agent 0.1.0" counts too).
+  agent: (r, th, hub) => [r.agent || '–', r.agent && hub && versionOrder(r.agent, hub) < 0 ? 'warning' : null],
 };
 const ratio = (c) => (c.total ? `${c.up}/${c.total}` : '–');
 
@@ -89,12 +89,12 @@ function makeRow(id) {
   return { tr, cells };
 }
 
-function fillRow(el, row, doc) {
+function fillRow(el, row, hub) {
   setAttr(el.tr, 'data-status', row.state);
   // A stale VM's figures are old: no colours but its state's.
   const th = row.state === 'stale' ? null : thresholdsFor(row.id);
   for (const col of COLUMNS) {
-    const out = CELLS[col.id](row, th, doc);
+    const out = CELLS[col.id](row, th, hub);
     if (!out) continue;
     const [text, lv] = out;
     // Figures are coloured only when they cross a threshold; the state pill always.
@@ -119,12 +119,13 @@ export function renderTable() {
     el.tr.remove();
     view.rows.delete(id);
   }
+  const hub = str(state.config?.version);
   const all = [...state.vms].map(([id, doc]) => rowOf(id, doc, statusOf(id), ageOf(id)));
   const shown = sortRows(all.filter((r) => rowMatches(r, choice.filter)), choice.sort, choice.dir);
   const want = shown.map((row) => {
     if (!view.rows.has(row.id)) view.rows.set(row.id, makeRow(row.id));
     const el = view.rows.get(row.id);
-    fillRow(el, row, state.vms.get(row.id));
+    fillRow(el, row, hub);
     return el.tr;
   });
   const now = view.tbody.children;
