@@ -43,7 +43,8 @@ const CELLS = {
   uptime: (r) => [r.uptime == null ? '–' : dur(r.uptime), null],
   containers: (r, th) => [ratio(r.containers), th && r.containers.up < r.containers.total ? 'warning' : null],
   checks: (r, th) => [ratio(r.checks), th && r.checks.up < r.checks.total ? 'critical' : null],
-  seen: (r) => [ago(r.seen), null],
+  // Whole minutes: a refresh every 20 s then rewrites only the rows whose VM reported.
+  seen: (r) => [r.seen != null && r.seen < 60 ? 'under 1 min' : ago(r.seen), null],
   // Amber when older than the hub (its release compared, so "lookout-agent 0.1.0" counts too).
   agent: (r, th, hub) => [r.agent || '–', r.agent && hub && versionOrder(r.agent, hub) < 0 ? 'warning' : null],
 };
