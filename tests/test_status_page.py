@@ -95,8 +95,8 @@ class Recorder:
     def __init__(self, page: Any) -> None:
         self.requests: list[Any] = []
         self.responses: list[Any] = []
-        page.on("request", self.requests.append)
-        page.on("response", self.responses.append)
+        page.on("request", lambda request: self.requests.append(request))
+        page.on("response", lambda response: self.responses.append(response))
 
     def bodies(self) -> list[tuple[str, str]]:
         out = []
