@@ -282,6 +282,10 @@ import Testing
                 try await client.execute(uri: path, method: .get, headers: [.ifNoneMatch: etag]) {
                     #expect($0.status == .notModified)
                 }
+                try await client.execute(uri: path + "/", method: .get) { response in
+                    #expect(response.status == .movedPermanently)
+                    #expect(response.headers[.location] == "..\(path)")
+                }
             }
         }
     }

@@ -40,6 +40,11 @@ struct StatusPageRoutes: Sendable {
             group.get(RouterPath(path)) { request, _ in
                 guard page != nil else { throw HTTPError(.notFound, message: Self.notConfigured) }
                 guard let html, let etag else { throw HTTPError(.notFound, message: "Not found: no dashboard files") }
+                // `/status/` (the router folds it onto `/status`) would resolve the page's relative
+                // URLs under `/status/`: send the browser to the spelling they work from.
+                if request.uri.path.hasSuffix("/") {
+                    return Response(status: .movedPermanently, headers: [.location: "../\(path)"])
+                }
                 var headers = HTTPFields()
                 headers[.eTag] = etag
                 headers[.cacheControl] = "no-cache"
