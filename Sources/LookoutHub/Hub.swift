@@ -145,6 +145,7 @@ public struct Hub: Sendable {
                 now: now)
         }
         StatusPageRoutes(page: statusPage, publicFolder: settings.publicFolder).add(to: router.group())
+        statusPage?.logStart()
 
         let ingest = router.group("api/monitoring").add(middleware: IngestAuthMiddleware(live: tokens))
         controller.addIngestRoute(to: ingest)

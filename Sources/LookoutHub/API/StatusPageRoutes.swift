@@ -94,6 +94,18 @@ final class StatusPage: Sendable {
         self.now = now
     }
 
+    /// Says what the page lists, and which listed VMs never reported (a typo in the config
+    /// shows as "unknown" on the page, and this names it).
+    func logStart() {
+        logger.info("status page: /status lists \(config.vms.count) VMs and \(config.services.count) service checks")
+        let unknown = vmIDs.filter { fleet.entry($0) == nil }.map(\.rawValue).sorted()
+        if !unknown.isEmpty {
+            logger.warning(
+                "status page: status_page names VMs that have not reported (shown as unknown): \(unknown.joined(separator: ", "))"
+            )
+        }
+    }
+
     /// The VMs the page reads: the listed ones and those whose services it lists.
     var vmIDs: Set<VMID> { Set(config.vms.keys).union(config.services.keys.map(\.vmID)) }
 
