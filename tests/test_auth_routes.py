@@ -61,6 +61,11 @@ ROUTES: dict[str, tuple[str, int]] = {
     "GET /install/lookout-agent/{arch}": (OPEN, 404),
     # A metrics document is no {"code": ...}: 400 whoever sends it.
     "POST /install/enroll": (OPEN, 400),
+    # The public status page (issue 14): open by design, in its own router group. The table's
+    # hub lists web-1 in `status_page` (unconfigured, all three answer 404).
+    "GET /api/status": (OPEN, 200),
+    "GET /status": (OPEN, 200),
+    "GET /status.html": (OPEN, 200),
 }
 
 CREDENTIALS = {"none": None, "wrong": WRONG, "vm": WEB1, "main": MAIN}
@@ -99,7 +104,8 @@ def config_file(tmp_path: Path) -> Path:
     tokens = tmp_path / "vm-tokens.json"
     tokens.write_text(json.dumps({"web-1": WEB1}))
     config = tmp_path / "hub.json"
-    config.write_text(json.dumps({"monitoring": {"vm_tokens_file": str(tokens)}}))
+    page = {"title": "Route table", "vms": {"web-1": "Web"}}
+    config.write_text(json.dumps({"monitoring": {"vm_tokens_file": str(tokens), "status_page": page}}))
     return config
 
 

@@ -32,6 +32,8 @@ public struct MonitoringConfig: Sendable, Equatable {
     public var forecast = ForecastSettings()
     /// Recurring windows in which the alerts they name send no notice (``QuietHours``).
     public var quietHours: [QuietHours] = []
+    /// The public status page (`status_page`); `nil`: off, its routes answer 404.
+    public var statusPage: StatusPageConfig?
 
     public init() {}
 
@@ -379,7 +381,7 @@ extension MonitoringConfig: Decodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case thresholds, overrides, staleAfterMinutes = "stale_after_minutes", notifications
         case publicURL = "public_url", retention, tokenFile = "token_file", vmTokensFile = "vm_tokens_file"
-        case traffic, forecast, quietHours = "quiet_hours"
+        case traffic, forecast, quietHours = "quiet_hours", statusPage = "status_page"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -424,6 +426,7 @@ extension MonitoringConfig: Decodable {
             }
         }
         quietHours = try c.decodeIfPresent([QuietHours].self, forKey: .quietHours) ?? []
+        statusPage = try c.decodeIfPresent(StatusPageConfig.self, forKey: .statusPage)
     }
 }
 

@@ -95,8 +95,9 @@ public struct Hub: Sendable {
     ///
     /// Protection is a property of the router group a route is registered in, never of
     /// the path's spelling: whatever spelling the router resolves to a route runs that
-    /// route's middleware. Open by design (DESIGN §4): `/healthz` and the dashboard's
-    /// static files, and the installer under `/install` (its code is the credential). Main
+    /// route's middleware. Open by design (DESIGN §4): `/healthz`, the dashboard's static
+    /// files, the public status page (`/status`, `/api/status`; 404 unless configured) and
+    /// the installer under `/install` (its code is the credential). Main
     /// token: every read under `/api/monitoring`, enrollments and `/metrics`. Main or
     /// per-VM token: ingest (README "Tokens").
     public func router() -> Router<HubRequestContext> {
@@ -136,6 +137,15 @@ public struct Hub: Sendable {
             let text = PrometheusExposition.render(fleet.entries(), config: config, now: time, traffic: traffic)
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
+
+        // The public status page: open, in a group of its own, only what `status_page` lists.
+        let statusPage = settings.config.statusPage.map { page in
+            StatusPage(
+                config: page, monitoring: config, fleet: fleet, store: store, dataFolder: dataFolder, logger: logger,
+                now: now)
+        }
+        StatusPageRoutes(page: statusPage, publicFolder: settings.publicFolder).add(to: router.group())
+        statusPage?.logStart()
 
         let ingest = router.group("api/monitoring").add(middleware: IngestAuthMiddleware(live: tokens))
         controller.addIngestRoute(to: ingest)

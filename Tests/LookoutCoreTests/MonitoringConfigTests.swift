@@ -163,7 +163,7 @@ import Testing
         let error = try #require(throws: ConfigError.self) { try MonitoringConfig.load(path: path) }
         #expect(
             error.message
-                == "config \(path): tresholds: unknown key (known: thresholds, overrides, stale_after_minutes, notifications, public_url, retention, token_file, vm_tokens_file, traffic, forecast, quiet_hours)"
+                == "config \(path): tresholds: unknown key (known: thresholds, overrides, stale_after_minutes, notifications, public_url, retention, token_file, vm_tokens_file, traffic, forecast, quiet_hours, status_page)"
         )
         let missing = try #require(throws: ConfigError.self) { try MonitoringConfig.load(path: path + ".nope") }
         #expect(missing.message.contains("No such file"))

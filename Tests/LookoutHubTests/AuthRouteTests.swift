@@ -41,6 +41,7 @@ import Testing
     static let openRoutes: Set<String> = [
         "GET /healthz", "GET /install/agent.sh", "GET /install/SHA256SUMS", "GET /install/agents.json",
         "GET /install/lookout-agent/{arch}", "POST /install/enroll",
+        "GET /api/status", "GET /status", "GET /status.html",
     ]
 
     static func headers(_ token: String?) -> HTTPFields {

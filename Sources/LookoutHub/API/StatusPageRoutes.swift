@@ -1,0 +1,164 @@
+import Hummingbird
+import Logging
+import LookoutCore
+import NIOCore
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The public status page: `GET /api/status` (its JSON) and `GET /status` / `/status.html`
+/// (the page), open without a token by design (DESIGN §4). They live in their own router
+/// group, so no main-token route is reachable through them. Without `status_page` in the
+/// config every one answers 404, the page included (the file is not served as a plain
+/// dashboard file then).
+struct StatusPageRoutes: Sendable {
+    let page: StatusPage?
+    /// `Public/status.html`, read once; nil without a dashboard folder.
+    let html: ByteBuffer?
+
+    init(page: StatusPage?, publicFolder: String?) {
+        self.page = page
+        html = publicFolder.flatMap { folder in
+            (try? AtomicFile.read("\(folder)/status.html", limit: 1 << 20)).map { ByteBuffer(bytes: $0) }
+        }
+    }
+
+    static let notConfigured = "Not found: no status page is configured (status_page)"
+
+    func add(to group: RouterGroup<HubRequestContext>) {
+        let page = page
+        group.get("api/status") { _, _ in
+            guard let page else { throw HTTPError(.notFound, message: Self.notConfigured) }
+            return Response.json(try await page.body())
+        }
+        let etag = html.map { "\"\(String(FNV1a.hash(Array($0.readableBytesView)), radix: 16))\"" }
+        for path in ["status", "status.html"] {
+            group.get(RouterPath(path)) { request, _ in
+                guard page != nil else { throw HTTPError(.notFound, message: Self.notConfigured) }
+                guard let html, let etag else { throw HTTPError(.notFound, message: "Not found: no dashboard files") }
+                // `/status/` (the router folds it onto `/status`) would resolve the page's relative
+                // URLs under `/status/`: send the browser to the spelling they work from.
+                if request.uri.path.hasSuffix("/") {
+                    return Response(status: .movedPermanently, headers: [.location: "../\(path)"])
+                }
+                var headers = HTTPFields()
+                headers[.eTag] = etag
+                headers[.cacheControl] = "no-cache"
+                if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: headers) }
+                headers[.contentType] = "text/html; charset=utf-8"
+                headers[.xContentTypeOptions] = "nosniff"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: html))
+            }
+        }
+    }
+}
+
+/// Builds the status page's body, at most one store read per change: the body is kept
+/// until the listed VMs' documents, their open alerts, their staleness or the UTC day
+/// change, so an unchanged refresh is the same bytes with the same `updated_at`.
+final class StatusPage: Sendable {
+    /// The days of the uptime bars, ending today.
+    static let days = 90
+
+    let config: StatusPageConfig
+    let monitoring: MonitoringConfig
+    let fleet: Fleet
+    let store: HistoryStore
+    let dataFolder: String
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    /// What the body depends on beyond the stored history.
+    struct Key: Equatable {
+        var documents: [VMID: Date]
+        var judgement: StatusPageJudgement
+        var day: Int64
+    }
+
+    private let cache = Mutex<(key: Key, body: ByteBuffer)?>(nil)
+
+    init(
+        config: StatusPageConfig, monitoring: MonitoringConfig, fleet: Fleet, store: HistoryStore, dataFolder: String,
+        logger: Logger, now: @escaping @Sendable () -> Date
+    ) {
+        self.config = config
+        self.monitoring = monitoring
+        self.fleet = fleet
+        self.store = store
+        self.dataFolder = dataFolder
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Says what the page lists, and which listed VMs never reported (a typo in the config
+    /// shows as "unknown" on the page, and this names it).
+    func logStart() {
+        logger.info("status page: /status lists \(config.vms.count) VMs and \(config.services.count) service checks")
+        let unknown = vmIDs.filter { fleet.entry($0) == nil }.map(\.rawValue).sorted()
+        if !unknown.isEmpty {
+            logger.warning(
+                "status page: status_page names VMs that have not reported (shown as unknown): \(unknown.joined(separator: ", "))"
+            )
+        }
+    }
+
+    /// The VMs the page reads: the listed ones and those whose services it lists.
+    var vmIDs: Set<VMID> { Set(config.vms.keys).union(config.services.keys.map(\.vmID)) }
+
+    func body() async throws -> ByteBuffer {
+        let time = now()
+        let fleet = fleet
+        var entries: [VMID: Fleet.Entry] = [:]
+        for vm in vmIDs { entries[vm] = fleet.entry(vm) }
+        let judgement = StatusPageJudgement.judge(
+            config, fleet: { entries[$0] }, alerts: try activeAlerts(), config: monitoring, now: time)
+        let seconds = Int64(time.timeIntervalSince1970.rounded(.down))
+        let key = Key(
+            documents: entries.mapValues(\.document.timestamp), judgement: judgement,
+            day: (seconds - ((seconds % 86_400) + 86_400) % 86_400) / 86_400)
+        if let cached = cache.withLock({ $0 }), cached.key == key { return cached.body }
+
+        var staleAfter: [VMID: Int] = [:]
+        for vm in config.vms.keys {
+            staleAfter[vm] =
+                entries[vm].map { VMHealth.staleAfter($0.document, config: monitoring) }
+                ?? monitoring.staleAfterMinutes * 60
+        }
+        let uptime: (vms: [VMID: DailyUptime], services: [StatusPageConfig.ServiceKey: DailyUptime])
+        do {
+            uptime = try await store.dailyUptime(
+                vms: staleAfter, services: Set(config.services.keys), days: Self.days, now: time,
+                retention: monitoring.retention)
+        } catch {
+            logger.error("status page: \(error)")
+            throw HTTPError(.internalServerError, message: "The status is not available right now")
+        }
+        let window = UptimeWindow(days: Self.days, now: seconds)
+        let days = (0..<Self.days).map {
+            String(Timestamp.format(Date(timeIntervalSince1970: Double(window.dayStart($0)))).prefix(10))
+        }
+        let body = judgement.body(config, uptime: uptime, days: days, updatedAt: time)
+        let buffer = ByteBuffer(bytes: try JSONEncoder.lookout().encode(body))
+        cache.withLock { $0 = (key, buffer) }
+        return buffer
+    }
+
+    /// The open alerts (`alerts.json`); none before the first alert pass. A file that cannot
+    /// be read is logged with its reason and answered with a 500 that says nothing of it.
+    func activeAlerts() throws -> [Alert] {
+        let path = "\(dataFolder)/alerts.json"
+        do {
+            let bytes = try AtomicFile.read(path, limit: 16 << 20)
+            return try JSONDecoder().decode(AlertState.self, from: Data(bytes)).alerts
+        } catch let error as FileError where error.isNotFound {
+            return []
+        } catch {
+            logger.error("status page: the active alerts (\(path)) cannot be read: \(error)")
+            throw HTTPError(.internalServerError, message: "The status is not available right now")
+        }
+    }
+}
