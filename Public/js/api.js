@@ -40,7 +40,7 @@ export async function api(path, optional = false) {
     let res;
     try {
       res = await fetch(API + path, {
-        headers: { Accept: 'application/json', ...(token && { Authorization: `Bearer ${token}` }) }, signal: ctl.signal, cache: 'no-store',
+        headers: { Accept: 'application/json', ...(token && { Authorization: `Bearer ${token}` }) }, signal: ctl.signal, cache: 'no-cache',
       });
     } catch (e) {
       throw new Error(e?.name === 'AbortError' ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s` : 'connection failed');

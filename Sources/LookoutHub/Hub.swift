@@ -102,6 +102,8 @@ public struct Hub: Sendable {
     /// per-VM token: ingest (README "Tokens").
     public func router() -> Router<HubRequestContext> {
         let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
+        // First, so it wraps every route group added below (README "Compression and caching").
+        router.add(middleware: CompressionMiddleware())
         router.add(middleware: JSONErrorMiddleware(logger: logger))
         let tokens = self.tokens
         let dataFolder = settings.dataFolder

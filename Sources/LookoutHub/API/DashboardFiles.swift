@@ -7,17 +7,11 @@ import NIOCore
 #endif
 
 /// Serves the dashboard's static files (`Public/` and its subfolders) from memory: a few KB,
-/// read once at start. `/` is `monitoring.html`. Each answer carries an ETag and
-/// `Cache-Control: no-cache`, so a browser revalidates cheaply (304) and never runs a
-/// stale page after an upgrade.
+/// read and gzipped once at start. `/` is `monitoring.html`. Each answer carries an ETag
+/// (one per representation: ``EncodedBody``) and `Cache-Control: no-cache`, so a browser
+/// revalidates cheaply (304) and never runs a stale page after an upgrade.
 struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
-    struct File: Sendable {
-        let body: ByteBuffer
-        let contentType: String
-        let etag: String
-    }
-
-    let files: [String: File]
+    let files: [String: EncodedBody]
 
     /// The types served; a file of any other extension (the installer's `.sh`, notes) is not.
     static var contentTypes: [String: String] {
@@ -31,16 +25,15 @@ struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
     /// Reads `folder` and its direct subfolders (`js/` holds the dashboard's ES modules);
     /// names starting with a dot are skipped at both levels.
     init(folder: String) {
-        var files: [String: File] = [:]
+        var files: [String: EncodedBody] = [:]
         func add(_ relative: String, from path: String) {
             guard let ext = relative.split(separator: ".").last.map(String.init),
                 let type = Self.contentTypes[ext],
                 let bytes = try? AtomicFile.read(path, limit: 4 << 20)
             else { return }
-            // A content hash for the ETag, no crypto needed.
-            let hash = FNV1a.hash(bytes)
-            files["/" + relative] = File(
-                body: ByteBuffer(bytes: bytes), contentType: type, etag: "\"\(String(hash, radix: 16))\"")
+            // PNG is compressed already; everything else served here is text or a bitmap icon.
+            files["/" + relative] = EncodedBody(
+                ByteBuffer(bytes: bytes), contentType: type, cacheControl: "no-cache", compressible: ext != "png")
         }
         for name in AtomicFile.fileNames(in: folder) where !name.hasPrefix(".") {
             let path = "\(folder)/\(name)"
@@ -65,15 +58,6 @@ struct DashboardFiles<Context: RequestContext>: RouterMiddleware {
             throw HTTPError(
                 .methodNotAllowed, headers: [.allow: "GET, HEAD"], message: "Method not allowed; allowed: GET, HEAD")
         }
-        var headers = HTTPFields()
-        headers[.eTag] = file.etag
-        headers[.cacheControl] = "no-cache"
-        if request.headers[.ifNoneMatch] == file.etag {
-            return Response(status: .notModified, headers: headers)
-        }
-        headers[.contentType] = file.contentType
-        headers[.xContentTypeOptions] = "nosniff"
-        let response = Response(status: .ok, headers: headers, body: .init(byteBuffer: file.body))
-        return request.method == .head ? response.createHeadResponse() : response
+        return .negotiated(file, for: request)
     }
 }

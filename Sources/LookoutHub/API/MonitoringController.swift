@@ -29,7 +29,7 @@ struct MonitoringController: Sendable {
 
     /// The read routes; `group` carries the main-token middleware (`Hub.router()`).
     func addReadRoutes(to group: RouterGroup<Context>) {
-        group.get("summary") { _, _ in Response.json(fleet.summaryBody()) }
+        group.get("summary") { request, _ in Response.negotiated(fleet.summary(), for: request) }
         group.get("vm/:vm_id") { _, context in try vm(context) }
         group.get("alerts") { _, _ in Response.json(try alertsBody()) }
         group.get("alerts/history") { request, _ in try await alertHistory(request) }

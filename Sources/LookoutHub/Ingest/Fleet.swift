@@ -28,7 +28,8 @@ public final class Fleet: Sendable {
         /// VMs forgotten (`lookout forget`), with the moment: their documents up to then are refused.
         var forgotten: [VMID: Date] = [:]
         var version = 0
-        var summary: (version: Int, body: ByteBuffer)?
+        /// The summary as last built, plain and gzip, with the version it was built at.
+        var summary: (version: Int, body: EncodedBody)?
     }
 
     private let state = Mutex(State())
@@ -95,8 +96,14 @@ public final class Fleet: Sendable {
     public var count: Int { state.withLock { $0.entries.count } }
 
     /// `{"vms": {"<vm_id>": <document>, …}}`, built once per change.
-    public func summaryBody() -> ByteBuffer {
-        let (cached, entries, version) = state.withLock { state -> (ByteBuffer?, [VMID: Entry], Int) in
+    public func summaryBody() -> ByteBuffer { summary().plain }
+
+    /// The summary in both representations with its ETag, built (encoded, hashed, gzipped)
+    /// on the first request after a change and shared by every request until the next one:
+    /// a dashboard's refresh of an unchanged fleet costs a lock and a hash comparison. Built
+    /// outside the lock; two requests racing after a change may both build it, the same bytes.
+    func summary() -> EncodedBody {
+        let (cached, entries, version) = state.withLock { state -> (EncodedBody?, [VMID: Entry], Int) in
             if let summary = state.summary, summary.version == state.version {
                 return (summary.body, [:], state.version)
             }
@@ -113,9 +120,10 @@ public final class Fleet: Sendable {
             buffer.writeBuffer(&body)
         }
         buffer.writeString("}}")
+        let summary = EncodedBody(buffer)
         state.withLock { state in
-            if state.version == version { state.summary = (version, buffer) }
+            if state.version == version { state.summary = (version, summary) }
         }
-        return buffer
+        return summary
     }
 }
