@@ -17,13 +17,15 @@ import Synchronization
 /// dashboard file then).
 struct StatusPageRoutes: Sendable {
     let page: StatusPage?
-    /// `Public/status.html`, read once; nil without a dashboard folder.
-    let html: ByteBuffer?
+    /// `Public/status.html`, read (and gzipped) once; nil without a dashboard folder.
+    let html: EncodedBody?
 
     init(page: StatusPage?, publicFolder: String?) {
         self.page = page
         html = publicFolder.flatMap { folder in
-            (try? AtomicFile.read("\(folder)/status.html", limit: 1 << 20)).map { ByteBuffer(bytes: $0) }
+            (try? AtomicFile.read("\(folder)/status.html", limit: 1 << 20)).map {
+                EncodedBody(ByteBuffer(bytes: $0), contentType: "text/html; charset=utf-8", cacheControl: "no-cache")
+            }
         }
     }
 
@@ -31,27 +33,21 @@ struct StatusPageRoutes: Sendable {
 
     func add(to group: RouterGroup<HubRequestContext>) {
         let page = page
-        group.get("api/status") { _, _ in
+        group.get("api/status") { request, _ in
             guard let page else { throw HTTPError(.notFound, message: Self.notConfigured) }
-            return Response.json(try await page.body())
+            return Response.negotiated(try await page.body(), for: request)
         }
-        let etag = html.map { "\"\(String(FNV1a.hash(Array($0.readableBytesView)), radix: 16))\"" }
+        let html = html
         for path in ["status", "status.html"] {
             group.get(RouterPath(path)) { request, _ in
                 guard page != nil else { throw HTTPError(.notFound, message: Self.notConfigured) }
-                guard let html, let etag else { throw HTTPError(.notFound, message: "Not found: no dashboard files") }
+                guard let html else { throw HTTPError(.notFound, message: "Not found: no dashboard files") }
                 // `/status/` (the router folds it onto `/status`) would resolve the page's relative
                 // URLs under `/status/`: send the browser to the spelling they work from.
                 if request.uri.path.hasSuffix("/") {
                     return Response(status: .movedPermanently, headers: [.location: "../\(path)"])
                 }
-                var headers = HTTPFields()
-                headers[.eTag] = etag
-                headers[.cacheControl] = "no-cache"
-                if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: headers) }
-                headers[.contentType] = "text/html; charset=utf-8"
-                headers[.xContentTypeOptions] = "nosniff"
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: html))
+                return Response.negotiated(html, for: request)
             }
         }
     }
@@ -79,7 +75,7 @@ final class StatusPage: Sendable {
         var day: Int64
     }
 
-    private let cache = Mutex<(key: Key, body: ByteBuffer)?>(nil)
+    private let cache = Mutex<(key: Key, body: EncodedBody)?>(nil)
 
     init(
         config: StatusPageConfig, monitoring: MonitoringConfig, fleet: Fleet, store: HistoryStore, dataFolder: String,
@@ -109,7 +105,8 @@ final class StatusPage: Sendable {
     /// The VMs the page reads: the listed ones and those whose services it lists.
     var vmIDs: Set<VMID> { Set(config.vms.keys).union(config.services.keys.map(\.vmID)) }
 
-    func body() async throws -> ByteBuffer {
+    /// The body in both encodings with its ETag, so an unchanged refresh is a 304.
+    func body() async throws -> EncodedBody {
         let time = now()
         let fleet = fleet
         var entries: [VMID: Fleet.Entry] = [:]
@@ -142,9 +139,10 @@ final class StatusPage: Sendable {
             String(Timestamp.format(Date(timeIntervalSince1970: Double(window.dayStart($0)))).prefix(10))
         }
         let body = judgement.body(config, uptime: uptime, days: days, updatedAt: time)
-        let buffer = ByteBuffer(bytes: try JSONEncoder.lookout().encode(body))
-        cache.withLock { $0 = (key, buffer) }
-        return buffer
+        // Open to anyone: no shared cache may keep it past a change, so `no-cache`.
+        let encoded = EncodedBody(ByteBuffer(bytes: try JSONEncoder.lookout().encode(body)), cacheControl: "no-cache")
+        cache.withLock { $0 = (key, encoded) }
+        return encoded
     }
 
     /// The open alerts (`alerts.json`); none before the first alert pass. A file that cannot
