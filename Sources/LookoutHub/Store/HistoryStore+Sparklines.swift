@@ -1,0 +1,55 @@
+import GRDB
+import LookoutCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The sparklines of the overview: a few metrics of every VM in one query.
+extension HistoryStore {
+    /// Every bucket average of `metrics` for each of `vms` over [from, to], in exactly
+    /// `maxPoints` buckets cut as ``SeriesWindow`` cuts them (the same rules as one VM's
+    /// series), oldest first; nil where a bucket has no sample. One SQL query for the whole
+    /// fleet: an index seek per VM and metric, grouped by VM, metric and bucket.
+    /// - Returns: the window used and, per VM of `vms` (each present, all nil when it has no
+    ///   sample), per metric, the averages; empty when `to` is before `from`.
+    public func sparklines(
+        vms: [VMID], metrics: [Metric], from: Date, to: Date, maxPoints: Int, now: Date, retention: Retention
+    ) async throws(HubError) -> (step: Int64, values: [VMID: [Metric: [Double?]]]) {
+        guard let window = SeriesWindow(from: from, to: to, maxPoints: maxPoints, now: now, retention: retention),
+            !metrics.isEmpty
+        else { return (0, [:]) }
+        let empty = [Double?](repeating: nil, count: Int(window.points))
+        var values: [VMID: [Metric: [Double?]]] = [:]
+        for vm in vms { values[vm] = Dictionary(uniqueKeysWithValues: metrics.map { ($0, empty) }) }
+        guard !vms.isEmpty else { return (window.width, values) }
+        // The VM list is one bound JSON array; the metric names and columns are fixed text.
+        let fleet = "vm_id IN (SELECT value FROM json_each(:vms))"
+        let source = metrics.map { metric in
+            "SELECT vm_id, '\(metric.rawValue)' AS metric, ts, \(metric.column) AS value FROM samples "
+                + "WHERE \(fleet) AND ts >= :start AND ts <= :end AND \(metric.column) IS NOT NULL"
+        }.joined(separator: " UNION ALL ")
+        let names = metrics.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        let sql = window.sql(source: source, hourlyRows: "\(fleet) AND metric IN (\(names))")
+        // Encoding an array of strings cannot fail.
+        let list = (try? JSONEncoder().encode(vms.map(\.rawValue))) ?? Data("[]".utf8)
+        let arguments = window.arguments + ["vms": String(decoding: list, as: UTF8.self)]
+        let rows = try await read("reading the sparklines of \(vms.count) VMs") { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                (
+                    vm: row["vm_id"] as String, metric: row["metric"] as String, bucket: row["bucket"] as Int64,
+                    mean: row["mean"] as Double?
+                )
+            }
+        }
+        for row in rows {
+            guard let vm = try? VMID(validating: row.vm), let metric = Metric(rawValue: row.metric),
+                row.bucket >= 0, row.bucket < window.points, let mean = row.mean
+            else { continue }
+            values[vm]?[metric]?[Int(row.bucket)] = (mean * 10).rounded() / 10
+        }
+        return (window.width, values)
+    }
+}
