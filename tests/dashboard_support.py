@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,32 @@ from conftest import REPO, Hub, iso, make_doc
 
 PUBLIC = REPO / "Public"
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+
+# An import of a sibling module: `import { a } from './x.js';`, `import './x.js';`, `export … from`.
+_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^'";]*?(?:\bfrom\s*)?['"]\./([\w.-]+\.m?js)['"]""", re.M)
+
+
+def module_graph(entry: str = "main.js") -> list[str]:
+    """The modules under Public/js/ that `entry` imports, directly or through others, the entry
+    first; parsed from the import statements, so a new module is found without a list."""
+    seen: list[str] = []
+    todo = [entry]
+    while todo:
+        name = todo.pop(0)
+        if name in seen:
+            continue
+        seen.append(name)
+        todo += _IMPORT.findall((PUBLIC / "js" / name).read_text())
+    return seen
+
+
+def page_files() -> list[str]:
+    """Every file monitoring.html makes the browser load, relative to Public/: the page, what it
+    names in src= and href= (stylesheet, entry module, preloads), and main.js's module graph."""
+    html = (PUBLIC / "monitoring.html").read_text()
+    named = re.findall(r"""(?:src|href)=["']([\w./-]+\.(?:css|m?js))["']""", html)
+    files = ["monitoring.html", *named, *(f"js/{m}" for m in module_graph())]
+    return list(dict.fromkeys(files))
 CHROMIUM = os.environ.get("LOOKOUT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -290,7 +290,7 @@ def test_the_dashboard_files_are_open_and_answer_head_and_405(start_hub, config_
     from conftest import REPO
 
     hub = start_hub("--config", str(config_file), "--dashboard", str(REPO / "Public"), token=MAIN)
-    for target in ("/", "/monitoring.html", "/app.js"):
+    for target in ("/", "/monitoring.html", "/js/main.js", "/style.css"):
         for who, token in CREDENTIALS.items():
             assert raw_request(hub.port, "GET", target, token=token).status == 200, f"{target} with {who}"
         head = raw_request(hub.port, "HEAD", target)

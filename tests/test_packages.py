@@ -146,7 +146,7 @@ def test_checksums_and_tarball(packages: dict) -> None:
     with tarfile.open(out / tar_name) as tar:
         names = set(tar.getnames())
         top = f"lookout-{version}-linux-{ARCH}"
-        for member in ("lookout", "lookout-agent", "Public/monitoring.html", "README.md",
+        for member in ("lookout", "lookout-agent", "Public/monitoring.html", "Public/js/main.js", "README.md",
                        "deploy/systemd/lookout.service", "deploy/debian/lookout/postinst"):
             assert f"{top}/{member}" in names, f"the tarball lacks {top}/{member}"
         assert tar.getmember(f"{top}/lookout-agent").mode & 0o111, "lookout-agent in the tarball is not executable"
@@ -314,6 +314,7 @@ def test_install_use_upgrade_remove_purge_in_a_minbase_root(packages: dict, debi
                        ("/lib/systemd/system/lookout.service", 0o644),
                        ("/usr/share/doc/lookout-agent/examples/lookout-agent.cron", 0o644),
                        ("/usr/share/lookout/public/monitoring.html", 0o644),
+                       ("/usr/share/lookout/public/js/main.js", 0o644),
                        (f"/usr/lib/lookout/agents/{ARCH}/lookout-agent", 0o755)):
         stat = chroot.path(path).stat()
         assert stat.st_mode & 0o777 == mode and stat.st_uid == 0, f"{path}: mode {stat.st_mode:o} uid {stat.st_uid}"
