@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from conftest import Hub, make_doc, parse_iso
-from dashboard_support import UI_TIMEOUT, canvas_ink, dashboard_args, post, seed_fleet, wait_ready_page
-from test_dashboard import Pages, browser, pages, wait_charts  # noqa: F401 (fixtures)
+from dashboard_support import UI_TIMEOUT, canvas_ink, dashboard_args, post, seed_fleet
+from test_dashboard import Pages, browser, pages, wait_charts, wait_ready_page  # noqa: F401 (fixtures)
 
 #: The spark fleet: N VMs with 24 h of documents 30 min apart, cpu cycling 10, 20, … 90.
 SPARK_VMS = [f"app-{i}" for i in range(1, 7)]
@@ -112,6 +112,8 @@ def test_vm_view_makes_one_history_request_per_range(start_hub: Any, pages: Page
 
 
 def drag(page: Any, selector: str, start: float, end: float) -> None:
+    """A mouse drag across the chart from `start` to `end` (fractions of its width)."""
+    page.locator(selector).scroll_into_view_if_needed()
     box = page.locator(selector).bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * start, y)
@@ -148,6 +150,7 @@ def test_brushing_zooms_every_chart_and_reset_restores(start_hub: Any, pages: Pa
     assert all(" from " in label for label in labels), labels
 
     # The readout under the mouse still works on the zoomed charts.
+    page.locator('.chart[data-chart="memory"] canvas').scroll_into_view_if_needed()
     box = page.locator('.chart[data-chart="memory"] canvas').bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.wait_for_function(
@@ -175,6 +178,8 @@ def test_brushing_zooms_every_chart_and_reset_restores(start_hub: Any, pages: Pa
     assert reset.is_hidden()
     # A click is no zoom.
     calls = len(history_calls(urls, "web-1"))
+    page.locator('.chart[data-chart="memory"] canvas').scroll_into_view_if_needed()
+    box = page.locator('.chart[data-chart="memory"] canvas').bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
     assert reset.is_hidden() and len(history_calls(urls, "web-1")) == calls
 
