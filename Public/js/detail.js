@@ -3,7 +3,7 @@ import { AuthError, api } from './api.js';
 import { makeChart, paintChart } from './chart.js';
 import { askSilence, askToken } from './dialogs.js';
 import { $, facts, fill, h, pill, setAttr, setText, table } from './dom.js';
-import { agentVersion, bytes, clock, dur, fmt, list, num, rate, str, utcDay, when } from './format.js';
+import { agentVersion, bytes, dur, fmt, list, num, rate, str, utcDay, when } from './format.js';
 import { makeGauges, paintGauges } from './gauges.js';
 import {
   FORECAST_REASONS, badgeText, fillFigures, fillForecast, fillProblems, forecastLine, forecasts, fullIn,
@@ -356,7 +356,7 @@ export async function loadHistory() {
     const step = Math.max(0, ...filled.map(medianStep));
     if (!zoom && Number.isFinite(first) && first - from > Math.max(2 * step, (to - from) / 10)) {
       from = Math.min(first, to - MIN_AXIS_MS);
-      label = `since ${clock.format(first)}`;
+      label = `over the last ${RANGES[range]}, since ${when(first)}`;
     }
     histories.set(key, { at: Date.now(), stamp: doc.timestamp, series, from, to, label, zoomed: !!zoom });
     if (histories.size > 12) histories.delete(histories.keys().next().value);
