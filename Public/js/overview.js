@@ -126,11 +126,9 @@ export const onScreen = new IntersectionObserver((entries) => {
     const c = cardOf.get(e.target);
     if (!c) continue;
     c.visible = e.isIntersecting;
-    if (c.visible) {
-      paintGauges([c.gauges]);
-      paintSparks(c);
-    }
+    if (c.visible) paintGauges([c.gauges]);
   }
+  paintVisibleSparks();
   if (state.loaded && state.view.name === 'overview') markReady();
 }, { rootMargin: '25% 0px' });
 
@@ -184,7 +182,7 @@ export function renderOverview() {
   $('overview-empty').hidden = !state.loaded || state.vms.size > 0;
   setText($('ingest-url'), new URL(API + 'ingest', location.href).href);
   paintGauges(visible);
-  for (const c of cards.values()) if (c.visible) paintSparks(c);
+  paintVisibleSparks();
 }
 
 /** The sparklines on the cards: CPU and memory, 48 buckets of the last 24 h. */
@@ -209,10 +207,17 @@ export function loadSparklines(order) {
     sparklines.pending = null;
     sparklines.version++;
     stats.sparklineLoads = (stats.sparklineLoads || 0) + 1;
-    for (const c of cards.values()) if (c.visible) paintSparks(c);
-    // The first answer painted: scripts/bench-dashboard's "first render with sparklines".
-    if (!performance.getEntriesByName('lookout:sparks-drawn').length) performance.mark('lookout:sparks-drawn');
+    paintVisibleSparks();
   });
+}
+
+/** Paints the sparklines of the cards on screen; the first time there are both cards and an
+ * answer, marks `lookout:sparks-drawn` (scripts/bench-dashboard's first render with sparklines). */
+function paintVisibleSparks() {
+  if (!sparklines.version) return;
+  let painted = 0;
+  for (const c of cards.values()) if (c.visible && ++painted) paintSparks(c);
+  if (painted && !performance.getEntriesByName('lookout:sparks-drawn').length) performance.mark('lookout:sparks-drawn');
 }
 // For scripts/bench-dashboard (a cycle that fetches them again) and the tests.
 window.__lookoutSparks = sparklines;
@@ -238,9 +243,7 @@ export function paintSparks(c) {
 
 // Card widths follow the window, colours the scheme: repaint the sparklines on screen after
 // either (a frame later, once main.js has read the new colours).
-const repaintSparks = () => requestAnimationFrame(() => {
-  for (const c of cards.values()) if (c.visible) paintSparks(c);
-});
+const repaintSparks = () => requestAnimationFrame(paintVisibleSparks);
 addEventListener('resize', repaintSparks);
 matchMedia('(prefers-color-scheme: dark)').addEventListener('change', repaintSparks);
 

@@ -12,7 +12,7 @@ extension HistoryStore {
     /// Every bucket average of `metrics` for each of `vms` over [from, to], in exactly
     /// `maxPoints` buckets cut as ``SeriesWindow`` cuts them (the same rules as one VM's
     /// series), oldest first; nil where a bucket has no sample. One SQL query for the whole
-    /// fleet: an index seek per VM and metric, grouped by VM, metric and bucket.
+    /// fleet (``sparklineSQL(_:_:)``).
     /// - Returns: the window used and, per VM of `vms` (each present, all nil when it has no
     ///   sample), per metric, the averages; empty when `to` is before `from`.
     public func sparklines(
@@ -25,31 +25,47 @@ extension HistoryStore {
         var values: [VMID: [Metric: [Double?]]] = [:]
         for vm in vms { values[vm] = Dictionary(uniqueKeysWithValues: metrics.map { ($0, empty) }) }
         guard !vms.isEmpty else { return (window.width, values) }
-        // The VM list is one bound JSON array; the metric names and columns are fixed text.
+        // Encoding an array of strings cannot fail.
+        let list = (try? JSONEncoder().encode(vms.map(\.rawValue))) ?? Data("[]".utf8)
+        let arguments = window.arguments + ["vms": String(decoding: list, as: UTF8.self)]
+        let sql = Self.sparklineSQL(window, metrics)
+        let count = metrics.count
+        let rows = try await read("reading the sparklines of \(vms.count) VMs") { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                (vm: row[0] as String, bucket: row[1] as Int64, means: (0..<count).map { row[2 + $0] as Double? })
+            }
+        }
+        for row in rows {
+            guard let vm = try? VMID(validating: row.vm), row.bucket >= 0, row.bucket < window.points else { continue }
+            for (metric, mean) in zip(metrics, row.means) {
+                if let mean { values[vm]?[metric]?[Int(row.bucket)] = (mean * 10).rounded() / 10 }
+            }
+        }
+        return (window.width, values)
+    }
+
+    /// Rows `(vm_id, bucket, <one mean per metric>)`. Within the raw window ONE pass over the
+    /// samples of the fleet's VMs (an index seek per VM) averages every metric at once; past
+    /// it, the rules of ``SeriesWindow/sql(source:hourlyRows:)`` (hourly rollups plus the
+    /// raw tail), one row per metric folded into columns. The VM list is one bound JSON array;
+    /// the metric names and columns are fixed text, never the caller's.
+    private static func sparklineSQL(_ window: SeriesWindow, _ metrics: [Metric]) -> String {
         let fleet = "vm_id IN (SELECT value FROM json_each(:vms))"
+        if window.useRaw {
+            let means = metrics.map { "AVG(\($0.column))" }.joined(separator: ", ")
+            return """
+                SELECT vm_id, \(SeriesWindow.bucket("ts")) AS bucket, \(means) FROM samples
+                WHERE \(fleet) AND ts >= :start AND ts <= :end
+                GROUP BY vm_id, bucket
+                """
+        }
         let source = metrics.map { metric in
             "SELECT vm_id, '\(metric.rawValue)' AS metric, ts, \(metric.column) AS value FROM samples "
                 + "WHERE \(fleet) AND ts >= :start AND ts <= :end AND \(metric.column) IS NOT NULL"
         }.joined(separator: " UNION ALL ")
         let names = metrics.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-        let sql = window.sql(source: source, hourlyRows: "\(fleet) AND metric IN (\(names))")
-        // Encoding an array of strings cannot fail.
-        let list = (try? JSONEncoder().encode(vms.map(\.rawValue))) ?? Data("[]".utf8)
-        let arguments = window.arguments + ["vms": String(decoding: list, as: UTF8.self)]
-        let rows = try await read("reading the sparklines of \(vms.count) VMs") { db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                (
-                    vm: row["vm_id"] as String, metric: row["metric"] as String, bucket: row["bucket"] as Int64,
-                    mean: row["mean"] as Double?
-                )
-            }
-        }
-        for row in rows {
-            guard let vm = try? VMID(validating: row.vm), let metric = Metric(rawValue: row.metric),
-                row.bucket >= 0, row.bucket < window.points, let mean = row.mean
-            else { continue }
-            values[vm]?[metric]?[Int(row.bucket)] = (mean * 10).rounded() / 10
-        }
-        return (window.width, values)
+        let perMetric = window.sql(source: source, hourlyRows: "\(fleet) AND metric IN (\(names))")
+        let means = metrics.map { "MAX(CASE WHEN metric = '\($0.rawValue)' THEN mean END)" }.joined(separator: ", ")
+        return "SELECT vm_id, bucket, \(means) FROM (\(perMetric)) GROUP BY vm_id, bucket"
     }
 }

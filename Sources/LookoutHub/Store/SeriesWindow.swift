@@ -45,6 +45,12 @@ struct SeriesWindow: Sendable {
         Date(timeIntervalSince1970: Double(start + index * width))
     }
 
+    /// The bucket of the unix seconds in `column`: its offset from `:start` in whole widths,
+    /// a time at `:end` in the last bucket.
+    static func bucket(_ column: String) -> String {
+        "MIN((\(column) - :start) / :width, :last)"
+    }
+
     /// The query answering rows `(vm_id, metric, bucket, lo, mean, hi, n)`, ordered by those
     /// keys, for the raw rows `source` (columns `vm_id, metric, ts, value`) or, past the raw
     /// window, for the `hourly` rows matching `hourlyRows` (a fixed condition with bound
@@ -53,7 +59,7 @@ struct SeriesWindow: Sendable {
     func sql(source: String, hourlyRows: String) -> String {
         if useRaw {
             return """
-                SELECT vm_id, metric, MIN((ts - :start) / :width, :last) AS bucket,
+                SELECT vm_id, metric, \(Self.bucket("ts")) AS bucket,
                        MIN(value) AS lo, AVG(value) AS mean, MAX(value) AS hi, COUNT(*) AS n
                 FROM (\(source)) AS raw
                 WHERE ts >= :start AND ts <= :end
@@ -72,7 +78,7 @@ struct SeriesWindow: Sendable {
                 FROM (\(source)) AS raw LEFT JOIN boundary USING (vm_id, metric)
                 WHERE ts >= COALESCE(raw_start, :start) AND ts >= :start AND ts <= :end
             )
-            SELECT vm_id, metric, MAX(0, MIN((t - :start) / :width, :last)) AS bucket,
+            SELECT vm_id, metric, MAX(0, \(Self.bucket("t"))) AS bucket,
                    MIN(lo) AS lo, SUM(mean * n) / SUM(n) AS mean, MAX(hi) AS hi, SUM(n) AS n
             FROM rows
             GROUP BY vm_id, metric, bucket ORDER BY vm_id, metric, bucket
