@@ -21,25 +21,40 @@ extension HistoryStore {
         guard let window = SeriesWindow(from: from, to: to, maxPoints: maxPoints, now: now, retention: retention),
             !metrics.isEmpty
         else { return (0, [:]) }
-        let empty = [Double?](repeating: nil, count: Int(window.points))
-        var values: [VMID: [Metric: [Double?]]] = [:]
-        for vm in vms { values[vm] = Dictionary(uniqueKeysWithValues: metrics.map { ($0, empty) }) }
-        guard !vms.isEmpty else { return (window.width, values) }
-        // Encoding an array of strings cannot fail.
-        let list = (try? JSONEncoder().encode(vms.map(\.rawValue))) ?? Data("[]".utf8)
-        let arguments = window.arguments + ["vms": String(decoding: list, as: UTF8.self)]
-        let sql = Self.sparklineSQL(window, metrics)
+        // One flat grid (VM, metric, bucket) filled from a cursor: no row objects kept, no
+        // vm_id parsed per row (each is looked up among the fleet's).
+        let index = Dictionary(vms.enumerated().map { ($1.rawValue, $0) }, uniquingKeysWith: { first, _ in first })
         let count = metrics.count
-        let rows = try await read("reading the sparklines of \(vms.count) VMs") { db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                (vm: row[0] as String, bucket: row[1] as Int64, means: (0..<count).map { row[2 + $0] as Double? })
+        let points = Int(window.points)
+        var grid = [Double?](repeating: nil, count: vms.count * count * points)
+        if !vms.isEmpty {
+            // Encoding an array of strings cannot fail.
+            let list = (try? JSONEncoder().encode(vms.map(\.rawValue))) ?? Data("[]".utf8)
+            let arguments = window.arguments + ["vms": String(decoding: list, as: UTF8.self)]
+            let sql = Self.sparklineSQL(window, metrics)
+            grid = try await read("reading the sparklines of \(vms.count) VMs") { [grid] db in
+                var grid = grid
+                let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+                while let row = try rows.next() {
+                    guard let vm = index[row[0] as String] else { continue }
+                    let bucket = Int(row[1] as Int64)
+                    guard (0..<points).contains(bucket) else { continue }
+                    for metric in 0..<count {
+                        if let mean = row[2 + metric] as Double? {
+                            grid[(vm * count + metric) * points + bucket] = (mean * 10).rounded() / 10
+                        }
+                    }
+                }
+                return grid
             }
         }
-        for row in rows {
-            guard let vm = try? VMID(validating: row.vm), row.bucket >= 0, row.bucket < window.points else { continue }
-            for (metric, mean) in zip(metrics, row.means) {
-                if let mean { values[vm]?[metric]?[Int(row.bucket)] = (mean * 10).rounded() / 10 }
-            }
+        var values: [VMID: [Metric: [Double?]]] = [:]
+        for (v, vm) in vms.enumerated() {
+            values[vm] = Dictionary(
+                uniqueKeysWithValues: metrics.enumerated().map { m, metric in
+                    let start = (v * count + m) * points
+                    return (metric, Array(grid[start..<start + points]))
+                })
         }
         return (window.width, values)
     }
