@@ -41,6 +41,7 @@ ROUTES: dict[str, tuple[str, int]] = {
     "GET /api/monitoring/history/{vm_id}": (MAIN_ONLY, 200),
     "GET /api/monitoring/history/{vm_id}/series": (MAIN_ONLY, 200),
     "GET /api/monitoring/traffic": (MAIN_ONLY, 200),
+    "GET /api/monitoring/sparklines": (MAIN_ONLY, 200),
     "GET /api/monitoring/forecast": (MAIN_ONLY, 200),
     "GET /api/monitoring/daily": (MAIN_ONLY, 200),
     # No daily file exists for that day: the handler runs and answers 404.

@@ -1,4 +1,5 @@
 // The canvas: colours from the stylesheet, a canvas sized for the screen, the history charts.
+import { brushRange, brushRect } from './brush.js';
 import { h, setAttr, setText } from './dom.js';
 import { fmt, num, rate, when } from './format.js';
 import { RANGES } from './router.js';
@@ -58,7 +59,27 @@ export function makeChart(spec) {
     const t = g.from + ((ev.offsetX - g.x0) / (g.x1 - g.x0)) * (g.to - g.from);
     let best = 0;
     for (let i = 1; i < p.length; i++) if (Math.abs(p[i].t - t) < Math.abs(p[best].t - t)) best = i;
-    if (best !== ch.hover) hover(best);
+    if (ch.brush) ch.brush.b = ev.offsetX;
+    if (best !== ch.hover || ch.brush) hover(best);
+  });
+  // Brushing: a drag across the plot asks the view (ch.onZoom) to zoom every chart to that
+  // span; a click (under a few pixels) is no zoom.
+  canvas.addEventListener('pointerdown', (ev) => {
+    if (ev.button !== 0 || !ch.geom || !pts().length) return;
+    ch.brush = { a: ev.offsetX, b: ev.offsetX };
+    canvas.setPointerCapture?.(ev.pointerId);
+  });
+  canvas.addEventListener('pointerup', (ev) => {
+    const b = ch.brush;
+    if (!b) return;
+    ch.brush = null;
+    const r = brushRange(b.a, ev.offsetX, ch.geom);
+    paintChart(ch);
+    if (r) ch.onZoom?.(r);
+  });
+  canvas.addEventListener('pointercancel', () => {
+    ch.brush = null;
+    paintChart(ch);
   });
   canvas.addEventListener('pointerleave', () => hover(null));
   canvas.addEventListener('blur', () => hover(null));
@@ -78,7 +99,8 @@ export function makeChart(spec) {
 export function paintChart(ch) {
   const [w, hgt] = ch.size || [0, 0];
   const { spec, th, hover } = ch;
-  const key = `${w}|${hgt}|${devicePixelRatio}|${colorsVersion}|${hover}|${th?.warning}|${th?.critical}`;
+  const brush = ch.brush ? `${ch.brush.a}:${ch.brush.b}` : '';
+  const key = `${w}|${hgt}|${devicePixelRatio}|${colorsVersion}|${hover}|${th?.warning}|${th?.critical}|${brush}`;
   if (!w || !hgt || ch.drawn === key) return;
   ch.drawn = key;
   const ctx = prepareCanvas(ch.canvas, w, hgt);
@@ -127,12 +149,16 @@ export function paintChart(ch) {
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
   if (ch.hist) {
-    for (const [t, text] of timeTicks(from, to, Math.max(2, Math.floor((x1 - x0) / (fs * 6))))) {
+    const ticks = timeTicks(from, to, Math.max(2, Math.floor((x1 - x0) / (fs * 6))));
+    for (const [t, text] of ticks) {
       const x = Math.round(X(t)) + 0.5;
       line(x, y1, x, y1 + 4);
       ctx.fillText(text, Math.min(Math.max(x, x0 + 16), x1 - 16), y1 + 6);
     }
+    ch.root.dataset.ticks = ticks.map(([, text]) => text).join(' ');
   }
+  // What the time axis spans, in words: "over the last 24 h", "since 10:12", "from … to …".
+  const span = ch.hist?.label || `over the last ${RANGES[state.view.range]}`;
   // thresholds as dashed lines, labelled on the right
   const limits = [['warning', colors.warning], ['critical', colors.critical]].filter(([n]) => num(th?.[n]) != null && th[n] <= top);
   ch.root.dataset.thresholds = limits.map(([n]) => `${n} ${label(th[n])}`).join(' · ');
@@ -160,7 +186,7 @@ export function paintChart(ch) {
     ctx.fillStyle = colors.text;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
-    ctx.fillText(ch.data ? `No history for the last ${RANGES[state.view.range]}` : 'Loading…', (x0 + x1) / 2, (y0 + y1) / 2);
+    ctx.fillText(ch.data ? `No history ${ch.hist?.zoomed ? 'in this span' : `for the last ${RANGES[state.view.range]}`}` : 'Loading…', (x0 + x1) / 2, (y0 + y1) / 2);
     setAttr(ch.canvas, 'aria-label', `${spec.title}: ${ch.data ? 'no history in this range' : 'loading'}`);
     setText(ch.readout, '');
     ch.root.dataset.drawn = ch.data ? 'empty' : 'loading';
@@ -214,8 +240,18 @@ export function paintChart(ch) {
   const last = main[main.length - 1];
   // With several lines: the main one's average and peak, then every line's latest.
   const latest = spec.names ? lineReadings(series, spec, last.t, label, unit) : `${label(last.avg)}${unit}`;
-  setAttr(ch.canvas, 'aria-label', `${spec.title} over the last ${RANGES[state.view.range]}: ${spec.names ? `${spec.names[ch.mainAt]} ` : ''}average ${label(avg)}${unit}, peak ${label(peak)}${unit}, latest ${latest}`);
+  setAttr(ch.canvas, 'aria-label', `${spec.title} ${span}: ${spec.names ? `${spec.names[ch.mainAt]} ` : ''}average ${label(avg)}${unit}, peak ${label(peak)}${unit}, latest ${latest}`);
   ch.root.dataset.drawn = 'true';
+  // How much of the plot's width the main line spans (a young history fills it: loadHistory).
+  ch.root.dataset.fill = ((X(last.t) - X(main[0].t)) / (x1 - x0)).toFixed(2);
+  if (ch.brush) {
+    const r = brushRect(ch.brush.a, ch.brush.b, ch.geom);
+    ctx.fillStyle = colors.band;
+    ctx.fillRect(r.left, y0, r.width, y1 - y0);
+    ctx.strokeStyle = colors.fg;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(Math.round(r.left) + 0.5, y0, Math.round(r.width), y1 - y0);
+  }
   const p = main[hover];
   if (p) {
     const x = Math.round(X(p.t)) + 0.5;

@@ -10,7 +10,7 @@ import {
   growth, newerHub, optionalFact, problemsOf, rebootLine,
 } from './overview.js';
 import { RANGES, route, vmHref } from './router.js';
-import { toPoints } from './series.js';
+import { medianStep, toPoints } from './series.js';
 import { serviceTable } from './services.js';
 import { hubNow, level, limit, state, stats, statusOf } from './state.js';
 
@@ -25,7 +25,34 @@ export const CHARTS = [
 ];
 
 export let detail = null;
-export const histories = new Map(); // `${vm}|${range}` → { at, stamp, series: { metric: points }, from, to }
+// `${vm}|${range}` or, zoomed, `${vm}|${from}|${to}` → { at, stamp, series: { metric: points }, from, to, label, zoomed }
+export const histories = new Map();
+/** The length of each range, for a hub that answers without from/to. */
+const RANGE_MS = { '1h': 36e5, '6h': 216e5, '24h': 864e5, '7d': 6048e5, '30d': 2592e6 };
+/** The least time axis of a young history (a VM added a minute ago still gets a readable axis). */
+const MIN_AXIS_MS = 3e5;
+
+/** The key of the history the charts show: the range's, or the zoom's while zoomed. */
+const historyKey = () => {
+  const { vm, range } = state.view;
+  const z = detail?.zoom;
+  return z ? `${vm}|${z.from}|${z.to}` : `${vm}|${range}`;
+};
+
+/** Zooms every chart of the view to [from, to] (a brush on any chart), or back to the range (null). */
+export function setZoom(r) {
+  if (!detail) return;
+  detail.zoom = r && { ...r, range: state.view.range };
+  detail.resetZoom.hidden = !detail.zoom;
+  paintCharts();
+  if (detail.zoom) loadHistory();
+}
+
+// Escape leaves the zoom (not while a dialog is open: Escape closes that).
+addEventListener('keydown', (ev) => {
+  if (ev.key !== 'Escape' || !detail?.zoom || state.view.name !== 'vm' || document.querySelector('dialog[open]')) return;
+  setZoom(null);
+});
 
 export function buildDetail(id) {
   const [dl, f] = facts('facts detail-facts', [['load', 'Load 1 · 5 · 15 min'], ['uptime', 'Uptime'], ['cores', 'CPU cores'],
@@ -49,12 +76,15 @@ export function buildDetail(id) {
   f.head = h('div', { class: 'detail-head' }, h('h1', { id: 'vm-title', text: id }), f.badge,
     h('button', { type: 'button', class: 'silence-action', text: 'Silence VM', onclick: () => askSilence(id, 'all') }));
   f.chartGrid.append(...f.charts.map((c) => c.root));
+  f.zoom = null;
+  f.resetZoom = h('button', { type: 'button', class: 'reset-zoom', hidden: true, text: 'Reset zoom', title: 'Back to the whole range (Escape)',
+    onclick: () => setZoom(null) });
   // Sections a VM's document may lack are hidden until it has them.
   const optional = (key, title) => h('section', { class: `extra ${key}`, hidden: true }, h('h2', { text: title }), sections[key]);
   f.body = h('div', { hidden: true }, h('div', { class: 'detail-top' }, f.gauges.root, dl),
     optional('traffic', 'Traffic this month'),
     h('div', { class: 'section-head' }, h('h2', { text: 'History' }),
-      h('div', { class: 'seg', role: 'group', 'aria-label': 'History range' }, f.ranges)),
+      h('div', { class: 'seg', role: 'group', 'aria-label': 'History range' }, f.ranges), f.resetZoom),
     f.chartGrid,
     optional('filesystems', 'Filesystems'), optional('forecast', 'Disk forecast'), optional('interfaces', 'Network interfaces'), optional('temperatures', 'Temperatures'),
     h('h2', { text: 'Containers' }), f.containersWrap,
@@ -70,6 +100,8 @@ export function renderDetail() {
   const d = detail;
   const doc = state.vms.get(id);
   for (const b of d.ranges) setAttr(b, 'aria-pressed', String(b.dataset.range === range));
+  // A zoom belongs to the range it was drawn in.
+  if (d.zoom && d.zoom.range !== range) setZoom(null);
   d.missing.hidden = !state.loaded || !!doc;
   setText(d.missing, `No VM called “${id}” has reported to this hub.`);
   setText(d.badge, doc ? badgeText(id) : state.loaded ? 'UNKNOWN' : '');
@@ -269,12 +301,13 @@ export function syncExtraCharts() {
   detail.chartGrid.append(...extra.map((c) => c.root));
 }
 
+/** The history of every chart in ONE request (`metrics=`), for the range or the zoom; cached
+ * 5 min (a zoom: until it is left), refetched when the VM reports. A name holding a comma
+ * cannot be listed: it is asked alone (`metric=`). */
 export async function loadHistory() {
   const { name, vm, range } = state.view;
   const doc = state.vms.get(vm);
   if (name !== 'vm' || !doc) return;
-  const key = `${vm}|${range}`;
-  const have = histories.get(key);
   try {
     await loadSeriesList(vm);
   } catch (e) {
@@ -282,30 +315,50 @@ export async function loadHistory() {
   }
   if (detail?.id !== vm) return;
   syncExtraCharts();
-  const metrics = detail.charts.flatMap((c) => c.spec.metrics);
-  if (!have || have.stamp !== doc.timestamp || Date.now() - have.at > 3e5 || metrics.some((m) => !have.series[m])) {
-    const get = (m) => api(`history/${encodeURIComponent(vm)}?metric=${encodeURIComponent(m)}&range=${range}&points=300`);
-    const base = CHARTS.flatMap((c) => c.metrics);
-    let answers;
+  const zoom = detail.zoom;
+  const key = historyKey();
+  const have = histories.get(key);
+  const metrics = [...new Set(detail.charts.flatMap((c) => c.spec.metrics))];
+  const stale = !have || metrics.some((m) => !have.series[m]) || (!zoom && (have.stamp !== doc.timestamp || Date.now() - have.at > 3e5));
+  if (stale) {
+    const base = `history/${encodeURIComponent(vm)}?`;
+    const period = zoom ? `from=${new Date(zoom.from).toISOString()}&to=${new Date(zoom.to).toISOString()}` : `range=${range}`;
+    const listed = metrics.filter((m) => !m.includes(','));
+    const alone = metrics.filter((m) => m.includes(','));
+    let answer;
+    let singles;
     try {
-      // An extra series the hub does not know (an older hub answers 400) is an empty chart, not a failure.
-      answers = await Promise.all([...base.map(get),
-        ...metrics.slice(base.length).map((m) => get(m).catch((e) => (e instanceof AuthError ? Promise.reject(e) : null)))]);
+      // An extra series alone that the hub refuses is an empty chart, not a failure.
+      [answer, singles] = await Promise.all([api(`${base}metrics=${listed.map(encodeURIComponent).join(',')}&${period}&points=300`),
+        Promise.all(alone.map((m) => api(`${base}metric=${encodeURIComponent(m)}&${period}&points=300`)
+          .catch((e) => (e instanceof AuthError ? Promise.reject(e) : null))))]);
     } catch (e) {
       if (e instanceof AuthError) askToken(e);
       return; // the next refresh reports an unreachable hub; the charts keep what they have
     }
     const series = {};
-    let to = Math.max(...answers.map((a) => Date.parse(a?.to)).filter(Number.isFinite));
-    let from = Math.min(...answers.map((a) => Date.parse(a?.from)).filter(Number.isFinite));
-    answers.forEach((a, i) => {
-      series[metrics[i]] = toPoints(a?.points);
+    for (const m of listed) series[m] = toPoints(answer?.series?.[m]);
+    alone.forEach((m, i) => {
+      series[m] = toPoints(singles[i]?.points);
     });
+    let to = Date.parse(answer?.to);
+    let from = Date.parse(answer?.from);
     if (!(from < to)) {
-      to = hubNow();
-      from = to - { '24h': 864e5, '7d': 6048e5, '30d': 2592e6 }[range];
+      to = zoom ? zoom.to : hubNow();
+      from = zoom ? zoom.from : to - RANGE_MS[range];
     }
-    histories.set(key, { at: Date.now(), stamp: doc.timestamp, series, from, to });
+    let label = zoom ? `from ${when(from)} to ${when(to)}` : null;
+    // A history younger than the range (a VM added minutes ago) fills the chart: the axis
+    // starts at its first point, and the charts say "since …". Sparse reports (a point every
+    // 20 min in a 1 h range) are no young history: the first point is within two steps.
+    const filled = Object.values(series).filter((p) => p.length);
+    const first = Math.min(...filled.map((p) => p[0].t));
+    const step = Math.max(0, ...filled.map(medianStep));
+    if (!zoom && Number.isFinite(first) && first - from > Math.max(2 * step, (to - from) / 10)) {
+      from = Math.min(first, to - MIN_AXIS_MS);
+      label = `over the last ${RANGES[range]}, since ${when(first)}`;
+    }
+    histories.set(key, { at: Date.now(), stamp: doc.timestamp, series, from, to, label, zoomed: !!zoom });
     if (histories.size > 12) histories.delete(histories.keys().next().value);
   }
   paintCharts();
@@ -313,7 +366,7 @@ export async function loadHistory() {
 
 export function paintCharts() {
   if (!detail || state.view.name !== 'vm') return;
-  const hist = histories.get(`${state.view.vm}|${state.view.range}`);
+  const hist = histories.get(historyKey());
   const sizes = detail.charts.map((ch) => [ch.canvas.clientWidth, ch.canvas.clientHeight]);
   detail.charts.forEach((ch, i) => {
     if (ch.hist !== hist || !hist) {
@@ -324,6 +377,7 @@ export function paintCharts() {
       ch.hover = null;
       ch.drawn = '';
     }
+    ch.onZoom = setZoom;
     ch.th = limit(state.view.vm, ...(ch.spec.th || [ch.spec.key]));
     ch.size = sizes[i];
     paintChart(ch);

@@ -1,11 +1,14 @@
 // The overview: a card per VM, worst first, and what the cards share with the VM view.
-import { API } from './api.js';
+import { API, AuthError, api } from './api.js';
+import { colors, colorsVersion } from './chart.js';
+import { askToken } from './dialogs.js';
 import { $, facts, h, setAttr, setText } from './dom.js';
 import { agentVersion, ago, dur, fmt, list, loads, num, rate, str, versionOrder } from './format.js';
 import { makeGauges, paintGauges, updateGauges } from './gauges.js';
 import { vmHref } from './router.js';
 import { criticalFirst, orderVMs } from './sort.js';
-import { ageOf, level, limit, markReady, state, statusOf, thresholdsFor } from './state.js';
+import { drawSparkline, sparkLabel } from './sparkline.js';
+import { ageOf, level, limit, markReady, state, stats, statusOf, thresholdsFor } from './state.js';
 
 /** Rebooted less than this long ago (seconds since boot): the card and VM view say so. */
 export const REBOOT_FACT_S = 3600;
@@ -125,6 +128,7 @@ export const onScreen = new IntersectionObserver((entries) => {
     c.visible = e.isIntersecting;
     if (c.visible) paintGauges([c.gauges]);
   }
+  paintVisibleSparks();
   if (state.loaded && state.view.name === 'overview') markReady();
 }, { rootMargin: '25% 0px' });
 
@@ -137,9 +141,15 @@ export function makeCard(id) {
   f.reboot = rebootLine();
   f.forecast = forecastLine();
   f.agent = agentLine();
+  f.sparks = SPARKS.map(([metric, title]) => {
+    const canvas = h('canvas', { role: 'img', 'aria-label': `${title} last 24 h: loading` });
+    return { metric, title, canvas, drawn: '', root: h('figure', { class: 'spark', 'data-metric': metric },
+      h('figcaption', { text: `${title} 24 h` }), canvas) };
+  });
+  f.sparksRoot = h('div', { class: 'sparks' }, f.sparks.map((s) => s.root));
   f.root = h('article', { class: 'card', 'data-vm': id },
     h('header', { class: 'card-head' }, h('h2', { class: 'vm-name' }, h('a', { class: 'card-link', href: vmHref(id), text: id })), f.badge),
-    f.reboot, f.forecast, f.problems, f.gauges.root, dl, f.agent);
+    f.reboot, f.forecast, f.problems, f.gauges.root, f.sparksRoot, dl, f.agent);
   cardOf.set(f.root, f);
   onScreen.observe(f.root);
   return f;
@@ -165,13 +175,77 @@ export function renderOverview() {
     fillAgentLine(c.agent, state.vms.get(id));
     if (c.visible) visible.push(c.gauges);
   }
+  loadSparklines(order);
   // Cards move only when the order changed, so a refresh leaves the DOM alone.
   const now = [...grid.children].map((el) => el.dataset.vm);
   if (now.length !== order.length || now.some((id, i) => id !== order[i])) grid.append(...order.map((id) => cards.get(id).root));
   $('overview-empty').hidden = !state.loaded || state.vms.size > 0;
   setText($('ingest-url'), new URL(API + 'ingest', location.href).href);
   paintGauges(visible);
+  paintVisibleSparks();
 }
+
+/** The sparklines on the cards: CPU and memory, 48 buckets of the last 24 h. */
+const SPARKS = [['cpu', 'CPU'], ['memory', 'Memory']];
+/** The fleet's sparklines (GET sparklines, ONE request for every card): `body` the answer
+ * (null: none yet, or a hub without the route), `at` when it was asked, `version` bumped per answer. */
+export const sparklines = { at: 0, body: null, version: 0, pending: null };
+/** A new answer at most every 5 min (a bucket is 30 min), or after a minute for a VM the last one lacked. */
+const SPARK_MAX_AGE_MS = 3e5;
+const SPARK_NEW_VM_MS = 6e4;
+
+export function loadSparklines(order) {
+  const age = Date.now() - sparklines.at;
+  const missing = sparklines.body && order.some((id) => !sparklines.body.vms?.[id]);
+  if (sparklines.pending || (age < SPARK_MAX_AGE_MS && !(missing && age > SPARK_NEW_VM_MS))) return;
+  sparklines.at = Date.now();
+  sparklines.pending = api('sparklines?range=24h&points=48', true).then((body) => {
+    sparklines.body = body && typeof body.vms === 'object' && body.vms ? body : null;
+  }, (e) => {
+    if (e instanceof AuthError) askToken(e);
+  }).finally(() => {
+    sparklines.pending = null;
+    sparklines.version++;
+    stats.sparklineLoads = (stats.sparklineLoads || 0) + 1;
+    paintVisibleSparks();
+  });
+}
+
+/** Paints the sparklines of the cards on screen; the first time there are both cards and an
+ * answer, marks `lookout:sparks-drawn` (scripts/bench-dashboard's first render with sparklines). */
+function paintVisibleSparks() {
+  if (!sparklines.version) return;
+  let painted = 0;
+  for (const c of cards.values()) if (c.visible && ++painted) paintSparks(c);
+  if (painted && !performance.getEntriesByName('lookout:sparks-drawn').length) performance.mark('lookout:sparks-drawn');
+}
+// For scripts/bench-dashboard (a cycle that fetches them again) and the tests.
+window.__lookoutSparks = sparklines;
+
+/** Paints a card's sparklines when its size, the colours or the answer changed. */
+export function paintSparks(c) {
+  if (!sparklines.version) return;
+  // A hub without the route (404) shows no sparklines at all.
+  c.sparksRoot.hidden = !sparklines.body;
+  const series = sparklines.body?.vms?.[c.root.dataset.vm];
+  for (const s of c.sparks) {
+    const w = s.canvas.clientWidth;
+    const hgt = s.canvas.clientHeight;
+    const key = `${w}|${hgt}|${devicePixelRatio}|${colorsVersion}|${sparklines.version}`;
+    if (!w || !hgt || s.drawn === key) continue;
+    s.drawn = key;
+    const values = Array.isArray(series?.[s.metric]) ? series[s.metric] : [];
+    const lines = drawSparkline(s.canvas, values, { width: w, height: hgt, dpr: devicePixelRatio || 1, color: colors.lines[0], fill: colors.band });
+    setAttr(s.canvas, 'aria-label', sparkLabel(s.title, values));
+    s.canvas.dataset.drawn = lines ? 'true' : 'empty';
+  }
+}
+
+// Card widths follow the window, colours the scheme: repaint the sparklines on screen after
+// either (a frame later, once main.js has read the new colours).
+const repaintSparks = () => requestAnimationFrame(paintVisibleSparks);
+addEventListener('resize', repaintSparks);
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', repaintSparks);
 
 export const forecasts = { at: 0, rows: null }; // rows: vm_id → its rows of GET forecast; null: no such route or it failed
 export const FORECAST_REASONS = { too_few_points: 'under 12 hours of history', not_growing: 'not growing' };

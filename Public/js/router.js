@@ -4,7 +4,7 @@ import { str } from './format.js';
 import { renderHeader } from './header.js';
 import { state } from './state.js';
 
-export const RANGES = { '24h': '24 h', '7d': '7 days', '30d': '30 days' };
+export const RANGES = { '1h': '1 h', '6h': '6 h', '24h': '24 h', '7d': '7 days', '30d': '30 days' };
 
 export const vmHref = (vm, range) => `#vm/${encodeURIComponent(vm)}${range && range !== '24h' ? '/' + range : ''}`;
 export const vmLink = (vm) => h('a', { href: vmHref(str(vm)), class: 'mono', text: str(vm) });

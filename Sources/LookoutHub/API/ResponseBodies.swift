@@ -41,6 +41,27 @@ struct HistoryBody: Encodable {
     enum CodingKeys: String, CodingKey { case vmID = "vm_id", metric, from, to, points }
 }
 
+/// The `metrics=` form of a history query: every listed series, by the name as asked, in
+/// the point shape of ``HistoryBody``.
+struct HistoryManyBody: Encodable {
+    let vmID: VMID
+    let from: String
+    let to: String
+    let series: [String: [SeriesPoint]]
+    enum CodingKeys: String, CodingKey { case vmID = "vm_id", from, to, series }
+}
+
+/// `GET /api/monitoring/sparklines`: per VM of the fleet, per metric, exactly `points`
+/// bucket averages (1 decimal) oldest first, null for a bucket without a sample.
+struct SparklinesBody: Encodable {
+    let from: String
+    let to: String
+    let stepSeconds: Int64
+    let points: Int
+    let vms: [String: [String: [Double?]]]
+    enum CodingKeys: String, CodingKey { case from, to, stepSeconds = "step_seconds", points, vms }
+}
+
 struct SeriesListBody: Encodable {
     let vmID: VMID
     let series: [String]

@@ -10,12 +10,8 @@ import LookoutCore
 extension HistoryStore {
     /// A metric's history over [from, to] in at most `maxPoints` buckets, for a chart.
     ///
-    /// Buckets are `ceil((to − from) / maxPoints)` seconds wide (at least 1 s) and start at
-    /// `from`; a sample exactly at `to` joins the last bucket; empty buckets are omitted.
-    /// When `from` lies within the raw window (`now − rawDays`) the raw samples are read;
-    /// otherwise the hourly rollups (averages weighted by their sample counts), plus the raw
-    /// samples of the hours not rolled up yet. The aggregation runs in SQL, so a year's chart
-    /// never loads a year of rows into memory.
+    /// The buckets and the table read follow ``SeriesWindow``; empty buckets are omitted.
+    /// The aggregation runs in SQL, so a year's chart never loads a year of rows into memory.
     /// - Parameters:
     ///   - maxPoints: values below 1 count as 1.
     ///   - now: the clock of the caller (tests pass a fixed one).
@@ -33,24 +29,17 @@ extension HistoryStore {
     public func series(
         vmID: VMID, _ series: HistorySeries, from: Date, to: Date, maxPoints: Int, now: Date, retention: Retention
     ) async throws(HubError) -> [SeriesPoint] {
-        let start = Self.seconds(from)
-        let end = Self.seconds(to)
-        guard end >= start else { return [] }
-        let points = Int64(max(1, maxPoints))
-        let width = max(1, (end - start + points - 1) / points)
-        let arguments: StatementArguments = [
-            "vm": vmID.rawValue, "metric": series.rawValue, "start": start, "end": end,
-            "width": width, "last": points - 1,
-        ]
-        let useRaw = start >= Self.seconds(now) - Int64(retention.rawDays) * 86_400
-        let source = Self.rawSource(series)
-        let sql = useRaw ? Self.rawSeriesSQL(source) : Self.hourlySeriesSQL(source)
+        guard let window = SeriesWindow(from: from, to: to, maxPoints: maxPoints, now: now, retention: retention) else {
+            return []
+        }
+        let arguments = window.arguments + ["vm": vmID.rawValue, "metric": series.rawValue]
+        let source = "SELECT vm_id, :metric AS metric, ts, value FROM (\(Self.rawSource(series))) AS one"
+        let sql = window.sql(source: source, hourlyRows: "vm_id = :vm AND metric = :metric")
         return try await read("reading the \(series) series of \(vmID)") { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                let bucket: Int64 = row["bucket"]
-                return SeriesPoint(
-                    time: Date(timeIntervalSince1970: Double(start + bucket * width)),
-                    min: row["lo"], avg: row["mean"], max: row["hi"], count: row["n"])
+                SeriesPoint(
+                    time: window.start(ofBucket: row["bucket"]), min: row["lo"], avg: row["mean"], max: row["hi"],
+                    count: row["n"])
             }
         }
     }
@@ -60,41 +49,10 @@ extension HistoryStore {
     private static func rawSource(_ series: HistorySeries) -> String {
         switch series {
         case .metric(let metric):
-            "SELECT ts, \(metric.column) AS value FROM samples WHERE vm_id = :vm AND \(metric.column) IS NOT NULL"
+            "SELECT vm_id, ts, \(metric.column) AS value FROM samples WHERE vm_id = :vm AND \(metric.column) IS NOT NULL"
         case .named:
-            "SELECT ts, value FROM series_samples WHERE vm_id = :vm AND series = :metric"
+            "SELECT vm_id, ts, value FROM series_samples WHERE vm_id = :vm AND series = :metric"
         }
-    }
-
-    private static func rawSeriesSQL(_ source: String) -> String {
-        """
-        SELECT MIN((ts - :start) / :width, :last) AS bucket,
-               MIN(value) AS lo, AVG(value) AS mean, MAX(value) AS hi, COUNT(*) AS n
-        FROM (\(source)) AS raw
-        WHERE ts >= :start AND ts <= :end
-        GROUP BY bucket ORDER BY bucket
-        """
-    }
-
-    /// Hourly rows overlapping the range, then raw samples after the last rolled-up hour
-    /// (the current hour, and any the retention pass has not reached yet).
-    private static func hourlySeriesSQL(_ source: String) -> String {
-        """
-        WITH boundary (raw_start) AS (
-            SELECT COALESCE(MAX(hour) + 3600, :start) FROM hourly WHERE vm_id = :vm AND metric = :metric
-        ),
-        rows (t, lo, mean, hi, n) AS (
-            SELECT hour, min, avg, max, count FROM hourly
-            WHERE vm_id = :vm AND metric = :metric AND hour > :start - 3600 AND hour <= :end
-            UNION ALL
-            SELECT ts, value, value, value, 1 FROM (\(source)) AS raw, boundary
-            WHERE ts >= raw_start AND ts >= :start AND ts <= :end
-        )
-        SELECT MAX(0, MIN((t - :start) / :width, :last)) AS bucket,
-               MIN(lo) AS lo, SUM(mean * n) / SUM(n) AS mean, MAX(hi) AS hi, SUM(n) AS n
-        FROM rows
-        GROUP BY bucket ORDER BY bucket
-        """
     }
 
     /// The extra series the VM has, for the dashboard to know which charts to draw: the
