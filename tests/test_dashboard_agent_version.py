@@ -34,6 +34,9 @@ def test_agents_older_than_the_hub_are_marked(start_hub: Callable[..., Hub]) -> 
     post(hub, make_doc("same-1", now, agent=HUB_VERSION))
     post(hub, make_doc("new-1", now, agent="0.1.10"))
     post(hub, make_doc("none-1", now))
+    # What a real agent sends: its name before the release.
+    post(hub, make_doc("named-1", now, agent="lookout-agent 0.0.9"))
+    post(hub, make_doc("named-2", now, agent=f"lookout-agent {HUB_VERSION}"))
     assert hub.get_json("/api/monitoring/config")["version"] == HUB_VERSION
 
     with chromium() as browser:
@@ -42,7 +45,9 @@ def test_agents_older_than_the_hub_are_marked(start_hub: Callable[..., Hub]) -> 
         assert old.is_visible()
         assert old.inner_text() == f"agent 0.0.9, hub {HUB_VERSION}: upgrade it"
         assert "lookout-agent upgrade" in old.get_attribute("title")
-        for vm in ("same-1", "new-1", "none-1"):
+        named = page.locator('.card[data-vm="named-1"] .agent-outdated')
+        assert named.inner_text() == f"agent 0.0.9, hub {HUB_VERSION}: upgrade it"
+        for vm in ("same-1", "new-1", "none-1", "named-2"):
             assert page.locator(f'.card[data-vm="{vm}"] .agent-outdated').is_hidden(), vm
         shot(page, "agent-version-overview")
 

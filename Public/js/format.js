@@ -46,6 +46,14 @@ export const when = (ms, now = Date.now()) => (!Number.isFinite(ms) ? '–' : Ma
 /** The agent release of a document (`agent` is a string, or `{version}` from older agents). */
 export const agentVersion = (doc) => str(typeof doc?.agent === 'string' ? doc.agent : doc?.agent?.version) || null;
 
+/** The release an `agent` field names: "lookout-agent 0.1.2" → "0.1.2"; older agents sent
+ * `{version}`; another agent's free text is kept whole. */
+export function agentRelease(doc) {
+  const a = agentVersion(doc);
+  const m = a && /(?:^|\s)v?([0-9]+(?:\.[0-9]+)*\S*)$/.exec(a.trim());
+  return m ? m[1] : a;
+}
+
 /** Release order as the agent's `upgrade` compares: dotted fields as numbers (0.1.10 > 0.1.9),
  * then a `~`/`-` pre-release before the plain number before a `+` rebuild. */
 export function versionOrder(a, b) {

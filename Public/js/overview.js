@@ -3,7 +3,7 @@ import { API, AuthError, api } from './api.js';
 import { colors, colorsVersion } from './chart.js';
 import { askToken } from './dialogs.js';
 import { $, facts, h, setAttr, setText } from './dom.js';
-import { agentVersion, ago, dur, fmt, list, loads, num, rate, str, versionOrder } from './format.js';
+import { agentRelease, ago, dur, fmt, list, loads, num, rate, str, versionOrder } from './format.js';
 import { makeGauges, paintGauges, updateGauges } from './gauges.js';
 import { vmHref } from './router.js';
 import { criticalFirst, orderVMs } from './sort.js';
@@ -99,7 +99,8 @@ export function fillReboot(el, id, sys) {
 
 /** The hub's release when the VM's agent is older than it (the hub's GET config `version`), else null. */
 export function newerHub(doc) {
-  const agent = agentVersion(doc);
+  // The release, not the field as sent: a real agent sends "lookout-agent 0.1.0".
+  const agent = agentRelease(doc);
   const hub = str(state.config?.version);
   return agent && hub && versionOrder(agent, hub) < 0 ? hub : null;
 }
@@ -109,7 +110,7 @@ export function fillAgentLine(el, doc) {
   const hub = newerHub(doc);
   el.hidden = !hub;
   if (hub) {
-    setText(el, `agent ${agentVersion(doc)}, hub ${hub}: upgrade it`);
+    setText(el, `agent ${agentRelease(doc)}, hub ${hub}: upgrade it`);
     setAttr(el, 'title', 'Run `lookout-agent upgrade` on the VM, or set "auto_upgrade": true in its agent config');
   }
 }

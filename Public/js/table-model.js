@@ -1,20 +1,14 @@
 // The fleet table's model: what each column shows and how it sorts, the filter, and the
 // remembered choice. PURE (no document, window or localStorage), so `node --test` runs it.
 
-import { agentVersion, list, num, str, versionOrder } from './format.js';
+import { agentRelease, list, num, str, versionOrder } from './format.js';
+
+export { agentRelease };
 import { byText, matches } from './sort.js';
 
 /** Worse is higher, so "descending" puts the worst first, as the overview does; a VM the hub
  * gave no state is null (last either way). */
 const SEVERITY = { ok: 0, warning: 1, stale: 2, critical: 3 };
-
-/** The release an `agent` field names: "lookout-agent 0.1.2" → "0.1.2"; older agents sent
- * `{version}`; another agent's free text is kept whole. */
-export function agentRelease(doc) {
-  const a = agentVersion(doc);
-  const m = a && /(?:^|\s)v?([0-9]+(?:\.[0-9]+)*\S*)$/.exec(a.trim());
-  return m ? m[1] : a;
-}
 
 /** One row's figures: numbers (or null when the document lacks them) and the texts the
  * filter reads. `ageSeconds` is the time since the VM's last document. */
