@@ -893,6 +893,8 @@ def test_page_weight_and_no_outside_resources() -> None:
     wire = sum(len(gzip.compress(text.encode(), mtime=0)) for text in files.values())
     assert wire <= 64_000, f"the page sends {wire} bytes gzipped in {len(files)} files, the budget is 64 KB"
     assert total <= 160_000, f"the page loads {total} bytes in {len(files)} files, the plain budget is 160 KB"
+    # The public status page's files too: anyone may open that one, no token needed.
+    files |= {name: (PUBLIC / name).read_text() for name in ("status.html", "js/status.js", "status.css")}
     for name, text in files.items():
         assert not re.search(r"(?:src|href)=[\"']?(?:https?:)?//|@import|url\(\s*[\"']?(?:https?:)?//", text), name
         assert not re.search(r"\.(?:inner|outer)HTML\s*=|insertAdjacentHTML|document\.write", text), name

@@ -189,7 +189,9 @@ def test_page_shows_bars_and_leaks_nothing(browser: Any, status_hub: Hub) -> Non
 
 def test_banner_follows_a_critical_alert_and_a_vm_going_stale(browser: Any, status_hub: Hub) -> None:
     now = time.time()
-    post(status_hub, doc("db-1", now, DB_INTERVAL))
+    # An hour's interval while the banner is checked, so no phase races db-1's staleness on a
+    # slow machine; the last document says 15 s, and db-1 goes stale 45 s after it.
+    post(status_hub, doc("db-1", now, 3600))
     write_alerts(status_hub.data, [])
     ctx, page, recorder, errors = open_page(browser, status_hub.url("/status"))
     try:
@@ -212,6 +214,7 @@ def test_banner_follows_a_critical_alert_and_a_vm_going_stale(browser: Any, stat
 
         # db-1 stops reporting: stale 45 s after its last document, an outage without any new data.
         write_alerts(status_hub.data, [])
+        post(status_hub, doc("db-1", max(time.time(), now + 1), DB_INTERVAL))
         status_hub.wait_for(lambda: get_status(status_hub.port)["status"] == "outage", "db-1 to go stale", timeout=120)
         page.reload()
         page.wait_for_function("document.getElementById('banner').dataset.state === 'outage'")

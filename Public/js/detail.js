@@ -78,7 +78,11 @@ export function buildDetail(id) {
   f.chartGrid.append(...f.charts.map((c) => c.root));
   f.zoom = null;
   f.resetZoom = h('button', { type: 'button', class: 'reset-zoom', hidden: true, text: 'Reset zoom', title: 'Back to the whole range (Escape)',
-    onclick: () => setZoom(null) });
+    onclick: () => {
+      // The button hides itself: keep the keyboard focus on the range it returns to.
+      f.ranges.find((b) => b.getAttribute('aria-pressed') === 'true')?.focus();
+      setZoom(null);
+    } });
   // Sections a VM's document may lack are hidden until it has them.
   const optional = (key, title) => h('section', { class: `extra ${key}`, hidden: true }, h('h2', { text: title }), sections[key]);
   f.body = h('div', { hidden: true }, h('div', { class: 'detail-top' }, f.gauges.root, dl),
@@ -304,7 +308,19 @@ export function syncExtraCharts() {
 /** The history of every chart in ONE request (`metrics=`), for the range or the zoom; cached
  * 5 min (a zoom: until it is left), refetched when the VM reports. A name holding a comma
  * cannot be listed: it is asked alone (`metric=`). */
-export async function loadHistory() {
+export function loadHistory() {
+  // Entering the view, a refresh and a zoom may all ask at once: one request per key.
+  const key = historyKey();
+  const running = inflight.get(key);
+  if (running) return running;
+  const run = fetchHistory().finally(() => inflight.delete(key));
+  inflight.set(key, run);
+  return run;
+}
+
+const inflight = new Map(); // historyKey() → the fetch of that history under way
+
+async function fetchHistory() {
   const { name, vm, range } = state.view;
   const doc = state.vms.get(vm);
   if (name !== 'vm' || !doc) return;

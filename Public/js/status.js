@@ -92,17 +92,28 @@ function render(status) {
   document.getElementById('error').hidden = true;
 }
 
+/** A request that has not answered in this long is given up (the next one starts a minute later). */
+const TIMEOUT_MS = 10000;
+
 async function refresh() {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
   try {
-    const response = await fetch('api/status', { headers: { Accept: 'application/json' }, cache: 'no-cache' });
+    const response = await fetch('api/status', { headers: { Accept: 'application/json' }, cache: 'no-cache', signal: ctl.signal });
     const body = await response.json().catch(() => null);
     if (!response.ok || !body) throw new Error((body && body.error) || `HTTP ${response.status}`);
     render(body);
     if (!performance.getEntriesByName('status:rendered').length) performance.mark('status:rendered');
   } catch (error) {
     const box = document.getElementById('error');
-    box.textContent = `The status could not be loaded: ${error.message}. Retrying in a minute.`;
+    const reason = error.name === 'AbortError' ? `no answer within ${TIMEOUT_MS / 1000} s` : error.message;
+    box.textContent = `The status could not be loaded: ${reason}. Retrying in a minute.`;
     box.hidden = false;
+    // What the banner said is no longer known to hold: grey it rather than keep "operational".
+    document.getElementById('banner').dataset.state = 'unknown';
+    document.getElementById('banner-text').textContent = 'Status not known right now';
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -57,8 +57,9 @@ export const COLUMNS = [
   col('vm', 'VM', { ...text, key: (r) => r.id }),
   col('state', 'State', { text: true, key: (r) => (Object.hasOwn(SEVERITY, r.state) ? SEVERITY[r.state] : null) }),
   col('cpu', 'CPU %'), col('memory', 'Memory %'), col('disk', 'Disk %'), col('swap', 'Swap %'), col('load1', 'Load 1m'), col('rx', 'Net in'), col('tx', 'Net out'),
-  col('uptime', 'Uptime'), col('containers', 'Containers', { compare: byShare }),
-  col('checks', 'Checks', { compare: byShare }), col('seen', 'Last seen'),
+  // A VM with no container (check) has no figure: last either way, as the README says.
+  col('uptime', 'Uptime'), col('containers', 'Containers', { compare: byShare, key: (r) => (r.containers.total ? r.containers : null) }),
+  col('checks', 'Checks', { compare: byShare, key: (r) => (r.checks.total ? r.checks : null) }), col('seen', 'Last seen'),
   col('agent', 'Agent', { ...text, compare: byRelease }),
 ];
 const COLUMN = new Map(COLUMNS.map((c) => [c.id, c]));

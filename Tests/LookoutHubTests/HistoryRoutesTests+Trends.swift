@@ -94,8 +94,8 @@ extension HistoryRoutesTests {
             for (query, message) in [
                 ("range=2d3", "range: \\\"2d3\\\" is not a duration from 1h to 30d"), ("range=30m", "range:"),
                 ("range=31d", "range:"), ("range=", "range:"),
-                ("points=0", "points: \\\"0\\\" is not a number from 1 to 500"),
-                ("points=501", "points:"), ("points=x", "points:"),
+                ("points=0", "points: \\\"0\\\" is not a number from 1 to 200"),
+                ("points=201", "points:"), ("points=x", "points:"),
             ] {
                 try await client.execute(uri: "/api/monitoring/sparklines?\(query)", method: .get) { response in
                     #expect(response.status == .badRequest, "\(query)")

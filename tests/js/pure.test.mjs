@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-const PURE = ['format.js', 'ticks.js', 'series.js', 'sort.js'];
+const PURE = ['format.js', 'ticks.js', 'series.js', 'sort.js', 'table-model.js', 'sparkline.js', 'brush.js'];
 const source = (name) => readFileSync(new URL(`../../Public/js/${name}`, import.meta.url), 'utf8');
 
 test('the pure modules import only pure modules', () => {

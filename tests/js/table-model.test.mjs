@@ -85,7 +85,8 @@ test('containers and checks: the most not running first when descending, then th
   const rows = [c('none', []), c('fine', ['running', 'running']), c('one-down', ['running', 'exited']),
     c('two-down', ['exited', 'dead']), c('big', ['running', 'running', 'running', 'exited'])];
   assert.deepEqual(ids(sortRows(rows, 'containers', 'desc')), ['two-down', 'big', 'one-down', 'fine', 'none']);
-  assert.deepEqual(ids(sortRows(rows, 'containers', 'asc')), ['none', 'fine', 'one-down', 'big', 'two-down']);
+  // No container is no figure: last in both directions.
+  assert.deepEqual(ids(sortRows(rows, 'containers', 'asc')), ['fine', 'one-down', 'big', 'two-down', 'none']);
 });
 
 test('agent releases sort as releases, free text after them, none last', () => {

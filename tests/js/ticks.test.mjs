@@ -78,7 +78,7 @@ test('time ticks of a week and a month fall on local midnights, labelled by day'
 
 test('a range shorter than the step has no tick; the first day tick is the next midnight', () => {
   const from = new Date(2026, 5, 15, 10, 17).getTime();
-  assert.deepEqual(timeTicks(from, from + 30 * 6e4, 6), [], 'no whole hour between 10:17 and 10:47');
+  assert.deepEqual(timeTicks(from + 10e3, from + 30e3, 6), [], 'no whole minute between 10:17:10 and 10:17:30');
   const ticks = timeTicks(from, from + 7 * 24 * HOUR, 8);
   assert.equal(ticks[0][0], new Date(2026, 5, 16).getTime());
 });
@@ -88,4 +88,21 @@ test('past 4 weeks a tick the step stays 28 days, even when that makes more than
   const ticks = timeTicks(from, from + 90 * 24 * HOUR, 2);
   assert.equal(ticks.length, 4);
   assert.equal(Math.round((ticks[1][0] - ticks[0][0]) / (24 * HOUR)), 28);
+});
+
+test('a 1 h chart and a brushed few minutes get ticks on whole local minutes', () => {
+  const from = new Date(2026, 5, 15, 10, 17, 23).getTime();
+  for (const [span, max, steps] of [[HOUR, 6, [10, 15]], [5 * 6e4, 5, [1, 2]], [30 * 6e4, 4, [10]]]) {
+    const ticks = timeTicks(from, from + span, max);
+    assertTicks(ticks, from, from + span, max);
+    assert.ok(ticks.length >= 2, `${span / 6e4} min: ${JSON.stringify(ticks)}`);
+    const minutes = ticks.map(([t]) => new Date(t));
+    for (const d of minutes) {
+      assert.equal(d.getSeconds(), 0);
+      assert.ok(steps.some((s) => d.getMinutes() % s === 0), `${d.toTimeString()} is not on a ${steps} min step`);
+    }
+    const gap = (ticks[1][0] - ticks[0][0]) / 6e4;
+    assert.ok(steps.includes(gap), `${span / 6e4} min: a ${gap} min step`);
+    assert.equal(ticks[0][1], clock.format(minutes[0]));
+  }
 });

@@ -13,7 +13,7 @@ extension MonitoringController {
     /// The metrics a sparkline shows, in the order of the answer.
     static var sparklineMetrics: [Metric] { [.cpu, .memory] }
     /// Most buckets per sparkline (a card is a few hundred pixels wide).
-    static var maxSparklinePoints: Int { 500 }
+    static var maxSparklinePoints: Int { 200 }
     /// Shortest and longest `range` (the hourly rollups answer beyond the raw window).
     static var sparklineRanges: ClosedRange<TimeInterval> { 3600...(30 * 86_400) }
 

@@ -145,15 +145,16 @@ struct StatusPageJudgement: Equatable {
         return judgement
     }
 
-    /// The body: entries sorted by display name (then VMs before services), incidents
+    /// The body: entries sorted by display name (then VMs before services, then by the
+    /// config key, so two entries of one name keep one order in every process), incidents
     /// oldest first.
     func body(
         _ page: StatusPageConfig,
         uptime: (vms: [VMID: DailyUptime], services: [StatusPageConfig.ServiceKey: DailyUptime]),
         days: [String], updatedAt: Date
     ) -> StatusPageBody {
-        var rows: [(entry: StatusPageBody.Entry, incident: StatusPageBody.Incident?, since: Date?)] = []
-        func add(name: String, kind: String, verdict: Verdict?, uptime: DailyUptime?) {
+        var rows: [(entry: StatusPageBody.Entry, incident: StatusPageBody.Incident?, since: Date?, key: String)] = []
+        func add(name: String, kind: String, key: String, verdict: Verdict?, uptime: DailyUptime?) {
             let verdict = verdict ?? Verdict(state: .unknown)
             let perDay = uptime?.days ?? Array(repeating: nil, count: days.count)
             let entry = StatusPageBody.Entry(
@@ -163,14 +164,23 @@ struct StatusPageJudgement: Equatable {
             let incident = verdict.incident.map {
                 StatusPageBody.Incident(name: name, severity: $0.severity, since: Timestamp.format($0.since))
             }
-            rows.append((entry, incident, verdict.incident?.since))
+            rows.append((entry, incident, verdict.incident?.since, key))
         }
-        for (vm, name) in page.vms { add(name: name, kind: "vm", verdict: vms[vm], uptime: uptime.vms[vm]) }
+        for (vm, name) in page.vms {
+            add(name: name, kind: "vm", key: vm.rawValue, verdict: vms[vm], uptime: uptime.vms[vm])
+        }
         for (key, name) in page.services {
-            add(name: name, kind: "service", verdict: services[key], uptime: uptime.services[key])
+            add(
+                name: name, kind: "service", key: "\(key.vmID.rawValue)/\(key.serviceID)", verdict: services[key],
+                uptime: uptime.services[key])
         }
-        rows.sort { ($0.entry.name, $0.entry.kind == "vm" ? 0 : 1) < ($1.entry.name, $1.entry.kind == "vm" ? 0 : 1) }
+        rows.sort {
+            ($0.entry.name, $0.entry.kind == "vm" ? 0 : 1, $0.key) < (
+                $1.entry.name, $1.entry.kind == "vm" ? 0 : 1, $1.key
+            )
+        }
         let worst = rows.map(\.entry.state).max() ?? .operational
+        // Rows are in one order already, so incidents of one start keep one order too.
         let incidents = rows.compactMap { row in row.incident.map { (row.since ?? updatedAt, $0) } }
             .sorted { ($0.0, $0.1.name) < ($1.0, $1.1.name) }
         return StatusPageBody(

@@ -73,9 +73,13 @@ final class StatusPage: Sendable {
         var documents: [VMID: Date]
         var judgement: StatusPageJudgement
         var day: Int64
+        /// Five-minute ticks while an entry is down: nothing else changes then (no documents
+        /// come), but today's uptime falls, so the body is rebuilt at that pace (0 otherwise).
+        var outageTick: Int64
     }
 
     private let cache = Mutex<(key: Key, body: EncodedBody)?>(nil)
+    private let alertsCache = Mutex<(stamp: FileStamp, alerts: [Alert])?>(nil)
 
     init(
         config: StatusPageConfig, monitoring: MonitoringConfig, fleet: Fleet, store: HistoryStore, dataFolder: String,
@@ -114,9 +118,12 @@ final class StatusPage: Sendable {
         let judgement = StatusPageJudgement.judge(
             config, fleet: { entries[$0] }, alerts: try activeAlerts(), config: monitoring, now: time)
         let seconds = Int64(time.timeIntervalSince1970.rounded(.down))
+        let down =
+            judgement.vms.values.contains { $0.state == .outage }
+            || judgement.services.values.contains { $0.state == .outage }
         let key = Key(
             documents: entries.mapValues(\.document.timestamp), judgement: judgement,
-            day: (seconds - ((seconds % 86_400) + 86_400) % 86_400) / 86_400)
+            day: (seconds - ((seconds % 86_400) + 86_400) % 86_400) / 86_400, outageTick: down ? seconds / 300 : 0)
         if let cached = cache.withLock({ $0 }), cached.key == key { return cached.body }
 
         var staleAfter: [VMID: Int] = [:]
@@ -149,9 +156,15 @@ final class StatusPage: Sendable {
     /// be read is logged with its reason and answered with a 500 that says nothing of it.
     func activeAlerts() throws -> [Alert] {
         let path = "\(dataFolder)/alerts.json"
+        // Read and decoded once per version of the file (the alert pass replaces it by a
+        // rename): an open route must not cost a 16 MB decode per request.
+        let stamp = FileProbe.info(Array(path.utf8), followSymlinks: true)?.stamp
+        if let stamp, let cached = alertsCache.withLock({ $0 }), cached.stamp == stamp { return cached.alerts }
         do {
             let bytes = try AtomicFile.read(path, limit: 16 << 20)
-            return try JSONDecoder().decode(AlertState.self, from: Data(bytes)).alerts
+            let alerts = try JSONDecoder().decode(AlertState.self, from: Data(bytes)).alerts
+            if let stamp { alertsCache.withLock { $0 = (stamp, alerts) } }
+            return alerts
         } catch let error as FileError where error.isNotFound {
             return []
         } catch {
