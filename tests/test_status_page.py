@@ -249,9 +249,14 @@ def test_dark_mode_and_a_phone_without_sideways_scroll(browser: Any, status_hub:
 class Proxy(http.server.ThreadingHTTPServer):
     """A tiny reverse proxy: `/lookout/<path>` → the hub's `/<path>`, anything else 404."""
 
+    daemon_threads = True
+
     def __init__(self, port: int, hub_port: int) -> None:
         self.hub_port = hub_port
         self.seen: list[str] = []
+        #: Set: a request for api/status is accepted and never answered (until `release`).
+        self.hang = threading.Event()
+        self.release = threading.Event()
         super().__init__(("127.0.0.1", port), ProxyHandler)
 
 
@@ -262,6 +267,9 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         self.server.seen.append(self.path)
         if not self.path.startswith("/lookout/"):
             self.send_error(404)
+            return
+        if self.server.hang.is_set() and self.path.startswith("/lookout/api/status"):
+            self.server.release.wait(60)
             return
         conn = http.client.HTTPConnection("127.0.0.1", self.server.hub_port, timeout=10)
         conn.request("GET", self.path[len("/lookout"):], headers={"Accept": self.headers.get("Accept", "*/*")})
@@ -295,5 +303,41 @@ def test_works_under_a_reverse_proxy_sub_path(browser: Any, status_hub: Hub) -> 
         finally:
             ctx.close()
     finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+def test_a_hub_that_accepts_and_never_answers_greys_the_banner(browser: Any, status_hub: Hub) -> None:
+    """The page's minute refresh meets a peer that accepts the request and never answers: after
+    its 10 s limit the page says so and greys the banner instead of keeping the last state.
+    Playwright's clock drives the page's timers (the minute and the 10 s), the peer is real."""
+    proxy = Proxy(find_free_port(), status_hub.port)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(UI_TIMEOUT)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.clock.install()
+        page.goto(f"http://127.0.0.1:{proxy.server_port}/lookout/status")
+        page.wait_for_function("document.querySelectorAll('#entries .entry').length > 0")
+        assert page.locator("#banner").get_attribute("data-state") in ("operational", "degraded", "outage")
+        assert page.locator("#error").is_hidden()
+
+        asked = proxy.seen.count("/lookout/api/status")
+        proxy.hang.set()
+        page.clock.fast_forward(60_000)  # the page's refresh, every minute
+        status_hub.wait_for(lambda: proxy.seen.count("/lookout/api/status") > asked, "the page's next request")
+        page.clock.fast_forward(10_000)  # the page's limit on one request
+        page.wait_for_function("document.getElementById('banner').dataset.state === 'unknown'")
+        assert page.locator("#banner-text").inner_text() == "Status not known right now"
+        assert "no answer within 10 s" in page.locator("#error").inner_text()
+        assert page.locator("#entries .entry").count() == 3, "the rows stay as last known"
+        assert not errors, errors
+    finally:
+        ctx.close()
+        proxy.release.set()
         proxy.shutdown()
         proxy.server_close()
