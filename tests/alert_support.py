@@ -227,6 +227,9 @@ class WebhookReceiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: The status every POST is answered with.
     status: int = 200
+    #: What the server logged: each request line it answered and each it refused, with why
+    #: (a malformed request is answered by http.server's error path, never reaching do_POST).
+    events: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -242,9 +245,14 @@ class WebhookReceiver:
         with self.lock:
             return list(self.posts)
 
-    def wait_for_posts(self, count: int, timeout: float = WAIT) -> list[Post]:
+    def wait_for_posts(self, count: int, timeout: float = WAIT, log: Callable[[], str] = lambda: "") -> list[Post]:
         return wait_until(lambda: (lambda p: p if len(p) >= count else None)(self.received()),
-                          f"{count} webhook POST(s)", timeout)
+                          f"{count} webhook POST(s)", timeout,
+                          log=lambda: f"receiver: {self.logged()}\n{log()}")
+
+    def logged(self) -> list[str]:
+        with self.lock:
+            return list(self.events)
 
 
 def start_webhook_receiver() -> WebhookReceiver:
@@ -263,8 +271,9 @@ def start_webhook_receiver() -> WebhookReceiver:
             self.end_headers()
             self.wfile.write(answer)
 
-        def log_message(self, *args: Any) -> None:
-            pass
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+            with receiver.lock:
+                receiver.events.append(format % args)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
