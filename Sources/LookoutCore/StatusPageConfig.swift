@@ -87,26 +87,24 @@ extension StatusPageConfig: Decodable {
         }
         title = try c.decode(String.self, forKey: .title)
         if let problem = Self.problem(with: title) { throw invalid([CodingKeys.title], problem) }
-        var vms: [VMID: String] = [:]
-        for (key, name) in try c.decodeIfPresent([String: String].self, forKey: .vms) ?? [:] {
-            let path: [any CodingKey] = [CodingKeys.vms, AnyCodingKey(stringValue: key)]
-            do {
-                vms[try VMID(validating: key)] = name
-            } catch {
-                throw invalid(path, error.description)
+        // Each listing maps a key (parsed, or refused naming the key) to a display name.
+        func names<Key: Hashable>(
+            under field: CodingKeys, _ parse: (String) throws -> Key
+        ) throws -> [Key: String] {
+            var names: [Key: String] = [:]
+            for (key, name) in try c.decodeIfPresent([String: String].self, forKey: field) ?? [:] {
+                let path: [any CodingKey] = [field, AnyCodingKey(stringValue: key)]
+                do {
+                    names[try parse(key)] = name
+                } catch {
+                    throw invalid(path, String(describing: error))
+                }
+                if let problem = Self.problem(with: name) { throw invalid(path, problem) }
             }
-            if let problem = Self.problem(with: name) { throw invalid(path, problem) }
+            return names
         }
-        var services: [ServiceKey: String] = [:]
-        for (key, name) in try c.decodeIfPresent([String: String].self, forKey: .services) ?? [:] {
-            let path: [any CodingKey] = [CodingKeys.services, AnyCodingKey(stringValue: key)]
-            do {
-                services[try ServiceKey(parsing: key)] = name
-            } catch {
-                throw invalid(path, error.message)
-            }
-            if let problem = Self.problem(with: name) { throw invalid(path, problem) }
-        }
+        let vms = try names(under: .vms) { try VMID(validating: $0) }
+        let services = try names(under: .services) { try ServiceKey(parsing: $0) }
         guard !vms.isEmpty || !services.isEmpty else {
             throw invalid([], "lists nothing: name at least one entry under \"vms\" or \"services\"")
         }
