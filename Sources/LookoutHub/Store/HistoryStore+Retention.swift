@@ -8,14 +8,16 @@ import LookoutCore
 #endif
 
 extension HistoryStore {
-    /// Rolls complete hours up into the hourly table, then prunes what is older than `retention`.
+    /// Rolls complete hours up into the hourly tables (`hourly`, and `service_hourly` for the
+    /// service checks), then prunes what is older than `retention`.
     ///
     /// Only hours that received a sample since they were last rolled up are read again
     /// (`rollup_pending`), each with INSERT OR REPLACE from all its raw rows, so a second run
     /// leaves the same rows and a late spool replay corrects its hour. An hour that has
     /// already been rolled up and whose raw rows are partly pruned is not rolled again (that
     /// would replace a full hour with a few late samples). Then raw, service and container
-    /// samples older than `rawDays` and hourly rows older than `hourlyDays` are deleted.
+    /// samples older than `rawDays` and hourly rows (VM and service) older than `hourlyDays` are
+    /// deleted.
     /// - Returns: the counts for a log line.
     public func applyRetention(now: Date, retention: Retention) async throws(HubError) -> RetentionReport {
         let nowSeconds = Self.seconds(now)
@@ -51,6 +53,7 @@ extension HistoryStore {
             }
             try db.execute(sql: "DELETE FROM hourly WHERE hour < ?", arguments: [hourlyCutoff])
             let hourlyDeleted = db.changesCount
+            _ = try HistoryStore.pruneServiceRollups(db, before: hourlyCutoff)
             // A day's traffic sums are one small row: they live as long as the hourly history.
             try db.execute(sql: "DELETE FROM traffic_days WHERE day < ?", arguments: [hourlyCutoff])
             return (deleted[0], hourlyDeleted)
@@ -58,7 +61,8 @@ extension HistoryStore {
         return RetentionReport(hoursRolledUp: rolled, rawDeleted: rawDeleted, hourlyDeleted: hourlyDeleted)
     }
 
-    /// Rolls every pending complete hour; returns how many (VM, hour) pairs were written.
+    /// Rolls every pending complete hour, its samples and its service checks; returns how many
+    /// (VM, hour) pairs were written.
     private static func rollUp(_ db: Database, now: Int64, rawCutoff: Int64) throws -> Int {
         let due = try Row.fetchAll(
             db,
@@ -70,10 +74,12 @@ extension HistoryStore {
                 """,
             arguments: ["now": now, "cutoff": rawCutoff])
         let statement = try db.cachedStatement(sql: rollUpSQL)
+        let services = try db.cachedStatement(sql: serviceRollUpSQL)
         for row in due {
             let vm: String = row["vm_id"]
             let hour: Int64 = row["hour"]
             try statement.execute(arguments: ["vm": vm, "hour": hour])
+            try services.execute(arguments: ["vm": vm, "hour": hour])
         }
         try db.execute(sql: "DELETE FROM rollup_pending WHERE hour + 3600 <= ?", arguments: [now])
         return due.count
