@@ -60,13 +60,14 @@ extension HistoryStore {
         return uptime
     }
 
-    /// The rows of `sql` (service_id, day, up, checks) by service and day.
+    /// The rows of `sql` (service_id, day, up, checks: read by position) by service and day.
     private static func dailyChecks(
         _ db: Database, sql: String, arguments: StatementArguments
     ) throws -> [String: [Int: (up: Double, checks: Double)]] {
         var checks: [String: [Int: (up: Double, checks: Double)]] = [:]
-        for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
-            checks[row["service_id"], default: [:]][row["day"]] = (row["up"], row["checks"])
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        while let row = try rows.next() {
+            checks[row[0], default: [:]][row[1]] = (row[2], row[3])
         }
         return checks
     }
