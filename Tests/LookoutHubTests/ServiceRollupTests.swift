@@ -73,7 +73,10 @@ import Testing
     // MARK: - Rolling up
 
     @Test func aCompleteHourIsRolledUpPerServiceAndTheOpenHourWaits() async throws {
-        let store = try openStore()
+        // A new file is created at the current schema without a word.
+        let logs = CapturedLogs()
+        let store = try HistoryStore(path: path, logger: logs.logger)
+        #expect(logs.messages(at: .notice).isEmpty)
         // Hour 0: twelve documents, `site` fails every fourth, `api` always; hour 1 is still open.
         try await Self.insert(store, "web-1", from: Self.t0, to: Self.t0 + 3600) { time in
             let index = Int(time.timeIntervalSince(Self.t0) / 300)
@@ -177,7 +180,13 @@ import Testing
         }
         try old.close()
 
-        let store = try openStore()
+        let logs = CapturedLogs()
+        let store = try HistoryStore(path: path, logger: logs.logger)
+        // The upgrade is said, before and after: on a large fleet it takes a while.
+        let notices = logs.messages(at: .notice)
+        #expect(notices.count == 2)
+        #expect(notices.first?.contains("upgrading the schema (v5-service-hourly)") == true)
+        #expect(notices.last?.contains("schema upgraded in") == true)
         let migrations = try await store.pool.read { db in
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
         }
