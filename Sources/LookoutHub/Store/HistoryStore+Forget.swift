@@ -22,8 +22,7 @@ extension HistoryStore {
 
     /// Deletes every stored row of the VM up to `notAfter` (`lookout forget --purge`): samples,
     /// service and container samples, `fs:`/`temp:` series, hourly rollups (of samples and of
-    /// service checks), traffic days,
-    /// resolved alerts and the latest document.
+    /// service checks), traffic days, resolved alerts and the latest document.
     /// - Returns: the raw samples deleted.
     public func purge(vmID: VMID, notAfter: Date) async throws(HubError) -> Int {
         let arguments: StatementArguments = [vmID.rawValue, Self.seconds(notAfter)]

@@ -31,19 +31,8 @@ extension HistoryStore {
             // Per VM a range scan of the primary key, not a full table scan. The VMs come from
             // the table itself, one index seek each (a forgotten VM has no `latest` row, and its
             // history must still go once it is old).
-            var deleted: [Int] = []
-            for table in ["samples", "service_samples", "container_samples"] {
-                try db.execute(
-                    sql: """
-                        WITH RECURSIVE vms (vm) AS (
-                            SELECT MIN(vm_id) FROM \(table)
-                            UNION ALL
-                            SELECT (SELECT MIN(vm_id) FROM \(table) WHERE vm_id > vms.vm) FROM vms WHERE vm IS NOT NULL
-                        )
-                        DELETE FROM \(table) WHERE vm_id IN (SELECT vm FROM vms WHERE vm IS NOT NULL) AND ts < ?
-                        """,
-                    arguments: [rawCutoff])
-                deleted.append(db.changesCount)
+            let deleted = try ["samples", "service_samples", "container_samples"].map { table in
+                try HistoryStore.deleteByVM(db, from: table, where: "ts", before: rawCutoff)
             }
             // `series_samples` is keyed (vm_id, series, ts): one range delete per series.
             let prune = try db.cachedStatement(
@@ -53,12 +42,32 @@ extension HistoryStore {
             }
             try db.execute(sql: "DELETE FROM hourly WHERE hour < ?", arguments: [hourlyCutoff])
             let hourlyDeleted = db.changesCount
-            _ = try HistoryStore.pruneServiceRollups(db, before: hourlyCutoff)
+            // Keyed (vm_id, hour, service_id): a range per VM as well.
+            try HistoryStore.deleteByVM(db, from: "service_hourly", where: "hour", before: hourlyCutoff)
             // A day's traffic sums are one small row: they live as long as the hourly history.
             try db.execute(sql: "DELETE FROM traffic_days WHERE day < ?", arguments: [hourlyCutoff])
             return (deleted[0], hourlyDeleted)
         }
         return RetentionReport(hoursRolledUp: rolled, rawDeleted: rawDeleted, hourlyDeleted: hourlyDeleted)
+    }
+
+    /// Deletes the rows of `table` (keyed by vm_id, then `column`: fixed names) older than
+    /// `cutoff`, one primary-key range per VM; returns how many.
+    @discardableResult
+    private static func deleteByVM(_ db: Database, from table: String, where column: String, before cutoff: Int64)
+        throws -> Int
+    {
+        try db.execute(
+            sql: """
+                WITH RECURSIVE vms (vm) AS (
+                    SELECT MIN(vm_id) FROM \(table)
+                    UNION ALL
+                    SELECT (SELECT MIN(vm_id) FROM \(table) WHERE vm_id > vms.vm) FROM vms WHERE vm IS NOT NULL
+                )
+                DELETE FROM \(table) WHERE vm_id IN (SELECT vm FROM vms WHERE vm IS NOT NULL) AND \(column) < ?
+                """,
+            arguments: [cutoff])
+        return db.changesCount
     }
 
     /// Rolls every pending complete hour, its samples and its service checks; returns how many

@@ -14,12 +14,6 @@ extension HistoryStore {
         GROUP BY vm_id, service_id
         """
 
-    /// Deletes the service rollups of hours before `cutoff` (unix seconds); returns how many.
-    static func pruneServiceRollups(_ db: Database, before cutoff: Int64) throws -> Int {
-        try db.execute(sql: "DELETE FROM service_hourly WHERE hour < ?", arguments: [cutoff])
-        return db.changesCount
-    }
-
     /// Per service of `vm` and window day, (checks passed, checks run) from the raw checks, and
     /// from the rollups for the days that start before `rawCutoff` and have rolled-up hours (as
     /// the VM's days, whose raw rows are pruned or partly pruned there). A day with neither,
