@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import http.server
 import json
+import re
 import threading
 import time
 import urllib.request
@@ -341,3 +342,38 @@ def test_a_hub_that_accepts_and_never_answers_greys_the_banner(browser: Any, sta
         proxy.release.set()
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_service_days_beyond_raw_days_come_from_the_hourly_rollups(lookout_bin: Path, tmp_path: Path) -> None:
+    """30 days of a service every 6 h, then a restart: its retention pass rolls the hours up and
+    prunes the raw checks older than `raw_days` (14). The service's older days still have data,
+    with the share of checks that passed (one of four failed on each day 16 to 29 days back)."""
+    page = {"title": "Example status", "vms": {"web-1": "Website"}, "services": {"web-1/site": "Shop"}}
+    config = write_config(tmp_path, {"monitoring": {"status_page": page}})
+    hub = Hub(lookout_bin, tmp_path, dashboard_args(config=config), name="rollups")
+    hub.start()
+    try:
+        now = time.time()
+        today = now - now % DAY
+        ts = now - 30 * DAY
+        while ts < now - 60:
+            back = int((today - (ts - ts % DAY)) // DAY)
+            # Four documents a day, 6 h apart: the one in the day's first 6 hours fails.
+            failing = 16 <= back <= 29 and ts % DAY < WEB_INTERVAL
+            post(hub, doc("web-1", ts, WEB_INTERVAL, healthy=not failing))
+            ts += WEB_INTERVAL
+        assert hub.stop() == 0
+        hub.start()
+        # The pass at start says what it did; raw rows were deleted (the older days are rollups only).
+        pruned = re.compile(r"retention: rolled up \d+ hour\(s\), deleted [1-9]\d* raw")
+        hub.wait_for(lambda: pruned.search(hub.log().split("----- start #2 -----")[-1]), "the retention pass at start")
+        body = get_status(hub.port)
+        shop = next(e for e in body["entries"] if e["name"] == "Shop")
+        values = [d["uptime"] for d in shop["uptime"]]
+        back = {k: values[-1 - k] for k in range(90)}
+        assert all(back[k] is None for k in range(31, 90)), values
+        assert all(back[k] is not None for k in range(1, 31)), values
+        assert all(back[k] == 75.0 for k in range(16, 30)), values
+        assert all(back[k] == 100 for k in range(1, 16)), values
+    finally:
+        hub.kill()

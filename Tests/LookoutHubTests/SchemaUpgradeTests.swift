@@ -9,6 +9,9 @@ import Testing
 
 @testable import LookoutHub
 
+/// Every migration of this binary, in order: what an upgraded file records.
+let allMigrations = ["v1", "v2-alert-history", "v3-system-extras", "v4-interface-counters", "v5-service-hourly"]
+
 /// A data folder written by an older Lookout (schema migration "v1" only, checked in under
 /// `Fixtures/schema-v1/`, see its README) is opened by this binary: the schema migrates
 /// forward in place and the old history is served as before.
@@ -57,8 +60,14 @@ import Testing
 
         // Migrated forward, in place, and intact.
         let after = try schema()
-        #expect(after.migrations == ["v1", "v2-alert-history", "v3-system-extras", "v4-interface-counters"])
+        #expect(after.migrations == allMigrations)
         #expect(after.tables.contains("alert_history"))
+        // The old service checks are rolled up by the migration (the status page's older days).
+        let rolled = try await store.pool.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT SUM(checks) FROM service_hourly WHERE vm_id = 'web-1' AND service_id = 'site'")
+        }
+        #expect(rolled == 3)
         #expect(try await store.integrityCheck())
         let integrity = try await store.pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
         #expect(integrity == ["ok"])
@@ -114,7 +123,7 @@ import Testing
     @Test func reopeningTheMigratedFolderRunsNoMigrationAgain() async throws {
         _ = try await Hub.open(Hub.Settings(dataFolder: folder), logger: Logger(label: "test"), now: { Self.now })
         let hub = try await Hub.open(Hub.Settings(dataFolder: folder), logger: Logger(label: "test"), now: { Self.now })
-        #expect(try schema().migrations == ["v1", "v2-alert-history", "v3-system-extras", "v4-interface-counters"])
+        #expect(try schema().migrations == allMigrations)
         #expect(hub.ingestor.fleet.count == 2)
         #expect(try await hub.ingestor.store.integrityCheck())
     }
@@ -177,7 +186,7 @@ import Testing
 
         let hub = try await Hub.open(Hub.Settings(dataFolder: folder), logger: Logger(label: "test"), now: { Self.now })
         let store = hub.ingestor.store
-        #expect(try migrations() == ["v1", "v2-alert-history", "v3-system-extras", "v4-interface-counters"])
+        #expect(try migrations() == allMigrations)
         #expect(try await store.integrityCheck())
         // Every old row, unchanged (the new columns are NULL and not part of these texts).
         let after = try rows()

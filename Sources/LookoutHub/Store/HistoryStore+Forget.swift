@@ -21,8 +21,8 @@ extension HistoryStore {
     }
 
     /// Deletes every stored row of the VM up to `notAfter` (`lookout forget --purge`): samples,
-    /// service and container samples, `fs:`/`temp:` series, hourly rollups, traffic days,
-    /// resolved alerts and the latest document.
+    /// service and container samples, `fs:`/`temp:` series, hourly rollups (of samples and of
+    /// service checks), traffic days, resolved alerts and the latest document.
     /// - Returns: the raw samples deleted.
     public func purge(vmID: VMID, notAfter: Date) async throws(HubError) -> Int {
         let arguments: StatementArguments = [vmID.rawValue, Self.seconds(notAfter)]
@@ -31,7 +31,7 @@ extension HistoryStore {
             let samples = db.changesCount
             for (table, column) in [
                 ("service_samples", "ts"), ("container_samples", "ts"), ("series_samples", "ts"), ("hourly", "hour"),
-                ("traffic_days", "day"),
+                ("service_hourly", "hour"), ("traffic_days", "day"),
                 ("rollup_pending", "hour"), ("alert_history", "since"), ("latest", "ts"),
             ] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE vm_id = ? AND \(column) <= ?", arguments: arguments)

@@ -123,6 +123,27 @@ extension HistoryStore {
             // bytes into the month again. NULL in rows of older hubs: the sum rule applies.
             try db.execute(sql: "ALTER TABLE samples ADD COLUMN net_interfaces TEXT")
         }
+        migrator.registerMigration("v5-service-hourly") { db in
+            // Service checks per VM, hour (its start) and check: how many ran and how many
+            // passed, so a service's uptime reaches past `raw_days` as a VM's does. The retention
+            // pass fills it with the VM's hours (`rollup_pending`); here, once, from every raw
+            // check already stored, so an upgraded hub keeps its services' older days. An hour
+            // still open is in `rollup_pending` and is rolled again once it is complete.
+            try db.execute(
+                sql: """
+                    CREATE TABLE service_hourly (
+                        vm_id TEXT NOT NULL,
+                        hour INTEGER NOT NULL,
+                        service_id TEXT NOT NULL,
+                        checks INTEGER NOT NULL,
+                        up INTEGER NOT NULL,
+                        PRIMARY KEY (vm_id, hour, service_id)
+                    ) WITHOUT ROWID;
+                    INSERT INTO service_hourly (vm_id, hour, service_id, checks, up)
+                    SELECT vm_id, ts - ((ts % 3600) + 3600) % 3600 AS hour, service_id, COUNT(*), SUM(healthy)
+                    FROM service_samples GROUP BY vm_id, hour, service_id;
+                    """)
+        }
         return migrator
     }()
 }

@@ -118,8 +118,8 @@ extension HistoryStore {
     /// function finds the gaps), never the samples. Days before the raw window
     /// (`now − rawDays`) have only the hourly rollups: the same rule at an hour's resolution
     /// (an hour with a sample counts whole). A service is up for the share of its
-    /// checks that were healthy (raw samples only; the hourly rollups keep no checks, so days
-    /// beyond the raw window show no data, as does a day without any check).
+    /// checks that were healthy: the raw checks, and before the raw window their hourly
+    /// rollups (`service_hourly`, exact counts); a day without any check shows no data.
     /// - Parameters:
     ///   - vms: each VM with its `staleAfter` in seconds.
     ///   - now: the caller's clock (tests pass a fixed one).
@@ -135,32 +135,10 @@ extension HistoryStore {
                     db, vm: vm, staleAfter: Int64(max(1, staleAfter)), window: window, rawCutoff: rawCutoff)
             }
             var serviceUptime: [StatusPageConfig.ServiceKey: DailyUptime] = [:]
-            for vm in Set(services.map(\.vmID)) {
-                let wanted = services.filter { $0.vmID == vm }
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT service_id, (ts - :start) / 86400 AS day, SUM(healthy) AS good, COUNT(*) AS n
-                        FROM service_samples WHERE vm_id = :vm AND ts >= :start AND ts <= :now
-                        GROUP BY service_id, day
-                        """,
-                    arguments: ["vm": vm.rawValue, "start": window.start, "now": window.now])
-                var counts: [String: [Int: (good: Double, n: Double)]] = [:]
-                for row in rows {
-                    let service: String = row["service_id"]
-                    let day: Int = row["day"]
-                    counts[service, default: [:]][day] = (row["good"], row["n"])
-                }
-                for key in wanted {
-                    let perDay = counts[key.serviceID] ?? [:]
-                    let first = perDay.keys.min()
-                    serviceUptime[key] = DailyUptime(
-                        (0..<days).map { day in
-                            // A day without any check (its VM silent) is no data, as before the first.
-                            guard let first, day >= first, let amount = perDay[day], amount.n > 0 else { return nil }
-                            return (amount.good, amount.n)
-                        })
-                }
+            for (vm, keys) in Dictionary(grouping: services, by: \.vmID) {
+                let days = try HistoryStore.serviceUptime(
+                    db, vm: vm, services: Set(keys.map(\.serviceID)), window: window, rawCutoff: rawCutoff)
+                for key in keys { serviceUptime[key] = days[key.serviceID] }
             }
             return (vmUptime, serviceUptime)
         }

@@ -99,13 +99,29 @@ public final class HistoryStore: Sendable {
                         + "binary does not know); upgrade lookout or restore an older copy of the file",
                     kind: .needsOperator)
             }
-            try HistoryStore.migrator.migrate(pool)
+            try HistoryStore.migrate(pool, path: path, logger: logger)
         } catch let error as HubError {
             throw error
         } catch {
             removeCreated()
             throw HistoryStore.openError(path: path, error)
         }
+    }
+
+    /// Runs the migrations the file lacks. An upgrade says so before and after: one may go
+    /// over old history (`v5-service-hourly` rolls up every stored service check), which on a
+    /// large fleet keeps the hub from serving for some seconds. A new file is silent.
+    private static func migrate(_ pool: DatabasePool, path: String, logger: Logger) throws {
+        let applied = try pool.read { db in try HistoryStore.migrator.appliedMigrations(db) }
+        let pending = HistoryStore.migrator.migrations.filter { !applied.contains($0) }
+        guard !applied.isEmpty, !pending.isEmpty else { return try HistoryStore.migrator.migrate(pool) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        logger.notice(
+            "\(path): upgrading the schema (\(pending.joined(separator: ", "))); a large history takes a while")
+        try HistoryStore.migrator.migrate(pool)
+        let elapsed = Int((clock.now - started) / .milliseconds(1))
+        logger.notice("\(path): schema upgraded in \(elapsed) ms")
     }
 
     static func openError(path: String, _ error: any Error) -> HubError {

@@ -61,6 +61,7 @@ public struct RetentionReport: Sendable, Equatable {
     public var hoursRolledUp: Int
     /// Raw samples deleted (service and container rows are pruned alongside, not counted).
     public var rawDeleted: Int
+    /// Rows of `hourly` deleted (service rollups are pruned alongside, not counted).
     public var hourlyDeleted: Int
 
     public init(hoursRolledUp: Int, rawDeleted: Int, hourlyDeleted: Int) {
