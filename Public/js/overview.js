@@ -123,12 +123,14 @@ export const cards = new Map();
 export const cardOf = new WeakMap();
 /** Gauges are drawn for cards on or near the screen; the others when they scroll in. */
 export const onScreen = new IntersectionObserver((entries) => {
+  const shown = [];
   for (const e of entries) {
     const c = cardOf.get(e.target);
     if (!c) continue;
     c.visible = e.isIntersecting;
-    if (c.visible) paintGauges([c.gauges]);
+    if (c.visible) shown.push(c.gauges);
   }
+  paintGauges(shown);
   paintVisibleSparks();
   if (state.loaded && state.view.name === 'overview') markReady();
 }, { rootMargin: '25% 0px' });
@@ -188,7 +190,6 @@ export function renderOverview() {
     c.root.remove();
     cards.delete(id);
   }
-  const visible = [];
   for (const id of order) {
     if (!cards.has(id)) cards.set(id, makeCard(id));
     const c = cards.get(id);
@@ -197,7 +198,6 @@ export function renderOverview() {
     fillProblems(c.problems, problemsOf(id), 2);
     fillForecast(c.forecast, id);
     fillAgentLine(c.agent, state.vms.get(id));
-    if (c.visible) visible.push(c.gauges);
   }
   loadSparklines(order);
   // Only the cards whose place changed move, so a refresh leaves the DOM alone. A moved card
@@ -207,11 +207,31 @@ export function renderOverview() {
   const now = [...grid.children].map((el) => el.dataset.vm);
   const seen = now.flatMap((id, i) => (cards.get(id)?.visible ? [i] : []));
   const landsOnScreen = (id, at) => (seen.length && at >= seen[0] && at <= seen[seen.length - 1] ? order.length + 1 : 1);
-  for (const [id, before] of reorderMoves(now, order, landsOnScreen)) grid.insertBefore(cards.get(id).root, before && cards.get(before).root);
+  for (const [id, before] of reorderMoves(now, order, landsOnScreen)) {
+    const el = cards.get(id).root;
+    const ref = before && cards.get(before).root;
+    // moveBefore (where the browser has it) moves a card without taking it out of the page:
+    // it keeps its content-visibility state and the focus; a new card is inserted.
+    if (el.isConnected && grid.moveBefore) grid.moveBefore(el, ref);
+    else grid.insertBefore(el, ref);
+  }
   $('overview-empty').hidden = !state.loaded || state.vms.size > 0;
   setText($('ingest-url'), new URL(API + 'ingest', location.href).href);
-  paintGauges(visible);
-  paintVisibleSparks();
+  // The canvases painted now are those of the cards at the places on screen, after the moves
+  // (not those that were on screen and moved away: drawn for nothing). A card that was on
+  // screen and landed elsewhere is observed afresh, so the observer says where it is now
+  // and paints it if it is still in view.
+  const shown = seen.length ? order.slice(seen[0], seen[seen.length - 1] + 1).map((id) => cards.get(id)) : [];
+  const here = new Set(shown);
+  for (const c of cards.values()) {
+    if (!c.visible || here.has(c)) continue;
+    onScreen.unobserve(c.root);
+    onScreen.observe(c.root);
+  }
+  paintGauges(shown.map((c) => c.gauges));
+  if (!sparklines.version) return;
+  for (const c of shown) paintSparks(c);
+  markSparks();
 }
 
 /** The sparklines on the cards: CPU and memory, 48 buckets of the last 24 h. */
