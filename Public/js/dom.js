@@ -18,13 +18,8 @@ export function h(tag, props, ...kids) {
   return el;
 }
 
-/** Sets an element's text only when it differs. An element holding just a text node keeps that
- * node (its data changes): replacing it would make the browser style and attach a new one. */
 export function setText(el, text) {
-  const t = el.firstChild;
-  if (t && t === el.lastChild && t.nodeType === Node.TEXT_NODE) {
-    if (t.data !== text) t.data = text;
-  } else if (el.textContent !== text) el.textContent = text;
+  if (el.textContent !== text) el.textContent = text;
 }
 
 export function setAttr(el, name, value) {
