@@ -201,12 +201,13 @@ export function renderOverview() {
   }
   loadSparklines(order);
   // Only the cards whose place changed move, so a refresh leaves the DOM alone. A moved card
-  // starts its content-visibility afresh: on screen, it is styled and laid out twice in the
-  // next frame. So a re-sort keeps still, first, the cards that land on screen (the places
-  // the cards on screen hold now), then as many others as it can.
+  // costs the next frames its style, layout and paint (with insertBefore, its content-visibility
+  // starts afresh too). So a re-sort keeps still, first, the cards that land on screen (the
+  // places the cards on screen hold now), then as many others as it can.
   const now = [...grid.children].map((el) => el.dataset.vm);
   const seen = now.flatMap((id, i) => (cards.get(id)?.visible ? [i] : []));
-  const landsOnScreen = (id, at) => (seen.length && at >= seen[0] && at <= seen[seen.length - 1] ? order.length + 1 : 1);
+  const [first, last] = [seen[0], seen[seen.length - 1]];
+  const landsOnScreen = (id, at) => (seen.length && at >= first && at <= last ? order.length + 1 : 1);
   for (const [id, before] of reorderMoves(now, order, landsOnScreen)) {
     const el = cards.get(id).root;
     const ref = before && cards.get(before).root;
@@ -221,7 +222,7 @@ export function renderOverview() {
   // (not those that were on screen and moved away: drawn for nothing). A card that was on
   // screen and landed elsewhere is observed afresh, so the observer says where it is now
   // and paints it if it is still in view.
-  const shown = seen.length ? order.slice(seen[0], seen[seen.length - 1] + 1).map((id) => cards.get(id)) : [];
+  const shown = seen.length ? order.slice(first, last + 1).map((id) => cards.get(id)) : [];
   const here = new Set(shown);
   for (const c of cards.values()) {
     if (!c.visible || here.has(c)) continue;
