@@ -261,8 +261,7 @@ export function loadSparklines(order) {
   });
 }
 
-/** Paints the sparklines of the cards on screen; the first time there are both cards and an
- * answer, marks `lookout:sparks-drawn` (scripts/bench-dashboard's first render with sparklines). */
+/** Paints the sparklines of the cards on screen (those whose size layout has told). */
 function paintVisibleSparks() {
   if (!sparklines.version) return;
   for (const c of cards.values()) if (c.visible) paintSparks(c);
@@ -270,6 +269,8 @@ function paintVisibleSparks() {
 }
 
 let sparksMarked = false;
+/** The first time a card on screen has its sparklines drawn (an answer and the canvases' sizes
+ * both there), marks `lookout:sparks-drawn` (scripts/bench-dashboard's first render with them). */
 function markSparks() {
   if (sparksMarked || !sparklines.version) return;
   for (const c of cards.values()) {
