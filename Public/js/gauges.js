@@ -30,13 +30,27 @@ export function updateGauges(group, sys, th, stale) {
   });
 }
 
+/** `--gauge` and `--ggap` in px per kind of gauge group (its class): they change only with the
+ * window (rem follows its width; narrow screens have their own), see forgetGaugeSizes. */
+const sizes = new Map();
+
+/** After a resize: the next paint reads the sizes again. */
+export const forgetGaugeSizes = () => sizes.clear();
+
 /** Draws the gauge groups whose figures changed. Sizes come from the stylesheet (`--gauge`
- * and `--ggap` are registered lengths), so drawing never forces a layout. */
+ * and `--ggap` are registered lengths), so drawing never forces a layout; they are read once
+ * and kept, as a read after the cycle's writes would force a style recalculation. */
 export function paintGauges(groups) {
   if (!groups.length) return;
-  const cs = getComputedStyle(groups[0].root);
-  const size = parseFloat(cs.getPropertyValue('--gauge'));
-  const gap = parseFloat(cs.getPropertyValue('--ggap')) || 0;
+  const kind = groups[0].root.className;
+  if (!sizes.has(kind)) {
+    const cs = getComputedStyle(groups[0].root);
+    const px = [parseFloat(cs.getPropertyValue('--gauge')), parseFloat(cs.getPropertyValue('--ggap')) || 0];
+    // Not kept while the group is not rendered (a hidden view has no sizes yet).
+    if (px[0]) sizes.set(kind, px);
+    else return;
+  }
+  const [size, gap] = sizes.get(kind);
   for (const grp of groups) {
     const key = JSON.stringify([size, gap, devicePixelRatio, colorsVersion, grp.gauges.map((g) => g.want)]);
     if (!size || grp.drawn === key) continue;

@@ -7,7 +7,7 @@ import { detail, loadHistory, loadTraffic, renderDetail, renderForecasts } from 
 import { askEnroll, askToken, submitToken } from './dialogs.js';
 import { $, setText } from './dom.js';
 import { list, str } from './format.js';
-import { paintGauges } from './gauges.js';
+import { forgetGaugeSizes, paintGauges } from './gauges.js';
 import { renderHeader } from './header.js';
 import { cards, fillForecast, forecasts, renderOverview } from './overview.js';
 import { registerViews, render, route } from './router.js';
@@ -105,6 +105,7 @@ async function loadForecasts() {
 
 
 function repaint() {
+  forgetGaugeSizes();
   for (const c of cards.values()) c.gauges.drawn = '';
   if (detail) for (const x of [detail.gauges, ...detail.charts]) x.drawn = '';
   if (state.view.name === 'vm') render();

@@ -6,7 +6,7 @@ import { $, facts, h, setAttr, setText } from './dom.js';
 import { agentRelease, ago, dur, fmt, list, loads, num, rate, str, versionOrder } from './format.js';
 import { makeGauges, paintGauges, updateGauges } from './gauges.js';
 import { vmHref } from './router.js';
-import { criticalFirst, orderVMs } from './sort.js';
+import { criticalFirst, orderVMs, reorderMoves } from './sort.js';
 import { drawSparkline, sparkLabel } from './sparkline.js';
 import { ageOf, level, limit, markReady, state, stats, statusOf, thresholdsFor } from './state.js';
 
@@ -123,15 +123,35 @@ export const cards = new Map();
 export const cardOf = new WeakMap();
 /** Gauges are drawn for cards on or near the screen; the others when they scroll in. */
 export const onScreen = new IntersectionObserver((entries) => {
+  const shown = [];
   for (const e of entries) {
     const c = cardOf.get(e.target);
     if (!c) continue;
     c.visible = e.isIntersecting;
-    if (c.visible) paintGauges([c.gauges]);
+    if (c.visible) shown.push(c.gauges);
   }
+  paintGauges(shown);
   paintVisibleSparks();
   if (state.loaded && state.view.name === 'overview') markReady();
 }, { rootMargin: '25% 0px' });
+
+/** The sparklines' CSS sizes, as layout last left them. Read from a ResizeObserver (told after
+ * each layout), never from clientWidth: a read after the cycle's writes would force a layout,
+ * one per card on screen (each card's content-visibility makes it its own), ~2 ms apiece. */
+const sparkOf = new WeakMap();
+const sparkSizes = new ResizeObserver((entries) => {
+  const resized = new Set();
+  for (const e of entries) {
+    const hit = sparkOf.get(e.target);
+    if (!hit) continue;
+    const box = e.contentBoxSize?.[0];
+    hit[1].w = box ? box.inlineSize : e.contentRect.width;
+    hit[1].h = box ? box.blockSize : e.contentRect.height;
+    resized.add(hit[0]);
+  }
+  for (const c of resized) if (c.visible) paintSparks(c);
+  markSparks();
+});
 
 export function makeCard(id) {
   const [dl, f] = facts('facts', [['load', 'Load', true], ['net', 'Network', true], ['uptime', 'Uptime'], ['swap', 'Swap'],
@@ -144,9 +164,13 @@ export function makeCard(id) {
   f.agent = agentLine();
   f.sparks = SPARKS.map(([metric, title]) => {
     const canvas = h('canvas', { role: 'img', 'aria-label': `${title} last 24 h: loading` });
-    return { metric, title, canvas, drawn: '', root: h('figure', { class: 'spark', 'data-metric': metric },
+    return { metric, title, canvas, drawn: '', w: 0, h: 0, root: h('figure', { class: 'spark', 'data-metric': metric },
       h('figcaption', { text: `${title} 24 h` }), canvas) };
   });
+  for (const s of f.sparks) {
+    sparkOf.set(s.canvas, [f, s]);
+    sparkSizes.observe(s.canvas);
+  }
   f.sparksRoot = h('div', { class: 'sparks' }, f.sparks.map((s) => s.root));
   f.root = h('article', { class: 'card', 'data-vm': id },
     h('header', { class: 'card-head' }, h('h2', { class: 'vm-name' }, h('a', { class: 'card-link', href: vmHref(id), text: id })), f.badge),
@@ -162,10 +186,10 @@ export function renderOverview() {
   for (const [id, c] of cards) {
     if (state.vms.has(id)) continue;
     onScreen.unobserve(c.root);
+    for (const s of c.sparks) sparkSizes.unobserve(s.canvas);
     c.root.remove();
     cards.delete(id);
   }
-  const visible = [];
   for (const id of order) {
     if (!cards.has(id)) cards.set(id, makeCard(id));
     const c = cards.get(id);
@@ -174,16 +198,41 @@ export function renderOverview() {
     fillProblems(c.problems, problemsOf(id), 2);
     fillForecast(c.forecast, id);
     fillAgentLine(c.agent, state.vms.get(id));
-    if (c.visible) visible.push(c.gauges);
   }
   loadSparklines(order);
-  // Cards move only when the order changed, so a refresh leaves the DOM alone.
+  // Only the cards whose place changed move, so a refresh leaves the DOM alone. A moved card
+  // costs the next frames its style, layout and paint (with insertBefore, its content-visibility
+  // starts afresh too). So a re-sort keeps still, first, the cards that land on screen (the
+  // places the cards on screen hold now), then as many others as it can.
   const now = [...grid.children].map((el) => el.dataset.vm);
-  if (now.length !== order.length || now.some((id, i) => id !== order[i])) grid.append(...order.map((id) => cards.get(id).root));
+  const seen = now.flatMap((id, i) => (cards.get(id)?.visible ? [i] : []));
+  const [first, last] = [seen[0], seen[seen.length - 1]];
+  const landsOnScreen = (id, at) => (seen.length && at >= first && at <= last ? order.length + 1 : 1);
+  for (const [id, before] of reorderMoves(now, order, landsOnScreen)) {
+    const el = cards.get(id).root;
+    const ref = before && cards.get(before).root;
+    // moveBefore (where the browser has it) moves a card without taking it out of the page:
+    // it keeps its content-visibility state and the focus; a new card is inserted.
+    if (el.isConnected && grid.moveBefore) grid.moveBefore(el, ref);
+    else grid.insertBefore(el, ref);
+  }
   $('overview-empty').hidden = !state.loaded || state.vms.size > 0;
   setText($('ingest-url'), new URL(API + 'ingest', location.href).href);
-  paintGauges(visible);
-  paintVisibleSparks();
+  // The canvases painted now are those of the cards at the places on screen, after the moves
+  // (not those that were on screen and moved away: drawn for nothing). A card that was on
+  // screen and landed elsewhere is observed afresh, so the observer says where it is now
+  // and paints it if it is still in view.
+  const shown = seen.length ? order.slice(first, last + 1).map((id) => cards.get(id)) : [];
+  const here = new Set(shown);
+  for (const c of cards.values()) {
+    if (!c.visible || here.has(c)) continue;
+    onScreen.unobserve(c.root);
+    onScreen.observe(c.root);
+  }
+  paintGauges(shown.map((c) => c.gauges));
+  if (!sparklines.version) return;
+  for (const c of shown) paintSparks(c);
+  markSparks();
 }
 
 /** The sparklines on the cards: CPU and memory, 48 buckets of the last 24 h. */
@@ -212,13 +261,25 @@ export function loadSparklines(order) {
   });
 }
 
-/** Paints the sparklines of the cards on screen; the first time there are both cards and an
- * answer, marks `lookout:sparks-drawn` (scripts/bench-dashboard's first render with sparklines). */
+/** Paints the sparklines of the cards on screen (those whose size layout has told). */
 function paintVisibleSparks() {
   if (!sparklines.version) return;
-  let painted = 0;
-  for (const c of cards.values()) if (c.visible && ++painted) paintSparks(c);
-  if (painted && !performance.getEntriesByName('lookout:sparks-drawn').length) performance.mark('lookout:sparks-drawn');
+  for (const c of cards.values()) if (c.visible) paintSparks(c);
+  markSparks();
+}
+
+let sparksMarked = false;
+/** The first time a card on screen has its sparklines drawn (an answer and the canvases' sizes
+ * both there), marks `lookout:sparks-drawn` (scripts/bench-dashboard's first render with them). */
+function markSparks() {
+  if (sparksMarked || !sparklines.version) return;
+  for (const c of cards.values()) {
+    if (c.visible && c.sparks.some((s) => s.drawn)) {
+      sparksMarked = true;
+      performance.mark('lookout:sparks-drawn');
+      return;
+    }
+  }
 }
 // For scripts/bench-dashboard (a cycle that fetches them again) and the tests.
 window.__lookoutSparks = sparklines;
@@ -230,8 +291,8 @@ export function paintSparks(c) {
   c.sparksRoot.hidden = !sparklines.body;
   const series = sparklines.body?.vms?.[c.root.dataset.vm];
   for (const s of c.sparks) {
-    const w = s.canvas.clientWidth;
-    const hgt = s.canvas.clientHeight;
+    const w = s.w;
+    const hgt = s.h;
     const key = `${w}|${hgt}|${devicePixelRatio}|${colorsVersion}|${sparklines.version}`;
     if (!w || !hgt || s.drawn === key) continue;
     s.drawn = key;
@@ -242,8 +303,8 @@ export function paintSparks(c) {
   }
 }
 
-// Card widths follow the window, colours the scheme: repaint the sparklines on screen after
-// either (a frame later, once main.js has read the new colours).
+// Colours follow the scheme and pixels the zoom (sizes come from sparkSizes): repaint the
+// sparklines on screen after either (a frame later, once main.js has read the new colours).
 const repaintSparks = () => requestAnimationFrame(paintVisibleSparks);
 addEventListener('resize', repaintSparks);
 matchMedia('(prefers-color-scheme: dark)').addEventListener('change', repaintSparks);
