@@ -3,7 +3,7 @@ import { brushRange, brushRect } from './brush.js';
 import { h, setAttr, setText } from './dom.js';
 import { fmt, num, rate, when } from './format.js';
 import { RANGES } from './router.js';
-import { gapOf, segments } from './series.js';
+import { downsample, gapOf, segments } from './series.js';
 import { state } from './state.js';
 import { niceStep, timeTicks } from './ticks.js';
 
@@ -194,10 +194,14 @@ export function paintChart(ch) {
   }
   // Lines break where reports are missing (a gap of more than 3 buckets).
   const gap = gapOf(from, to, main);
+  // A run never draws more points than half the pixels it spans (300 points on a phone's
+  // 300 px chart): neighbours merge keeping their extremes, so a spike still shows.
+  const runs = (pts) => segments(pts, gap)
+    .map((seg) => downsample(seg, 1 + Math.floor((X(seg[seg.length - 1].t) - X(seg[0].t)) / 2)));
   const path = (seg, val, on) => seg.forEach((p, i) => ctx[i || on ? 'lineTo' : 'moveTo'](X(p.t), Y(val(p))));
   if (spec.max) {
     ctx.fillStyle = colors.band; // min…max of each bucket
-    for (const seg of segments(main, gap)) {
+    for (const seg of runs(main)) {
       ctx.beginPath();
       path(seg, (p) => p.max ?? p.avg);
       path([...seg].reverse(), (p) => p.min ?? p.avg, true);
@@ -205,7 +209,7 @@ export function paintChart(ch) {
     }
   }
   const stroke = (pts) => {
-    for (const seg of segments(pts, gap)) {
+    for (const seg of runs(pts)) {
       ctx.beginPath();
       path(seg, (p) => p.avg);
       if (seg.length === 1) ctx.arc(X(seg[0].t), Y(seg[0].avg), 1.5, 0, 7);

@@ -1,5 +1,5 @@
 // PURE: history series as the charts draw them: points from the API, the typical step, the gaps
-// where a line breaks. Touches no document, window or storage (tests/js/series.test.mjs).
+// where a line breaks, downsampling. Touches no document, window or storage (tests/js/series.test.mjs).
 import { list, num } from './format.js';
 
 /** The points of a history answer (`{t, min, avg, max}`, t in ms), oldest first; points
@@ -24,3 +24,22 @@ export const segments = (pts, gap) => pts.reduce((out, p, i) => {
   out[out.length - 1].push(p);
   return out;
 }, [[]]);
+
+/** At most `count` points: runs of consecutive points merged, each at its first point's time
+ * with the mean of the averages, the least minimum and the greatest maximum, so a spike
+ * survives the merge. Fewer points than `count` come back as they are. */
+export function downsample(pts, count) {
+  if (!(count >= 1) || pts.length <= count) return pts.slice();
+  const size = Math.ceil(pts.length / Math.floor(count));
+  const out = [];
+  for (let i = 0; i < pts.length; i += size) {
+    const run = pts.slice(i, i + size);
+    const lows = run.map((p) => p.min ?? p.avg);
+    const highs = run.map((p) => p.max ?? p.avg);
+    out.push({
+      t: run[0].t, avg: run.reduce((a, p) => a + p.avg, 0) / run.length,
+      min: Math.min(...lows), max: Math.max(...highs),
+    });
+  }
+  return out;
+}

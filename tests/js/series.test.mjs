@@ -1,8 +1,8 @@
 // History series of Public/js/series.js: points from the API, the median step, where lines
-// break.
+// break, and downsampling that keeps each bucket's extremes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gapOf, medianStep, segments, toPoints } from '../../Public/js/series.js';
+import { downsample, gapOf, medianStep, segments, toPoints } from '../../Public/js/series.js';
 
 const at = (...ts) => ts.map((t) => ({ t, avg: t }));
 
@@ -43,4 +43,34 @@ test('segments break where points are more than the gap apart', () => {
   assert.deepEqual(segments(at(0), 10), [at(0)]);
   assert.deepEqual(segments(at(0, 10, 20), 10), [at(0, 10, 20)], 'exactly the gap still joins');
   assert.deepEqual(segments(at(0, 10, 21, 30, 100), 10), [at(0, 10), at(21, 30), at(100)]);
+});
+
+test('downsample merges runs and keeps the least minimum and the greatest maximum', () => {
+  const pts = [
+    { t: 0, min: 1, avg: 2, max: 3 }, { t: 1, min: 0, avg: 4, max: 99 },
+    { t: 2, min: 5, avg: 6, max: 7 }, { t: 3, min: -8, avg: 8, max: 9 },
+    { t: 4, avg: 10 },
+  ];
+  assert.deepEqual(downsample(pts, 3), [
+    { t: 0, avg: 3, min: 0, max: 99 },
+    { t: 2, avg: 7, min: -8, max: 9 },
+    { t: 4, avg: 10, min: 10, max: 10 },
+  ]);
+  const big = Array.from({ length: 1000 }, (_, i) => ({ t: i, avg: i % 7, min: i === 321 ? -50 : 0, max: i === 777 ? 500 : 6 }));
+  const small = downsample(big, 48);
+  assert.ok(small.length <= 48 && small.length >= 40, `${small.length} points`);
+  assert.equal(Math.min(...small.map((p) => p.min)), -50, 'the dip survives');
+  assert.equal(Math.max(...small.map((p) => p.max)), 500, 'the spike survives');
+  assert.deepEqual(small.map((p) => p.t), [...small.map((p) => p.t)].sort((a, b) => a - b));
+});
+
+test('downsample returns a copy of a short series and of a nonsense count', () => {
+  const pts = at(0, 1, 2);
+  for (const count of [3, 10, 0, -1, NaN]) {
+    const out = downsample(pts, count);
+    assert.deepEqual(out, pts, String(count));
+    assert.notEqual(out, pts, 'a copy, not the same array');
+  }
+  assert.deepEqual(downsample([], 5), []);
+  assert.deepEqual(downsample(at(0, 1, 2, 3), 1), [{ t: 0, avg: 1.5, min: 0, max: 3 }]);
 });
