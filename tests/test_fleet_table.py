@@ -284,6 +284,35 @@ def test_favicon_and_title_follow_the_fleet(start_hub: Any, pages: Pages) -> Non
     assert favicon_colour(page) == "#7c8594"
 
 
+def test_a_refresh_asked_during_a_refresh_shows_what_came_after_the_ask(start_hub: Any, pages: Pages) -> None:
+    """A refresh asked while one is running (the first cycle's slower answers still out, as when
+    a test or the operator asks right after the cards are drawn) must not hand back the running
+    cycle, whose summary was fetched before the ask: another cycle follows it."""
+    hub = start_hub(*dashboard_args())
+    now = time.time()
+    post(hub, make_doc("app-1", now - 60, disk=50.0, interval_seconds=300))
+    page = pages.open(hub.url("/?refresh=3600"))
+    assert page.title() == "Lookout"
+
+    held: list[Any] = []
+    holding = [True]
+    page.route("**/api/monitoring/services", lambda route: held.append(route) if holding[0] else route.continue_())
+    summaries = "() => performance.getEntriesByType('resource').filter((e) => e.name.includes('api/monitoring/summary')).length"
+    before = page.evaluate(summaries)
+    # A cycle starts; its summary is answered, its services answer is held.
+    page.evaluate("() => { window.__first = window.__lookoutRefresh(); }")
+    page.wait_for_function(f"({summaries})() > {before}")
+    assert held, "the services request of the running cycle was not held"
+
+    post(hub, make_doc("app-1", now - 30, disk=95.0, interval_seconds=300))
+    holding[0] = False
+    page.evaluate("() => { window.__second = window.__lookoutRefresh(); }")
+    for route in held:
+        route.continue_()
+    page.evaluate("() => window.__second")
+    assert page.title() == "(1) Lookout"
+
+
 def get(url: str) -> tuple[int, dict[str, str], bytes]:
     status, headers, body = http("GET", url)
     return status, {k.lower(): v for k, v in headers.items()}, body

@@ -16,11 +16,21 @@ import { markReady, state, stats } from './state.js';
 import { renderTable } from './table.js';
 
 let inflight = null;
+let queued = null;
 let timer = 0;
 
-/** One refresh: fetch, then render. Calls during a refresh share it. */
+/** One refresh: fetch, then render. A call during a refresh asks for what the hub holds after
+ * the call, which the running cycle may have fetched before it: one more cycle follows the
+ * running one, and every call meanwhile shares that one. */
 export function refresh() {
-  inflight ||= cycle().finally(() => {
+  if (inflight) {
+    queued ||= inflight.catch(() => {}).then(() => {
+      queued = null;
+      return refresh();
+    });
+    return queued;
+  }
+  inflight = cycle().finally(() => {
     inflight = null;
     stats.refreshes++;
     schedule();
